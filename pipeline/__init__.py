@@ -1,0 +1,1 @@
+"""docpost's domain: the request contract, the pure rules and the posting services."""

@@ -1,0 +1,245 @@
+"""`docpost`: the command line (CONTRACT.md). Thin: parse arguments, call the pipeline, print.
+
+Exit codes: 0 success, 1 a request was rejected or failed (or a lookup found nothing),
+2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline import queries
+from pipeline.config import get_settings
+from pipeline.db import engine_for, session_factory
+from pipeline.execute import execute
+from pipeline.outbox import drain_inline
+from pipeline.requests_io import read_request_file
+from schema.migrate import upgrade
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except queries.NotFound as exc:
+        return _fail(args, str(exc), "not_found")
+    except FileNotFoundError as exc:
+        return _fail(args, f"no such file: {exc.filename}", "usage", EXIT_USAGE)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(args: argparse.Namespace, message: str, code: str, exit_code: int = EXIT_REJECTED) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"error": {"code": code, "message": message}}))
+    else:
+        print(f"docpost: {message}", file=sys.stderr)
+    return exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    parser = argparse.ArgumentParser(
+        prog="docpost",
+        description="Sales document posting: serial numbers, bundles, journals, ledger and "
+        "PDF documents. Configure with DOCPOST_DATABASE_URL, DOCPOST_BROKER_URL, "
+        "DOCPOST_DOCUMENTS_DIR and DOCPOST_LOCALE (or a .env file).",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p.set_defaults(handler=handler)
+        return p
+
+    command("init", cmd_init, "create or upgrade the database schema")
+
+    p = command("load", cmd_load, "load a catalog file (an upsert_catalog request)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--actor", default="admin", help="who loads it (default: admin)")
+
+    p = command("run", cmd_run, "execute request files in this process, printing each outcome")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    show = command("show", lambda a: EXIT_USAGE, "show an order, a journal or a request")
+    show_sub = show.add_subparsers(title="what", metavar="WHAT", required=True)
+    for what, handler, metavar in (
+        ("order", cmd_show_order, "ORDER"),
+        ("journal", cmd_show_journal, "NUMBER"),
+        ("request", cmd_show_request, "REQUEST_ID"),
+    ):
+        p = show_sub.add_parser(what, help=f"show {what} {metavar}", parents=[common])
+        p.add_argument("key", metavar=metavar)
+        p.set_defaults(handler=handler)
+
+    p = command("trace", cmd_trace, "trace a serial to its sale (warranty and service check)")
+    p.add_argument("serial")
+    p.add_argument("--item")
+
+    p = command("ledger", cmd_ledger, "ledger entries and the trial balance")
+    p.add_argument("--voucher")
+    p.add_argument("--account")
+    return parser
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _sessions(migrate: bool = False) -> sessionmaker[Session]:
+    url = get_settings().database_url
+    if migrate:
+        upgrade(engine_for(url))
+    return session_factory(url)
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def describe_outcome(outcome: dict[str, Any]) -> str:
+    head = f"{outcome['request_id']}: {outcome['status']}"
+    if "error" in outcome:
+        error = outcome["error"]
+        rule = f" [{error['rule']}]" if error.get("rule") else ""
+        return f"{head} {error['code']}{rule}: {error['message']}"
+    result = outcome.get("result") or {}
+    shown = ", ".join(
+        f"{k}={v}" for k, v in result.items() if isinstance(v, str | int) and k != "created"
+    )
+    return f"{head} {shown}".rstrip()
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    url = get_settings().database_url
+    upgrade(engine_for(url))
+    if args.json:
+        _print_json(
+            {
+                "database": engine_for(url).url.render_as_string(hide_password=True),
+                "schema": "up to date",
+            }
+        )
+    else:
+        print(f"schema up to date in {engine_for(url).url.render_as_string(hide_password=True)}")
+    return EXIT_OK
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    catalog = json.loads(args.file.read_text(encoding="utf-8"), parse_float=Decimal)
+    request = {
+        "request_id": f"load-{args.file.name}-{_digest(catalog)}",
+        "kind": "upsert_catalog",
+        "actor": args.actor,
+        "payload": catalog,
+    }
+    return _run_and_report(args, [request])
+
+
+def _digest(document: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[
+        :12
+    ]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    requests: list[str | dict[str, Any]] = []
+    for path in args.files:
+        requests.extend(read_request_file(path))
+    return _run_and_report(args, requests)
+
+
+def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any]]) -> int:
+    sessions = _sessions(migrate=True)
+    outcomes: list[dict[str, Any]] = []
+
+    def run_one(body: str | dict[str, Any]) -> None:
+        outcome = execute(body, sessions)
+        outcomes.append(outcome)
+        if not args.json:
+            print(describe_outcome(outcome))
+
+    for body in requests:
+        run_one(body)
+        # Follow-up requests (bulk invoicing's invoices) run right after their parent.
+        drain_inline(sessions, {"execute_request": lambda payload: run_one(payload["body"])})
+    if args.json:
+        _print_json(outcomes)
+    failed = [o for o in outcomes if o["status"] in ("rejected", "failed")]
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
+def _query(
+    args: argparse.Namespace,
+    fetch: Callable[[Session], dict[str, Any]],
+    render: Callable[[dict[str, Any]], None],
+) -> int:
+    with _sessions()() as session:
+        document = fetch(session)
+    if args.json:
+        _print_json(document)
+    else:
+        render(document)
+    return EXIT_OK
+
+
+def cmd_show_order(args: argparse.Namespace) -> int:
+    from pipeline.render_text import print_order
+
+    return _query(args, lambda s: queries.show_order(s, args.key), print_order)
+
+
+def cmd_show_journal(args: argparse.Namespace) -> int:
+    from pipeline.render_text import print_journal
+
+    return _query(args, lambda s: queries.show_journal(s, args.key), print_journal)
+
+
+def cmd_show_request(args: argparse.Namespace) -> int:
+    return _query(
+        args, lambda s: queries.show_request(s, args.key), lambda d: print(describe_outcome(d))
+    )
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from pipeline.render_text import print_trace
+
+    return _query(args, lambda s: queries.trace(s, args.serial, args.item), print_trace)
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from pipeline.render_text import print_ledger
+
+    return _query(args, lambda s: queries.ledger(s, args.voucher, args.account), print_ledger)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

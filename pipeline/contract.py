@@ -1,0 +1,412 @@
+"""The request contract (CONTRACT.md): parse a request into a typed command, or reject it.
+
+Parsing happens before anything is written. Every malformed request gets `request.invalid`
+with the path of each bad field and what would be right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from pipeline.errors import Rejection
+
+MAX_QUANTITY = Decimal("1000000000")
+MAX_PRICE = Decimal("1000000000000")
+MAX_SERIAL_LENGTH = 100
+MAX_LIST = 100_000
+
+
+def _decimal(value: Any) -> Decimal:
+    """Amounts and quantities are decimal strings; JSON numbers are read as their text."""
+    if isinstance(value, bool):
+        raise ValueError("must be a decimal number, not true/false")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or len(text) > 40:
+            raise ValueError(
+                f'must be a decimal number such as "5" or "2300.00", got {value[:50]!r}'
+            )
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(
+                f'must be a decimal number such as "5" or "2300.00", got {value[:50]!r}'
+            ) from None
+    else:
+        raise ValueError('must be a decimal number such as "5" or "2300.00"')
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _places(limit: int) -> Any:
+    def check(number: Decimal) -> Decimal:
+        # Range is checked first, so quantize cannot overflow here.
+        if number != number.quantize(Decimal(1).scaleb(-limit)):
+            raise ValueError(f"may have at most {limit} decimals, got {number}")
+        return number
+
+    return AfterValidator(check)
+
+
+def _between(low: Decimal, high: Decimal, *, low_open: bool = False) -> Any:
+    def check(number: Decimal) -> Decimal:
+        if number < low or (low_open and number == low):
+            raise ValueError(f"must be greater than {'' if low_open else 'or equal to '}{low}")
+        if number > high:
+            raise ValueError(f"must be at most {high}")
+        return number
+
+    return AfterValidator(check)
+
+
+def _no_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    return value
+
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    _between(Decimal(0), MAX_QUANTITY, low_open=True),
+    _places(6),
+]
+Price = Annotated[Decimal, BeforeValidator(_decimal), _between(Decimal(0), MAX_PRICE), _places(6)]
+Percent = Annotated[
+    Decimal, BeforeValidator(_decimal), _between(Decimal(0), Decimal(100)), _places(2)
+]
+LineNo = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1_000_000)]
+Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=MAX_LIST)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RawSerial = Annotated[str, StringConstraints(max_length=MAX_SERIAL_LENGTH)]
+JournalNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- master data -----------------------------------------------------------------------------
+
+
+class TrackingGroupIn(Strict):
+    code: Code
+    name: Name
+    serial_active_in_sales_process: bool = False
+    serial_number_control: bool = False
+    blank_issue_allowed: bool = False
+    serial_primary_stocking: bool = False
+    serial_physical_inventory: bool = False
+    serial_financial_inventory: bool = False
+
+
+class RevenueScheduleIn(Strict):
+    code: Code
+    name: Name
+    occurrences: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=600)]
+
+
+class ItemIn(Strict):
+    item: Code
+    name: Name
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    base_sales_price: Price
+    tracking_group: Code | None = None
+    catch_weight: bool = False
+    bundle: bool = False
+    revenue_schedule: Code | None = None
+
+
+class BomComponentIn(Strict):
+    item: Code
+    quantity: Quantity
+
+
+class BomIn(Strict):
+    bundle: Code
+    components: Annotated[list[BomComponentIn], Field(min_length=1, max_length=100)]
+
+
+class CustomerIn(Strict):
+    customer: Code
+    name: Name
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+    address: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+Duty = Literal["post_sales_documents", "register_non_readable_serials", "correct_serial_numbers"]
+
+
+class ActorIn(Strict):
+    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    duties: list[Duty] = []
+
+
+class UpsertCatalog(Strict):
+    tracking_groups: Annotated[list[TrackingGroupIn], Field(max_length=10_000)] = []
+    revenue_schedules: Annotated[list[RevenueScheduleIn], Field(max_length=10_000)] = []
+    items: Annotated[list[ItemIn], Field(max_length=100_000)] = []
+    boms: Annotated[list[BomIn], Field(max_length=10_000)] = []
+    customers: Annotated[list[CustomerIn], Field(max_length=100_000)] = []
+    actors: Annotated[list[ActorIn], Field(max_length=10_000)] = []
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+class OrderLineIn(Strict):
+    line: LineNo
+    item: Code
+    quantity: Quantity
+    unit_price: Price
+    discount_percent: Percent = Decimal(0)
+    discount_amount: Price = Decimal(0)
+    site: Code | None = None
+    warehouse: Code | None = None
+
+
+class UpsertOrder(Strict):
+    order: Code
+    customer: Code
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    lines: Annotated[list[OrderLineIn], Field(max_length=10_000)] = []
+    remove_lines: Annotated[list[LineNo], Field(max_length=10_000)] = []
+
+
+class ConfirmOrder(Strict):
+    order: Code
+
+
+class Scan(Strict):
+    value: RawSerial
+    mode: Literal["add", "remove"]
+
+
+class SerialInput(Strict):
+    """The serial fields a posting line may carry; several add up (CONTRACT.md)."""
+
+    serials: Annotated[list[RawSerial], Field(max_length=MAX_LIST)] = []
+    scans: Annotated[list[Scan], Field(max_length=MAX_LIST)] = []
+    scan_stream: Annotated[str, StringConstraints(max_length=1_000_000)] = ""
+    not_readable: Count = 0
+
+    @property
+    def has_serial_input(self) -> bool:
+        return bool(self.serials or self.scans or self.scan_stream or self.not_readable)
+
+
+class PostingLineIn(SerialInput):
+    line: LineNo
+    item: Code | None = None  # addresses a bundle component as {line: parent, item: component}
+    quantity: Quantity
+
+
+class PostPackingSlip(Strict):
+    order: Code
+    lines: Annotated[list[PostingLineIn], Field(min_length=1, max_length=10_000)] | None = None
+
+
+class PostInvoice(Strict):
+    order: Code
+    packing_slips: Annotated[list[JournalNo], Field(min_length=1, max_length=1_000)] | None = None
+    lines: Annotated[list[PostingLineIn], Field(min_length=1, max_length=10_000)] | None = None
+
+
+class CreditLineIn(Strict):
+    line: LineNo
+    item: Code | None = None
+    quantity: Quantity
+    serials: Annotated[list[RawSerial], Field(max_length=MAX_LIST)] = []
+
+
+class PostCreditNote(Strict):
+    invoice: JournalNo
+    lines: Annotated[list[CreditLineIn], Field(min_length=1, max_length=10_000)] | None = None
+
+
+class CancelPackingSlip(Strict):
+    packing_slip: JournalNo
+
+
+class ChangeSerial(Strict):
+    order: Code
+    line: LineNo
+    item: Code | None = None
+    old: RawSerial | None
+    new: RawSerial | None
+
+
+class PosLineIn(Strict):
+    item: Code
+    quantity: Quantity
+    unit_price: Price
+    discount_percent: Percent = Decimal(0)
+    discount_amount: Price = Decimal(0)
+    serial: RawSerial | None = None
+    not_readable: bool = False
+
+
+class PostPosSale(Strict):
+    store: Code | None = None
+    customer: Code | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    lines: Annotated[list[PosLineIn], Field(min_length=1, max_length=1_000)]
+
+
+class BulkInvoice(Strict):
+    customer: Code | None = None
+    orders: Annotated[list[Code], Field(min_length=1, max_length=100_000)] | None = None
+
+
+PAYLOADS: dict[str, type[Strict]] = {
+    "upsert_catalog": UpsertCatalog,
+    "upsert_order": UpsertOrder,
+    "confirm_order": ConfirmOrder,
+    "post_packing_slip": PostPackingSlip,
+    "post_invoice": PostInvoice,
+    "post_credit_note": PostCreditNote,
+    "cancel_packing_slip": CancelPackingSlip,
+    "change_serial": ChangeSerial,
+    "post_pos_sale": PostPosSale,
+    "bulk_invoice": BulkInvoice,
+}
+
+RequestId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x20-\x7e]+$")
+]
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request_id: RequestId
+    kind: str
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    payload: dict[str, Any]
+
+
+class Request(BaseModel):
+    """A parsed request: the envelope and its typed command."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    request_id: str
+    kind: str
+    actor: str
+    command: Strict
+    body_sha256: str
+    body: str
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def load_body(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
+    """The request as a JSON object, floats kept as their decimal text."""
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejection("request.invalid", "request body is not UTF-8 text") from None
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, RecursionError) as exc:
+        raise Rejection(
+            "request.invalid", f"request body is not valid JSON: {str(exc)[:200]}"
+        ) from None
+    if not isinstance(body, dict):
+        raise Rejection(
+            "request.invalid",
+            f"a request is one JSON object, got {type(body).__name__}",
+        )
+    return body
+
+
+def canonical_json(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def fallback_request_id(raw: Any) -> str:
+    """An id to file the outcome of a request whose own request_id is unusable under."""
+    if isinstance(raw, dict):
+        text = canonical_json(raw)
+    elif isinstance(raw, bytes):
+        text = raw.decode("utf-8", "replace")
+    else:
+        text = str(raw)
+    return "invalid-" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _describe(error: ValidationError, prefix: str) -> tuple[str, list[dict[str, str]]]:
+    problems = []
+    for item in error.errors(include_url=False):
+        path = prefix + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in item["loc"]
+        )
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        problems.append({"field": path.lstrip("."), "message": message})
+    shown = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return shown + more, problems
+
+
+def parse_request(raw: str | bytes | dict[str, Any]) -> Request:
+    """Parse and validate one request. Raises Rejection('request.invalid', ...)."""
+    body = load_body(raw)
+    try:
+        envelope = Envelope.model_validate(body)
+    except ValidationError as exc:
+        text, problems = _describe(exc, "")
+        raise Rejection("request.invalid", f"invalid request: {text}", problems=problems) from None
+    payload_model = PAYLOADS.get(envelope.kind)
+    if payload_model is None:
+        raise Rejection(
+            "request.unknown_kind",
+            f"unknown request kind {envelope.kind[:60]!r}; "
+            f"expected one of: {', '.join(sorted(PAYLOADS))}",
+        )
+    try:
+        command = payload_model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        text, problems = _describe(exc, "payload")
+        raise Rejection(
+            "request.invalid", f"invalid {envelope.kind} request: {text}", problems=problems
+        ) from None
+    canonical = canonical_json(
+        {"kind": envelope.kind, "actor": envelope.actor, "payload": envelope.payload}
+    )
+    return Request(
+        request_id=envelope.request_id,
+        kind=envelope.kind,
+        actor=envelope.actor,
+        command=command,
+        body_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+        body=canonical_json(body),
+    )

@@ -1,0 +1,238 @@
+"""Execute one request: exactly one outcome per request_id, one transaction per request.
+
+This is the single entry point every caller uses: `docpost run`, the Celery task, tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.contract import (
+    Request,
+    fallback_request_id,
+    load_body,
+    parse_request,
+)
+from pipeline.errors import Rejection
+from pipeline.services.bulk import bulk_invoice
+from pipeline.services.catalog import upsert_catalog
+from pipeline.services.credit_notes import post_credit_note
+from pipeline.services.invoices import post_invoice
+from pipeline.services.orders import confirm_order, upsert_order
+from pipeline.services.packing_slips import cancel_packing_slip, post_packing_slip
+from pipeline.services.pos import post_pos_sale
+from pipeline.services.serial_changes import change_serial
+from pipeline.uow import UnitOfWork
+from schema import RequestRecord
+from schema.types import utcnow
+
+log = logging.getLogger(__name__)
+
+Service = Callable[[UnitOfWork, Any], dict[str, Any]]
+
+SERVICES: dict[str, Service] = {
+    "upsert_catalog": upsert_catalog,
+    "upsert_order": upsert_order,
+    "confirm_order": confirm_order,
+    "post_packing_slip": post_packing_slip,
+    "post_invoice": post_invoice,
+    "post_credit_note": post_credit_note,
+    "cancel_packing_slip": cancel_packing_slip,
+    "change_serial": change_serial,
+    "post_pos_sale": post_pos_sale,
+    "bulk_invoice": bulk_invoice,
+}
+
+# Races that a fresh attempt resolves: two first deliveries inserting the same request id,
+# or two upsert_order creating the same order. Deadlocks and serialization failures go to
+# the caller (the Celery task retries them with backoff).
+RACE_ATTEMPTS = 3
+
+
+def outcome_of(record: RequestRecord) -> dict[str, Any]:
+    outcome: dict[str, Any] = {"request_id": record.request_id, "status": record.status}
+    if record.result is not None:
+        outcome["result"] = record.result
+    if record.error is not None:
+        outcome["error"] = record.error
+    return outcome
+
+
+def execute(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Parse and execute one request; return its outcome (stored or, on a repeat, the first)."""
+    try:
+        request = parse_request(raw)
+    except Rejection as rejection:
+        return _reject_unparsed(raw, rejection, sessions)
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            return _execute_parsed(request, sessions)
+        except IntegrityError:
+            if attempt == RACE_ATTEMPTS:
+                raise
+            log.info("request %s raced another transaction; trying again", request.request_id)
+    raise AssertionError("unreachable")
+
+
+def _execute_parsed(request: Request, sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with sessions() as session, session.begin():
+        record = session.scalars(
+            select(RequestRecord)
+            .where(RequestRecord.request_id == request.request_id)
+            .with_for_update()
+        ).one_or_none()
+        if record is not None and record.body_sha256 != request.body_sha256:
+            return _conflict(request)
+        if record is not None and record.is_final:
+            return outcome_of(record)
+        if record is None:
+            record = RequestRecord(
+                request_id=request.request_id,
+                kind=request.kind,
+                actor=request.actor,
+                body_sha256=request.body_sha256,
+                body=request.body,
+                status="running",
+                attempts=1,
+            )
+            session.add(record)
+            session.flush()  # the unique request id is claimed here, inside the transaction
+        try:
+            with session.begin_nested():
+                uow = UnitOfWork(session, request.request_id, request.actor)
+                result = SERVICES[request.kind](uow, request.command)
+            record.status, record.result, record.error = "succeeded", result, None
+        except Rejection as rejection:
+            record.status, record.result, record.error = "rejected", None, rejection.as_error()
+        record.finished_at = utcnow()
+        return outcome_of(record)
+
+
+def _conflict(request: Request) -> dict[str, Any]:
+    """The same request_id with another body: refused, and the first outcome is kept."""
+    rejection = Rejection(
+        "request.conflict",
+        f"request_id {request.request_id!r} was already used for a different request; "
+        "use a new request_id for a new request",
+    )
+    return {"request_id": request.request_id, "status": "rejected", "error": rejection.as_error()}
+
+
+def _reject_unparsed(
+    raw: Any, rejection: Rejection, sessions: sessionmaker[Session]
+) -> dict[str, Any]:
+    """A malformed request still gets its one stored outcome, under its own request_id when
+    that is usable, else under an id derived from its body."""
+    request_id, kind, actor = _salvage_envelope(raw)
+    body = raw if isinstance(raw, str) else repr(raw)[:100_000]
+    if request_id is None:
+        request_id = fallback_request_id(raw)
+    try:
+        with sessions() as session, session.begin():
+            record = session.get(RequestRecord, request_id, with_for_update=True)
+            if record is None:
+                record = RequestRecord(
+                    request_id=request_id,
+                    kind=kind,
+                    actor=actor,
+                    body_sha256="",
+                    body=body[:100_000],
+                    status="rejected",
+                    error=rejection.as_error(),
+                    attempts=1,
+                    finished_at=utcnow(),
+                )
+                session.add(record)
+            elif record.is_final:
+                return outcome_of(record)
+            else:
+                record.status, record.error, record.finished_at = (
+                    "rejected",
+                    rejection.as_error(),
+                    utcnow(),
+                )
+            return outcome_of(record)
+    except (IntegrityError, OperationalError):
+        # A duplicate of this malformed request won the race; its outcome is the same.
+        return {"request_id": request_id, "status": "rejected", "error": rejection.as_error()}
+
+
+def _salvage_envelope(raw: Any) -> tuple[str | None, str, str]:
+    try:
+        body = load_body(raw)
+    except Rejection:
+        return None, "invalid", ""
+    request_id = body.get("request_id")
+    usable = (
+        isinstance(request_id, str)
+        and 0 < len(request_id) <= 200
+        and request_id.isprintable()
+        and request_id.isascii()
+    )
+    kind = body.get("kind") if isinstance(body.get("kind"), str) else "invalid"
+    actor = body.get("actor") if isinstance(body.get("actor"), str) else ""
+    return (request_id if usable else None), str(kind)[:50], str(actor)[:100]
+
+
+# --- bookkeeping for queued execution (the Celery task and `docpost submit`) -------------------
+
+
+def record_queued(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Session]) -> str:
+    """Note a request as `queued` before it is published, so `show request` knows it. A
+    request that does not parse is rejected right here (nothing is published for it).
+    Returns the request id the outcome is filed under."""
+    try:
+        request = parse_request(raw)
+    except Rejection as rejection:
+        return _reject_unparsed(raw, rejection, sessions)["request_id"]
+    try:
+        with sessions() as session, session.begin():
+            if session.get(RequestRecord, request.request_id) is None:
+                session.add(
+                    RequestRecord(
+                        request_id=request.request_id,
+                        kind=request.kind,
+                        actor=request.actor,
+                        body_sha256=request.body_sha256,
+                        body=request.body,
+                        status="queued",
+                        attempts=0,
+                    )
+                )
+    except IntegrityError:
+        pass  # queued (or done) by a concurrent submit of the same request
+    return request.request_id
+
+
+def start_attempt(request_id: str, sessions: sessionmaker[Session]) -> tuple[int, bool]:
+    """Count one more delivery of a request, committed before it runs, so that a message that
+    kills its worker is not retried forever. Returns (attempts so far, already final)."""
+    with sessions() as session, session.begin():
+        record = session.get(RequestRecord, request_id, with_for_update=True)
+        if record is None:
+            return 0, False
+        if record.is_final:
+            return record.attempts, True
+        record.attempts += 1
+        record.status = "running"
+        return record.attempts, False
+
+
+def record_failure(
+    request_id: str, error: dict[str, Any], sessions: sessionmaker[Session]
+) -> dict[str, Any]:
+    """End a request as `failed` (retries used up on a fault that was not the request's).
+    A request that reached a final outcome meanwhile keeps it."""
+    with sessions() as session, session.begin():
+        record = session.get(RequestRecord, request_id, with_for_update=True)
+        if record is None:
+            return {"request_id": request_id, "status": "failed", "error": error}
+        if not record.is_final:
+            record.status, record.error, record.finished_at = "failed", error, utcnow()
+        return outcome_of(record)

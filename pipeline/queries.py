@@ -1,0 +1,271 @@
+"""Read-only views for `docpost show`, `trace` and `ledger` (S11), as plain dicts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.execute import outcome_of
+from pipeline.rules.money import price_text, quantity_text
+from pipeline.services.journal import ACCOUNT_NAMES
+from schema import (
+    Document,
+    Journal,
+    JournalLine,
+    JournalLineSerial,
+    LedgerEntry,
+    RequestRecord,
+    SalesLine,
+    SalesOrder,
+    SerialChange,
+    SerialRegistration,
+)
+
+
+class NotFound(LookupError):
+    pass
+
+
+def _qty(value: Decimal | None) -> str | None:
+    return None if value is None else quantity_text(value)
+
+
+def _price(value: Decimal | None) -> str | None:
+    return None if value is None else price_text(value)
+
+
+def show_order(session: Session, order_no: str) -> dict[str, Any]:
+    order = session.scalars(select(SalesOrder).where(SalesOrder.order_no == order_no)).one_or_none()
+    if order is None:
+        raise NotFound(f"order {order_no!r} does not exist")
+    registrations: dict[int, list[SerialRegistration]] = defaultdict(list)
+    for registration in session.scalars(
+        select(SerialRegistration)
+        .where(SerialRegistration.sales_line_id.in_([ln.id for ln in order.lines]))
+        .order_by(SerialRegistration.id)
+    ):
+        registrations[registration.sales_line_id].append(registration)
+    by_id = {ln.id: ln for ln in order.lines}
+    return {
+        "order": order.order_no,
+        "customer": order.customer_code,
+        "customer_name": order.customer.name,
+        "currency": order.currency,
+        "origin": order.origin,
+        "store": order.store,
+        "confirmed_at": order.confirmed_at.isoformat() if order.confirmed_at else None,
+        "lines": [_order_line(ln, by_id, registrations[ln.id]) for ln in order.lines],
+    }
+
+
+def _order_line(
+    line: SalesLine, by_id: dict[int, SalesLine], registrations: list[SerialRegistration]
+) -> dict[str, Any]:
+    parent = by_id.get(line.bundle_parent_id) if line.bundle_parent_id else None
+    return {
+        "line": line.line_no,
+        "item": line.item_code,
+        "name": line.item.name,
+        "quantity": _qty(line.quantity),
+        "unit_price": _price(line.unit_price),
+        "discount_percent": _price(line.discount_percent),
+        "discount_amount": _price(line.discount_amount),
+        "net_amount": _price(line.net_amount),
+        "status": line.status,
+        "bundle_parent": parent.line_no if parent else None,
+        "bom_quantity": _qty(line.bom_quantity),
+        "bundle_net_amount": _price(line.bundle_net_amount),
+        "delivered": _qty(line.delivered_qty),
+        "invoiced": _qty(line.invoiced_qty),
+        "invoiced_amount": _price(line.invoiced_amount),
+        "credited": _qty(line.credited_qty),
+        "serials": [_registration_state(r) for r in registrations],
+    }
+
+
+def _registration_state(registration: SerialRegistration) -> dict[str, Any]:
+    if registration.credit_line_id is not None:
+        state = "credited"
+    elif registration.invoice_line_id is not None:
+        state = "invoiced"
+    elif registration.packing_slip_line_id is not None:
+        state = "shipped"
+    else:
+        state = "registered"  # left by a canceled packing slip, reused by the next one (S10)
+    return {
+        "serial": registration.serial,
+        "not_readable": registration.serial is None,
+        "state": state,
+    }
+
+
+def show_journal(session: Session, number: str) -> dict[str, Any]:
+    journal = session.scalars(select(Journal).where(Journal.number == number)).one_or_none()
+    if journal is None:
+        raise NotFound(f"journal {number!r} does not exist")
+    serials = journal_serials(session, [ln.id for ln in journal.lines])
+    order_no = session.scalar(select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id))
+    reversed_by = session.scalar(select(Journal.number).where(Journal.reverses_id == journal.id))
+    documents = session.scalars(
+        select(Document).where(Document.journal_id == journal.id).order_by(Document.revision)
+    ).all()
+    return {
+        "journal": journal.number,
+        "kind": journal.kind,
+        "order": order_no,
+        "customer": journal.customer_code,
+        "currency": journal.currency,
+        "posting_date": journal.posting_date.isoformat(),
+        "request_id": journal.request_id,
+        "actor": journal.actor,
+        "reverses": journal.reverses.number if journal.reverses else None,
+        "reversed_by": reversed_by,
+        "total_amount": _price(journal.total_amount),
+        "lines": [
+            {
+                "position": ln.position,
+                "line": ln.line_no,
+                "item": ln.item_code,
+                "name": ln.item_name,
+                "quantity": _qty(ln.quantity),
+                "unit_price": _price(ln.unit_price),
+                "discount_percent": _price(ln.discount_percent),
+                "discount_amount": _price(ln.discount_amount),
+                "amount": _price(ln.amount),
+                "bundle_line": ln.bundle_line_no,
+                "bundle_item": ln.bundle_item_code,
+                "bundle_parent": ln.is_bundle_parent,
+                "serials": serials.get(ln.id, []),
+            }
+            for ln in journal.lines
+        ],
+        "documents": [
+            {"id": d.id, "revision": d.revision, "filename": d.filename, "status": d.status}
+            for d in documents
+        ],
+    }
+
+
+def journal_serials(session: Session, line_ids: list[int]) -> dict[int, list[str | None]]:
+    """S11 inquiry: the serials each journal line included, as they read now (S9 corrections
+    show); None is a not-readable blank."""
+    result: dict[int, list[str | None]] = defaultdict(list)
+    for line_id, serial in session.execute(
+        select(JournalLineSerial.journal_line_id, SerialRegistration.serial)
+        .join(SerialRegistration, SerialRegistration.id == JournalLineSerial.registration_id)
+        .where(JournalLineSerial.journal_line_id.in_(line_ids))
+        .order_by(JournalLineSerial.journal_line_id, SerialRegistration.id)
+    ):
+        result[line_id].append(serial)
+    return dict(result)
+
+
+def show_request(session: Session, request_id: str) -> dict[str, Any]:
+    record = session.get(RequestRecord, request_id)
+    if record is None:
+        raise NotFound(f"request {request_id!r} is not known")
+    return outcome_of(record)
+
+
+def trace(session: Session, serial: str, item: str | None = None) -> dict[str, Any]:
+    """S11: the sale a serial belongs to, for service and warranty checks. A serial that was
+    credited and sold again shows each sale, the current one last."""
+    query = select(SerialRegistration).where(SerialRegistration.serial == serial.strip())
+    if item is not None:
+        query = query.where(SerialRegistration.item_code == item)
+    sales = []
+    for registration in session.scalars(query.order_by(SerialRegistration.id)):
+        line = session.get(SalesLine, registration.sales_line_id)
+        assert line is not None
+        documents = _documents_of(session, registration.id)
+        changes = session.scalars(
+            select(SerialChange)
+            .where(SerialChange.registration_id == registration.id)
+            .order_by(SerialChange.id)
+        ).all()
+        sales.append(
+            {
+                "serial": registration.serial,
+                "item": registration.item_code,
+                "item_name": line.item.name,
+                "customer": line.order.customer_code,
+                "customer_name": line.order.customer.name,
+                "order": line.order.order_no,
+                "line": line.line_no,
+                "packing_slip": documents.get("packing_slip"),
+                "invoice": documents.get("invoice"),
+                "credit_note": documents.get("credit_note"),
+                "date": documents.get("date"),
+                "credited": registration.credit_line_id is not None,
+                "state": _registration_state(registration)["state"],
+                "corrections": [
+                    {
+                        "old": c.old_serial,
+                        "new": c.new_serial,
+                        "actor": c.actor,
+                        "at": c.changed_at.isoformat(),
+                    }
+                    for c in changes
+                ],
+            }
+        )
+    return {"serial": serial.strip(), "item": item, "sales": sales}
+
+
+def _documents_of(session: Session, registration_id: int) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for journal in session.scalars(
+        select(Journal)
+        .join(JournalLine, JournalLine.journal_id == Journal.id)
+        .join(JournalLineSerial, JournalLineSerial.journal_line_id == JournalLine.id)
+        .where(JournalLineSerial.registration_id == registration_id)
+        .order_by(Journal.id)
+    ):
+        found[journal.kind] = journal.number
+        if journal.kind in ("invoice", "packing_slip"):
+            found["date"] = journal.posting_date.isoformat()
+        if journal.kind == "packing_slip" and journal.reverses_id is not None:
+            found["packing_slip"] = None  # canceled: the unit is no longer shipped on it
+    return found
+
+
+def ledger(
+    session: Session, voucher: str | None = None, account: str | None = None
+) -> dict[str, Any]:
+    query = select(LedgerEntry).order_by(LedgerEntry.id)
+    if voucher is not None:
+        query = query.where(LedgerEntry.voucher == voucher)
+    if account is not None:
+        query = query.where(LedgerEntry.account == account)
+    entries = session.scalars(query).all()
+    journals = dict(session.execute(select(Journal.id, Journal.number)).all()) if entries else {}
+    balances: dict[str, Decimal] = defaultdict(Decimal)
+    for entry in entries:
+        balances[entry.account] += entry.amount
+    total = sum(balances.values(), Decimal(0))
+    return {
+        "entries": [
+            {
+                "voucher": e.voucher,
+                "journal": journals.get(e.journal_id),
+                "date": e.posting_date.isoformat(),
+                "account": e.account,
+                "account_name": ACCOUNT_NAMES.get(e.account, ""),
+                "debit": str(e.amount) if e.amount > 0 else None,
+                "credit": str(-e.amount) if e.amount < 0 else None,
+                "text": e.text,
+            }
+            for e in entries
+        ],
+        "trial_balance": {
+            "accounts": [
+                {"account": a, "name": ACCOUNT_NAMES.get(a, ""), "balance": str(b)}
+                for a, b in sorted(balances.items())
+            ],
+            "total": str(total),
+        },
+    }

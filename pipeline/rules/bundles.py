@@ -1,0 +1,137 @@
+"""Bundle rules (DOMAIN.md B4, B7, M4) as pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from pipeline.errors import Rejection
+from pipeline.rules.money import CENT, ZERO
+
+PRICE_QUANTUM = Decimal("0.000001")
+
+
+def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal = CENT) -> list[Decimal]:
+    """Split `total` by `weights`, each share rounded to `quantum`, summing exactly to `total`.
+
+    B4 rounds each share and gives the rounding remainder to the last one. Rounding the
+    running totals instead of each share alone gives the same figures (the seed's 1,713.73 /
+    450.98 / 135.29) with the remainder on the last line, and it keeps every share of a
+    non-negative total non-negative, which rounding shares one by one does not (three equal
+    shares of 0.05 would round to 0.02 each and leave -0.01 for the last).
+    """
+    weight_sum = sum(weights, ZERO)
+    if weight_sum <= 0:
+        raise ValueError("weights must sum to more than zero")
+    shares: list[Decimal] = []
+    running_weight = ZERO
+    allocated = ZERO
+    for index, weight in enumerate(weights):
+        running_weight += weight
+        if index == len(weights) - 1:
+            cumulative = total
+        else:
+            cumulative = (total * running_weight / weight_sum).quantize(
+                quantum, rounding=ROUND_HALF_UP
+            )
+        shares.append(cumulative - allocated)
+        allocated = cumulative
+    return shares
+
+
+@dataclass(frozen=True)
+class Component:
+    item: str
+    bom_quantity: Decimal
+    base_sales_price: Decimal
+
+
+@dataclass(frozen=True)
+class ComponentLine:
+    """What confirmation writes for one component (B1, B3, B4)."""
+
+    item: str
+    bom_quantity: Decimal
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    discount_amount: Decimal
+    net_amount: Decimal
+
+
+def explode_bundle(
+    bundle_item: str,
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_percent: Decimal,
+    discount_amount: Decimal,
+    bundle_net_amount: Decimal,
+    components: Sequence[Component],
+) -> list[ComponentLine]:
+    """B1/B4: one line per BOM line, quantity = parent quantity x BOM quantity, the parent's
+    unit price, discount amount and net amount allocated by weight = base price x BOM quantity.
+
+    The net amounts are allocated from the parent's net amount (the Bundle net amount) itself,
+    so they sum to it exactly for every quantity. Unit prices and discount amounts are the
+    allocated per-bundle shares divided by the BOM quantity (up to 6 decimals); a discount
+    percent applies to every component alike.
+    """
+    weights = [c.base_sales_price * c.bom_quantity for c in components]
+    if sum(weights, ZERO) <= 0:
+        raise Rejection(
+            "bundle.zero_weight",
+            f"bundle {bundle_item}: its components' base sales prices sum to zero, so its "
+            "price cannot be allocated; give the components base sales prices",
+            rule="M4",
+        )
+    price_quantum = CENT if unit_price == unit_price.quantize(CENT) else PRICE_QUANTUM
+    price_shares = allocate(unit_price, weights, price_quantum)
+    discount_shares = allocate(discount_amount, weights, PRICE_QUANTUM)
+    net_shares = allocate(bundle_net_amount, weights, CENT)
+    return [
+        ComponentLine(
+            item=c.item,
+            bom_quantity=c.bom_quantity,
+            quantity=quantity * c.bom_quantity,
+            unit_price=_per_unit(price, c.bom_quantity),
+            discount_percent=discount_percent,
+            discount_amount=_per_unit(discount, c.bom_quantity),
+            net_amount=net,
+        )
+        for c, price, discount, net in zip(
+            components, price_shares, discount_shares, net_shares, strict=True
+        )
+    ]
+
+
+def _per_unit(share: Decimal, bom_quantity: Decimal) -> Decimal:
+    value = (share / bom_quantity).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
+    # Keep cents-only prices at two decimals (1713.73, not 1713.730000).
+    return value.quantize(CENT) if value == value.quantize(CENT) else value
+
+
+def full_bundles(
+    bundle_label: str, posted: Sequence[tuple[str, Decimal, Decimal]], document: str
+) -> Decimal:
+    """B7: every component's posted quantity / BOM quantity must be the same whole number n.
+
+    `posted` holds (component item, posted quantity, BOM quantity) for every component of the
+    bundle, 0 for one left out. Returns n.
+    """
+    counts = {item: quantity / bom for item, quantity, bom in posted}
+    values = set(counts.values())
+    n = next(iter(values)) if len(values) == 1 else None
+    if n is None or n != n.to_integral_value():
+        shown = ", ".join(f"{item} {quantity.normalize():f}" for item, quantity, _ in posted)
+        verb = {"packing slip": "shipped", "invoice": "invoiced", "credit note": "credited"}[
+            document
+        ]
+        raise Rejection(
+            "bundle.not_full",
+            f"{bundle_label}: all products in the bundle must be {verb} together, in full "
+            f"bundles; the {document} has {shown}",
+            rule="B7",
+            components={item: f"{quantity.normalize():f}" for item, quantity, _ in posted},
+        )
+    return n

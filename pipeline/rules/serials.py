@@ -1,0 +1,191 @@
+"""Serial number rules of the sales process (DOMAIN.md S2-S10, S13), as pure functions.
+
+Inputs are plain values; every rejection names the line and item it concerns (`label`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pipeline.errors import Rejection
+
+_STREAM_SEPARATORS = re.compile(r"[\r\n\t]")
+
+
+def clean_serial(raw: str, label: str) -> str:
+    """S4: a serial is the scanned text, trimmed; an empty string is not a serial."""
+    serial = raw.strip()
+    if not serial:
+        raise Rejection(
+            "serial.empty",
+            f"{label}: an empty serial number was given; scan or type the serial, "
+            "or register a not-readable blank instead",
+            rule="S4",
+        )
+    return serial
+
+
+def split_scan_stream(stream: str) -> list[str]:
+    """S4: a scanner stream ends each serial with Enter (CR or LF) or TAB.
+
+    CR LF and repeated separators produce empty pieces; those are not scans and are skipped.
+    """
+    return [piece.strip() for piece in _STREAM_SEPARATORS.split(stream) if piece.strip()]
+
+
+@dataclass(frozen=True)
+class ScanStep:
+    value: str
+    mode: str  # "add" | "remove"
+
+
+def apply_scans(current: Sequence[str], scans: Iterable[ScanStep], label: str) -> list[str]:
+    """S4: apply add/remove scans in order to the serials collected so far."""
+    result = list(current)
+    for step in scans:
+        serial = clean_serial(step.value, label)
+        if step.mode == "add":
+            if serial in result:
+                raise duplicate_on_line(serial, label)
+            result.append(serial)
+        else:
+            if serial not in result:
+                raise Rejection(
+                    "serial.remove_unknown",
+                    f"{label}: cannot remove serial {serial!r}: it was not scanned on this line",
+                    rule="S4",
+                    serial=serial,
+                )
+            result.remove(serial)
+    return result
+
+
+def duplicate_on_line(serial: str, label: str) -> Rejection:
+    return Rejection(
+        "serial.duplicate",
+        f"{label}: serial {serial!r} is registered twice; each unit needs its own serial",
+        rule="S5",
+        serial=serial,
+    )
+
+
+def collect_serials(
+    serials: Sequence[str], scan_stream: str, scans: Iterable[ScanStep], label: str
+) -> list[str]:
+    """All serials of one posting line, in the order given: the list, the stream, then the
+    scans (which may remove what came before). S5: none twice."""
+    collected: list[str] = []
+    for raw in [*serials, *split_scan_stream(scan_stream)]:
+        serial = clean_serial(raw, label)
+        if serial in collected:
+            raise duplicate_on_line(serial, label)
+        collected.append(serial)
+    return apply_scans(collected, scans, label)
+
+
+def require_whole_quantity(quantity: Decimal, label: str) -> None:
+    """Each serialized unit carries one registration, so the quantity must be whole."""
+    if quantity != quantity.to_integral_value():
+        raise Rejection(
+            "serial.quantity_not_whole",
+            f"{label}: quantity {quantity} is not whole; a serialized item is counted in "
+            "whole units",
+            rule="S2",
+        )
+
+
+def check_registration_count(
+    quantity: Decimal, registrations: int, blank_issue_allowed: bool, label: str
+) -> None:
+    """S2 and S3: one registration per unit; fewer only with Blank issue allowed, more never."""
+    if registrations > quantity:
+        raise Rejection(
+            "serial.too_many",
+            f"{label}: {registrations} serial registrations for quantity {quantity}; "
+            "more registrations than units can never be posted",
+            rule="S3",
+            registrations=registrations,
+            quantity=str(quantity),
+        )
+    if registrations < quantity and not blank_issue_allowed:
+        raise Rejection(
+            "serial.count_mismatch",
+            f"{label}: {registrations} serial registrations for quantity {quantity}; "
+            "register one serial or a not-readable blank per unit",
+            rule="S2",
+            registrations=registrations,
+            quantity=str(quantity),
+        )
+
+
+def check_blank_duty(blanks: int, has_duty: bool, actor: str, label: str) -> None:
+    """S6: a not-readable blank needs the duty register_non_readable_serials (M5)."""
+    if blanks and not has_duty:
+        raise Rejection(
+            "serial.blank_not_allowed",
+            f"{label}: actor {actor!r} may not register not-readable serials; that needs the "
+            "duty register_non_readable_serials",
+            rule="S6",
+        )
+
+
+def check_unique_in_document(lines: Iterable[tuple[str, str, Sequence[str]]]) -> None:
+    """S5: the same serial on two lines of one document for the same item is rejected.
+
+    `lines` holds (label, item, serials) per document line.
+    """
+    seen: dict[tuple[str, str], str] = {}
+    for label, item, serials in lines:
+        for serial in serials:
+            first = seen.setdefault((item, serial), label)
+            if first != label:
+                raise Rejection(
+                    "serial.duplicate",
+                    f"serial {serial!r} of item {item} is on both {first} and {label}",
+                    rule="S5",
+                    serial=serial,
+                )
+
+
+def check_packing_slip_coverage(selection: dict[str, tuple[int, int]]) -> None:
+    """S8: an invoice may take serials from several packing slips, but at most one of them may
+    be partly included. `selection` maps packing slip -> (units selected, units not yet
+    invoiced), counting serialized units only."""
+    partial = sorted(
+        ps for ps, (chosen, open_units) in selection.items() if 0 < chosen < open_units
+    )
+    if len(partial) > 1:
+        raise Rejection(
+            "serial.partial_packing_slips",
+            f"the invoice takes part of the serials of packing slips {', '.join(partial)}; "
+            "only one packing slip may be partly invoiced, invoice the others in full",
+            rule="S8",
+            packing_slips=partial,
+        )
+
+
+def check_pos_line(quantity: Decimal, has_serial: bool, not_readable: bool, label: str) -> None:
+    """S13: each serialized POS line is one unit and needs its serial (or a blank)."""
+    if quantity != 1:
+        raise Rejection(
+            "serial.pos_quantity",
+            f"{label}: a serialized item is sold at the point of sale one unit per line; "
+            f"got quantity {quantity}",
+            rule="S13",
+        )
+    if has_serial and not_readable:
+        raise Rejection(
+            "serial.pos_both",
+            f"{label}: give either the serial or not_readable, not both",
+            rule="S13",
+        )
+    if not has_serial and not not_readable:
+        raise Rejection(
+            "serial.pos_missing",
+            f"{label}: the item is serialized; scan its serial (or mark it not readable) "
+            "before the sale is posted",
+            rule="S13",
+        )

@@ -1,0 +1,1 @@
+"""Posting services: one use case per module, each run inside one UnitOfWork."""

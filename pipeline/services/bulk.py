@@ -1,0 +1,82 @@
+"""bulk_invoice: one invoice request per order with posted, not yet invoiced packing slips.
+
+The invoices are separate requests, published through the outbox after this request commits,
+with request ids derived from the order and its packing slips: running bulk invoicing again
+for the same packing slips finds their outcomes and invoices nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from pipeline.contract import BulkInvoice
+from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from schema import Journal, JournalLine, PackingSlipInvoicing, SalesOrder
+
+
+def bulk_invoice(uow: UnitOfWork, cmd: BulkInvoice) -> dict[str, Any]:
+    uow.require_duty(POST_SALES_DOCUMENTS, "run bulk invoicing")
+    open_slips = uninvoiced_packing_slips(uow, cmd.customer, cmd.orders)
+    requests = []
+    for order_no, slips in sorted(open_slips.items()):
+        child = invoice_request(order_no, slips, uow.actor_name)
+        uow.add_outbox("execute_request", {"body": child})
+        requests.append(child["request_id"])
+    return {"orders": len(requests), "requests": requests}
+
+
+def invoice_request(order_no: str, slips: list[str], actor: str) -> dict[str, Any]:
+    digest = hashlib.sha256("\n".join(sorted(slips)).encode()).hexdigest()[:16]
+    return {
+        "request_id": f"bulk-invoice:{order_no}:{digest}",
+        "kind": "post_invoice",
+        "actor": actor,
+        "payload": {"order": order_no, "packing_slips": sorted(slips)},
+    }
+
+
+def uninvoiced_packing_slips(
+    uow: UnitOfWork, customer: str | None, orders: list[str] | None
+) -> dict[str, list[str]]:
+    """Order number -> its packing slips with quantity not yet invoiced (in three queries,
+    whatever the number of orders)."""
+    query = (
+        select(Journal.id, Journal.number, Journal.reverses_id, SalesOrder.order_no)
+        .join(SalesOrder, SalesOrder.id == Journal.order_id)
+        .where(Journal.kind == "packing_slip")
+    )
+    if customer is not None:
+        query = query.where(Journal.customer_code == customer)
+    if orders is not None:
+        query = query.where(SalesOrder.order_no.in_(orders))
+    rows = uow.session.execute(query).all()
+    reversed_ids = {r.reverses_id for r in rows if r.reverses_id is not None}
+    slips = {r.id: r for r in rows if r.reverses_id is None and r.id not in reversed_ids}
+    if not slips:
+        return {}
+    shipped: dict[int, Decimal] = defaultdict(Decimal)
+    line_slip: dict[int, int] = {}
+    for line_id, journal_id, quantity in uow.session.execute(
+        select(JournalLine.id, JournalLine.journal_id, JournalLine.quantity).where(
+            JournalLine.journal_id.in_(list(slips))
+        )
+    ):
+        shipped[journal_id] += quantity
+        line_slip[line_id] = journal_id
+    invoiced: dict[int, Decimal] = defaultdict(Decimal)
+    for ps_line_id, quantity in uow.session.execute(
+        select(PackingSlipInvoicing.packing_slip_line_id, PackingSlipInvoicing.quantity).where(
+            PackingSlipInvoicing.packing_slip_line_id.in_(list(line_slip))
+        )
+    ):
+        invoiced[line_slip[ps_line_id]] += quantity
+    result: dict[str, list[str]] = defaultdict(list)
+    for journal_id, row in slips.items():
+        if shipped[journal_id] > invoiced[journal_id]:
+            result[row.order_no].append(row.number)
+    return dict(result)

@@ -1,0 +1,344 @@
+"""post_invoice: from packing slips (S7, S8), selecting serials, or directly (S1); B7, B8, L1."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from pipeline.contract import PostInvoice
+from pipeline.errors import Rejection
+from pipeline.rules.money import share_of_amount
+from pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
+from pipeline.services.journal import (
+    add_line,
+    new_journal,
+    post_voucher,
+    revenue_entries,
+    snapshot_line,
+)
+from pipeline.services.lines import line_label, require_exploded
+from pipeline.services.posting import (
+    Target,
+    check_full_bundles,
+    nothing_to_post,
+    requested_targets,
+)
+from pipeline.services.registrations import (
+    SerialEntry,
+    check_new_registrations,
+    check_not_in_use,
+    flush_guarded,
+)
+from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from schema import (
+    Journal,
+    JournalLine,
+    JournalLineSerial,
+    PackingSlipInvoicing,
+    SalesOrder,
+    SerialRegistration,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Portion:
+    """The part of one packing slip line that is shipped and not yet invoiced."""
+
+    packing_slip: str
+    line: JournalLine
+    open_quantity: Decimal
+    open_registrations: list[SerialRegistration]
+    taken: Decimal = ZERO
+
+
+@dataclass
+class InvoicePlan:
+    target: Target
+    portions: list[Portion] = field(default_factory=list)  # from packing slips
+    direct: bool = False
+
+
+def post_invoice(uow: UnitOfWork, cmd: PostInvoice) -> dict[str, Any]:
+    uow.require_duty(POST_SALES_DOCUMENTS, "post invoices")
+    order = uow.lock_order(cmd.order)
+    require_exploded(order, "invoice")
+    journal = invoice_order(uow, order, cmd)
+    return {"journal": journal.number, "documents": [uow.add_document(journal)]}
+
+
+def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journal:
+    slips = _named_packing_slips(uow, order, cmd.packing_slips)
+    shipped = open_shipments(uow, order, slips)
+    if cmd.lines is not None:
+        targets = requested_targets(order, cmd.lines)
+    elif shipped:
+        by_id = {ln.id: ln for ln in order.lines}
+        targets = [
+            Target(by_id[line_id], sum((p.open_quantity for p in portions), ZERO))
+            for line_id, portions in shipped.items()
+        ]
+    elif slips is not None:
+        raise Rejection(
+            "invoice.nothing_shipped",
+            f"packing slips {', '.join(cmd.packing_slips or [])} of order {order.order_no} "
+            "have nothing left to invoice",
+            rule="S7",
+        )
+    else:
+        targets = [
+            Target(ln, ln.open_to_deliver)
+            for ln in order.lines
+            if ln.status == "open" and ln.open_to_deliver > 0
+        ]
+        if not targets:
+            raise nothing_to_post(order, "invoice")
+
+    plans = []
+    for target in targets:
+        portions = shipped.get(target.line.id, [])
+        if portions or slips is not None or target.line.shipped_not_invoiced > 0:
+            plans.append(_plan_from_packing_slips(target, portions))
+        else:
+            plans.append(_plan_direct(uow, target))
+    _check_coverage(plans)
+    check_full_bundles(order, targets, "invoice")
+    return _write_invoice(uow, order, plans)
+
+
+def _named_packing_slips(
+    uow: UnitOfWork, order: SalesOrder, numbers: Sequence[str] | None
+) -> set[int] | None:
+    if numbers is None:
+        return None
+    journals = {
+        j.number: j for j in uow.session.scalars(select(Journal).where(Journal.number.in_(numbers)))
+    }
+    reversed_ids = set(
+        uow.session.scalars(
+            select(Journal.reverses_id).where(
+                Journal.reverses_id.in_([j.id for j in journals.values()])
+            )
+        )
+    )
+    for number in numbers:
+        journal = journals.get(number)
+        if journal is None or journal.kind != "packing_slip" or journal.reverses_id is not None:
+            raise Rejection("packing_slip.unknown", f"there is no packing slip {number!r}")
+        if journal.order_id != order.id:
+            raise Rejection(
+                "packing_slip.other_order",
+                f"packing slip {number} belongs to another order than {order.order_no}",
+                rule="S7",
+            )
+        if journal.id in reversed_ids:
+            raise Rejection(
+                "packing_slip.canceled",
+                f"packing slip {number} of order {order.order_no} is canceled",
+                rule="S10",
+            )
+    return {j.id for j in journals.values()}
+
+
+def open_shipments(
+    uow: UnitOfWork, order: SalesOrder, only: set[int] | None = None
+) -> dict[int, list[Portion]]:
+    """Per order line, the packing slip lines shipped and not yet invoiced, oldest first."""
+    slips = list(
+        uow.session.scalars(
+            select(Journal)
+            .where(
+                Journal.order_id == order.id,
+                Journal.kind == "packing_slip",
+                Journal.reverses_id.is_(None),
+            )
+            .order_by(Journal.id)
+        )
+    )
+    reversed_ids = set(
+        uow.session.scalars(
+            select(Journal.reverses_id).where(
+                Journal.order_id == order.id, Journal.reverses_id.is_not(None)
+            )
+        )
+    )
+    slips = [s for s in slips if s.id not in reversed_ids and (only is None or s.id in only)]
+    line_ids = [ln.id for s in slips for ln in s.lines]
+    invoiced: dict[int, Decimal] = defaultdict(Decimal)
+    for row in uow.session.scalars(
+        select(PackingSlipInvoicing).where(PackingSlipInvoicing.packing_slip_line_id.in_(line_ids))
+    ):
+        invoiced[row.packing_slip_line_id] += row.quantity
+    registrations: dict[int, list[SerialRegistration]] = defaultdict(list)
+    for registration in uow.session.scalars(
+        select(SerialRegistration)
+        .where(
+            SerialRegistration.packing_slip_line_id.in_(line_ids),
+            SerialRegistration.invoice_line_id.is_(None),
+        )
+        .order_by(SerialRegistration.id)
+    ):
+        registrations[registration.packing_slip_line_id].append(registration)  # type: ignore[index]
+    shipped: dict[int, list[Portion]] = defaultdict(list)
+    for slip in slips:
+        for ps_line in slip.lines:
+            open_quantity = ps_line.quantity - invoiced[ps_line.id]
+            if open_quantity > 0:
+                shipped[ps_line.sales_line_id].append(  # type: ignore[index]
+                    Portion(slip.number, ps_line, open_quantity, registrations[ps_line.id])
+                )
+    return dict(shipped)
+
+
+def _plan_from_packing_slips(target: Target, portions: list[Portion]) -> InvoicePlan:
+    """S7: invoice shipped units, selecting which registered serials the invoice takes."""
+    line = target.line
+    available = sum((p.open_quantity for p in portions), ZERO)
+    if target.quantity > available:
+        raise Rejection(
+            "invoice.quantity_exceeds_shipped",
+            f"{line_label(line)}: invoice quantity {target.quantity} exceeds the {available} "
+            "shipped on packing slips and not yet invoiced",
+            rule="S7",
+        )
+    if line.item.serialized_in_sales:
+        selected = (
+            _auto_select(target.quantity, portions)
+            if target.entry is None
+            else _select(line_label(line), target.entry, portions)
+        )
+        check_registration_count(
+            target.quantity, len(selected), line.item.blank_issue_allowed, line_label(line)
+        )
+        target.registrations = selected
+        chosen = {r.id for r in selected}
+        for portion in portions:
+            portion.taken = Decimal(sum(1 for r in portion.open_registrations if r.id in chosen))
+    _take_remaining(target.quantity, portions)
+    return InvoicePlan(target, portions)
+
+
+def _auto_select(quantity: Decimal, portions: list[Portion]) -> list[SerialRegistration]:
+    """Without serials in the request, take whole packing slips oldest first (S8 holds)."""
+    registrations = [r for p in portions for r in p.open_registrations]
+    return registrations[: int(quantity)]
+
+
+def _select(label: str, entry: SerialEntry, portions: list[Portion]) -> list[SerialRegistration]:
+    open_by_serial = {r.serial: r for p in portions for r in p.open_registrations if r.serial}
+    selected = []
+    for serial in entry.serials:
+        registration = open_by_serial.get(serial)
+        if registration is None:
+            raise Rejection(
+                "serial.not_on_packing_slip",
+                f"{label}: serial {serial!r} is not on a packing slip of this line waiting to "
+                "be invoiced; select serials the packing slips registered and not yet invoiced",
+                rule="S7",
+                serial=serial,
+            )
+        selected.append(registration)
+    blanks = [r for p in portions for r in p.open_registrations if r.serial is None]
+    if entry.blanks > len(blanks):
+        raise Rejection(
+            "serial.not_on_packing_slip",
+            f"{label}: {entry.blanks} not-readable units selected, but the packing slips hold "
+            f"{len(blanks)} not yet invoiced",
+            rule="S7",
+        )
+    return selected + blanks[: entry.blanks]
+
+
+def _take_remaining(quantity: Decimal, portions: list[Portion]) -> None:
+    """Units without a selected registration come from the oldest packing slips first."""
+    remaining = quantity - sum((p.taken for p in portions), ZERO)
+    for portion in portions:
+        extra = min(remaining, portion.open_quantity - portion.taken)
+        if extra > 0:
+            portion.taken += extra
+            remaining -= extra
+
+
+def _check_coverage(plans: Sequence[InvoicePlan]) -> None:
+    """S8 over every serialized line of the invoice, per packing slip."""
+    coverage: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for plan in plans:
+        if not plan.target.line.item.serialized_in_sales:
+            continue
+        chosen = {r.id for r in plan.target.registrations}
+        for portion in plan.portions:
+            counts = coverage[portion.packing_slip]
+            counts[0] += sum(1 for r in portion.open_registrations if r.id in chosen)
+            counts[1] += len(portion.open_registrations)
+    check_packing_slip_coverage({ps: (c[0], c[1]) for ps, c in coverage.items()})
+
+
+def _plan_direct(uow: UnitOfWork, target: Target) -> InvoicePlan:
+    """S1: an invoice without a packing slip ships and registers serials itself."""
+    line = target.line
+    if target.quantity > line.open_to_deliver:
+        raise Rejection(
+            "order.quantity_exceeds_open",
+            f"{line_label(line)}: invoice quantity {target.quantity} exceeds the "
+            f"{line.open_to_deliver} not yet shipped or invoiced",
+        )
+    if line.item.serialized_in_sales:
+        entry = target.entry or SerialEntry([], 0)
+        check_new_registrations(uow, line, target.quantity, entry)
+        check_not_in_use(uow, line, entry.serials)
+        target.registrations = [
+            SerialRegistration(sales_line_id=line.id, item_code=line.item_code, serial=serial)
+            for serial in [*entry.serials, *([None] * entry.blanks)]
+        ]
+        uow.session.add_all(target.registrations)
+    return InvoicePlan(target, direct=True)
+
+
+def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan]) -> Journal:
+    journal = new_journal(uow, "invoice", "INV", order)
+    for plan in plans:
+        line, quantity = plan.target.line, plan.target.quantity
+        amount = share_of_amount(
+            line.net_amount, line.quantity, quantity, line.invoiced_qty, line.invoiced_amount
+        )
+        add_line(journal, snapshot_line(line, quantity, amount=amount))
+        line.invoiced_qty += quantity
+        line.invoiced_amount += amount
+        if plan.direct:
+            line.delivered_qty += quantity
+    journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
+    uow.session.flush()
+    for plan, journal_line in zip(plans, journal.lines, strict=True):
+        for portion in plan.portions:
+            if portion.taken > 0:
+                uow.session.add(
+                    PackingSlipInvoicing(
+                        invoice_line_id=journal_line.id,
+                        packing_slip_line_id=portion.line.id,
+                        quantity=portion.taken,
+                    )
+                )
+        for registration in plan.target.registrations:
+            registration.invoice_line_id = journal_line.id
+            registration.active = True
+    flush_guarded(
+        uow,
+        [
+            (p.target.line, [r.serial for r in p.target.registrations if r.serial])
+            for p in plans
+            if p.direct
+        ],
+    )
+    for plan, journal_line in zip(plans, journal.lines, strict=True):
+        for registration in plan.target.registrations:
+            uow.session.add(
+                JournalLineSerial(journal_line_id=journal_line.id, registration_id=registration.id)
+            )
+    post_voucher(uow, journal, revenue_entries(journal, journal.lines, sign=1))
+    return journal

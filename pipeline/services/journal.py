@@ -1,0 +1,119 @@
+"""Writing journals, their lines and their ledger vouchers (L1, L2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from pipeline.uow import UnitOfWork
+from schema import Journal, JournalLine, LedgerEntry, SalesLine, SalesOrder
+
+ACCOUNTS_RECEIVABLE = "1200"
+REVENUE = "3000"
+DEFERRED_REVENUE = "2900"
+ACCOUNT_NAMES = {
+    ACCOUNTS_RECEIVABLE: "Accounts receivable",
+    REVENUE: "Sales revenue",
+    DEFERRED_REVENUE: "Deferred revenue",
+}
+
+
+def new_journal(
+    uow: UnitOfWork,
+    kind: str,
+    series: str,
+    order: SalesOrder,
+    reverses: Journal | None = None,
+) -> Journal:
+    """A journal with the next gapless number of its series (L2)."""
+    journal = Journal(
+        number=uow.next_number(series),
+        kind=kind,
+        order_id=order.id,
+        customer_code=order.customer_code,
+        currency=order.currency,
+        posting_date=uow.posting_date,
+        request_id=uow.request_id,
+        actor=uow.actor_name,
+        reverses_id=reverses.id if reverses else None,
+        lines=[],
+    )
+    uow.session.add(journal)
+    return journal
+
+
+def snapshot_line(
+    line: SalesLine,
+    quantity: Decimal,
+    *,
+    amount: Decimal | None,
+    linked: bool = True,
+    reverses: JournalLine | None = None,
+) -> JournalLine:
+    """A journal line copying what the order line says now: later order changes never reach
+    a posted journal."""
+    parent = None
+    if line.bundle_parent_id is not None:
+        parent = next(p for p in line.order.lines if p.id == line.bundle_parent_id)
+    priced = amount is not None
+    return JournalLine(
+        position=len(line.order.lines),  # replaced by add_line
+        sales_line_id=line.id if linked else None,
+        line_no=line.line_no,
+        item_code=line.item_code,
+        item_name=line.item.name,
+        unit=line.item.unit,
+        quantity=quantity,
+        unit_price=line.unit_price if priced else None,
+        discount_percent=line.discount_percent if priced else None,
+        discount_amount=line.discount_amount if priced else None,
+        amount=amount,
+        bundle_line_no=parent.line_no if parent else None,
+        bundle_item_code=parent.item_code if parent else None,
+        bundle_item_name=parent.item.name if parent else None,
+        bom_quantity=line.bom_quantity,
+        is_bundle_parent=line.status == "canceled",
+        reverses_line_id=reverses.id if reverses else None,
+    )
+
+
+def add_line(journal: Journal, journal_line: JournalLine) -> JournalLine:
+    journal_line.position = len(journal.lines) + 1
+    journal.lines.append(journal_line)
+    return journal_line
+
+
+def post_voucher(
+    uow: UnitOfWork, journal: Journal, entries: Sequence[tuple[str, Decimal, str]]
+) -> str:
+    """One balanced voucher for a journal (L1). `entries` are (account, amount, text) with
+    debits positive and credits negative."""
+    if sum((amount for _, amount, _ in entries), Decimal(0)) != 0:
+        raise AssertionError(f"voucher for {journal.number} does not balance: {entries}")
+    voucher = uow.next_number("VOU")
+    for account, amount, text in entries:
+        uow.session.add(
+            LedgerEntry(
+                voucher=voucher,
+                journal_id=journal.id,
+                account=account,
+                amount=amount,
+                text=text[:200],
+                posting_date=journal.posting_date,
+            )
+        )
+    return voucher
+
+
+def revenue_entries(
+    journal: Journal, lines: Sequence[JournalLine], sign: int
+) -> list[tuple[str, Decimal, str]]:
+    """L1: receivable for the total, revenue per line; `sign` -1 reverses (credit note)."""
+    total = sum((ln.amount or Decimal(0) for ln in lines), Decimal(0))
+    entries = [(ACCOUNTS_RECEIVABLE, sign * total, f"{journal.number} {journal.customer_code}")]
+    for ln in lines:
+        if ln.amount:
+            entries.append(
+                (REVENUE, -sign * ln.amount, f"{journal.number} line {ln.line_no} {ln.item_code}")
+            )
+    return entries

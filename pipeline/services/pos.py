@@ -1,0 +1,109 @@
+"""post_pos_sale: a point-of-sale sale posts order, packing slip and invoice at once (S13)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.contract import PostInvoice, PostPosSale
+from pipeline.errors import Rejection
+from pipeline.rules.money import line_net_amount
+from pipeline.rules.serials import check_blank_duty, check_pos_line, check_unique_in_document
+from pipeline.services.invoices import invoice_order
+from pipeline.services.lines import line_label
+from pipeline.services.packing_slips import ship
+from pipeline.services.posting import Target
+from pipeline.services.registrations import SerialEntry, reject_serials_on_plain_item
+from pipeline.uow import POST_SALES_DOCUMENTS, REGISTER_NON_READABLE, UnitOfWork
+from schema import Customer, Item, SalesLine, SalesOrder
+
+WALK_IN_CUSTOMER = "POS"
+
+
+def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
+    uow.require_duty(POST_SALES_DOCUMENTS, "post point-of-sale sales")
+    customer = _customer(uow, cmd.customer)
+    items = {}
+    for index, line_in in enumerate(cmd.lines, start=1):
+        item = uow.session.get(Item, line_in.item)
+        if item is None:
+            raise Rejection(
+                "order.unknown_item",
+                f"point-of-sale line {index}: item {line_in.item!r} does not exist",
+            )
+        if item.bundle:
+            # The product documents: commerce channels do not support bundles.
+            raise Rejection(
+                "pos.bundle_not_supported",
+                f"point-of-sale line {index}: {item.item} is a bundle; bundles are sold on "
+                "sales orders, not at the point of sale",
+            )
+        items[index] = item
+
+    order = SalesOrder(
+        order_no=uow.next_number("POS"),
+        customer_code=customer.customer,
+        currency=cmd.currency or customer.currency,
+        origin="pos",
+        store=cmd.store,
+        lines=[],
+    )
+    uow.session.add(order)
+    for index, line_in in enumerate(cmd.lines, start=1):
+        order.lines.append(
+            SalesLine(
+                line_no=index,
+                item_code=line_in.item,
+                item=items[index],
+                quantity=line_in.quantity,
+                unit_price=line_in.unit_price,
+                discount_percent=line_in.discount_percent,
+                discount_amount=line_in.discount_amount,
+                net_amount=line_net_amount(
+                    line_in.quantity,
+                    line_in.unit_price,
+                    line_in.discount_percent,
+                    line_in.discount_amount,
+                ),
+            )
+        )
+    uow.session.flush()
+
+    targets = []
+    for line, line_in in zip(order.lines, cmd.lines, strict=True):
+        label = line_label(line)
+        entry = SerialEntry(
+            [line_in.serial.strip()] if line_in.serial and line_in.serial.strip() else [],
+            1 if line_in.not_readable else 0,
+        )
+        if line.item.serialized_in_sales:
+            check_pos_line(line_in.quantity, bool(entry.serials), line_in.not_readable, label)
+            check_blank_duty(
+                entry.blanks, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name, label
+            )
+        else:
+            reject_serials_on_plain_item(line, entry)
+        targets.append(Target(line, line_in.quantity, entry))
+    check_unique_in_document(
+        (line_label(t.line), t.line.item_code, t.entry.serials) for t in targets if t.entry
+    )
+    packing_slip = ship(uow, order, targets)
+    invoice = invoice_order(uow, order, PostInvoice(order=order.order_no))
+    return {
+        "order": order.order_no,
+        "packing_slip": packing_slip.number,
+        "journal": invoice.number,
+        "documents": [uow.add_document(packing_slip), uow.add_document(invoice)],
+    }
+
+
+def _customer(uow: UnitOfWork, code: str | None) -> Customer:
+    if code is not None:
+        customer = uow.session.get(Customer, code)
+        if customer is None:
+            raise Rejection("order.unknown_customer", f"customer {code!r} does not exist")
+        return customer
+    customer = uow.session.get(Customer, WALK_IN_CUSTOMER)
+    if customer is None:
+        customer = Customer(customer=WALK_IN_CUSTOMER, name="Walk-in customer", currency="USD")
+        uow.session.add(customer)
+    return customer

@@ -1,0 +1,157 @@
+"""Serial registrations: gathering them from a posting line and guarding S5 across orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from pipeline.contract import PostingLineIn
+from pipeline.errors import Rejection
+from pipeline.rules.serials import (
+    ScanStep,
+    check_blank_duty,
+    check_registration_count,
+    collect_serials,
+    require_whole_quantity,
+)
+from pipeline.services.lines import line_label
+from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
+from schema import Journal, JournalLine, SalesLine, SalesOrder, SerialRegistration
+
+ACTIVE_SERIAL_INDEX = "uq_serial_registrations_active_serial"
+
+
+@dataclass(frozen=True)
+class SerialEntry:
+    """The serials and blanks one posting line registers."""
+
+    serials: list[str]
+    blanks: int
+
+    @property
+    def count(self) -> int:
+        return len(self.serials) + self.blanks
+
+
+def read_serial_input(line: SalesLine, line_in: PostingLineIn) -> SerialEntry:
+    """S4: serials, scan stream and scans of one request line, cleaned and applied."""
+    label = line_label(line)
+    serials = collect_serials(
+        line_in.serials,
+        line_in.scan_stream,
+        (ScanStep(s.value, s.mode) for s in line_in.scans),
+        label,
+    )
+    return SerialEntry(serials, line_in.not_readable)
+
+
+def reject_serials_on_plain_item(line: SalesLine, entry: SerialEntry) -> None:
+    """S12 for catch-weight items; otherwise serials on an item without sales serials."""
+    if not entry.count:
+        return
+    if line.item.catch_weight:
+        raise Rejection(
+            "serial.catch_weight",
+            f"{line_label(line)}: catch-weight items never get serial numbers in the sales process",
+            rule="S12",
+        )
+    raise Rejection(
+        "serial.not_serialized",
+        f"{line_label(line)}: item {line.item_code} has no serials in the sales process; "
+        "send the line without serials",
+        rule="S2",
+    )
+
+
+def check_new_registrations(
+    uow: UnitOfWork, line: SalesLine, quantity: Decimal, entry: SerialEntry
+) -> None:
+    """S2, S3, S6 for serials registered by this posting line."""
+    label = line_label(line)
+    require_whole_quantity(quantity, label)
+    check_registration_count(quantity, entry.count, line.item.blank_issue_allowed, label)
+    check_blank_duty(entry.blanks, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name, label)
+
+
+def holder_of(uow: UnitOfWork, item: str, serial: str) -> str | None:
+    """The document a serial of an item is active on, if any (S5)."""
+    registration = uow.session.scalars(
+        select(SerialRegistration).where(
+            SerialRegistration.item_code == item,
+            SerialRegistration.serial == serial,
+            SerialRegistration.active.is_(True),
+        )
+    ).first()
+    if registration is None:
+        return None
+    line_id = registration.invoice_line_id or registration.packing_slip_line_id
+    journal = uow.session.scalar(
+        select(Journal)
+        .join(JournalLine, JournalLine.journal_id == Journal.id)
+        .where(JournalLine.id == line_id)
+    )
+    if journal is None:
+        return None
+    order_no = uow.session.scalar(
+        select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id)
+    )
+    kind = journal.kind.replace("_", " ")
+    return f"{kind} {journal.number} (order {order_no})"
+
+
+def check_not_in_use(
+    uow: UnitOfWork, line: SalesLine, serials: Iterable[str], own: Sequence[int] = ()
+) -> None:
+    """S5 (beyond): a serial already on another posted, not reversed, not credited packing
+    slip or invoice line is rejected, naming that document. `own` are registration ids this
+    posting carries forward (a packing slip's serials on its invoice)."""
+    wanted = list(serials)
+    if not wanted:
+        return
+    taken = uow.session.scalars(
+        select(SerialRegistration).where(
+            SerialRegistration.item_code == line.item_code,
+            SerialRegistration.serial.in_(wanted),
+            SerialRegistration.active.is_(True),
+        )
+    ).all()
+    for registration in taken:
+        if registration.id in own:
+            continue
+        assert registration.serial is not None
+        raise in_use(uow, line, registration.serial)
+
+
+def in_use(uow: UnitOfWork, line: SalesLine, serial: str) -> Rejection:
+    holder = holder_of(uow, line.item_code, serial) or "another document"
+    return Rejection(
+        "serial.in_use",
+        f"{line_label(line)}: serial {serial!r} of item {line.item_code} is already on "
+        f"{holder}; a serial can be sold only once",
+        rule="S5",
+        serial=serial,
+    )
+
+
+def flush_guarded(
+    uow: UnitOfWork, lines_serials: Sequence[tuple[SalesLine, Sequence[str]]]
+) -> None:
+    """Flush new or re-activated registrations. The database's unique index has the last word
+    when another order took the same serial at the same moment (S5)."""
+    try:
+        with uow.session.begin_nested():
+            uow.session.flush()
+    except IntegrityError as exc:
+        if ACTIVE_SERIAL_INDEX not in str(exc.orig) and "serial_registrations" not in str(exc.orig):
+            raise
+        for line, serials in lines_serials:
+            check_not_in_use(uow, line, serials)
+        raise Rejection(
+            "serial.in_use",
+            "a serial of this posting was sold by another posting at the same moment",
+            rule="S5",
+        ) from None

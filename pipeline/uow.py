@@ -1,0 +1,112 @@
+"""The unit of work a posting service runs in: one session, one transaction, one request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+
+from pipeline.errors import Rejection
+from schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
+
+POST_SALES_DOCUMENTS = "post_sales_documents"
+REGISTER_NON_READABLE = "register_non_readable_serials"
+CORRECT_SERIALS = "correct_serial_numbers"
+
+SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
+
+
+@dataclass
+class UnitOfWork:
+    """What every service needs: the session of the request's transaction, who asks, and
+    today's posting date. The caller commits; a Rejection rolls everything back."""
+
+    session: Session
+    request_id: str
+    actor_name: str
+    posting_date: dt.date = field(default_factory=dt.date.today)
+    _actor: Actor | None = None
+
+    # --- who asks (M5) -----------------------------------------------------------------------
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            actor = self.session.get(Actor, self.actor_name)
+            if actor is None:
+                raise Rejection(
+                    "actor.unknown",
+                    f"unknown actor {self.actor_name!r}; load it with its duties in the catalog",
+                    rule="M5",
+                )
+            self._actor = actor
+        return self._actor
+
+    def has_duty(self, duty: str) -> bool:
+        return duty in self.actor.duty_names
+
+    def require_duty(self, duty: str, what: str) -> None:
+        if not self.has_duty(duty):
+            raise Rejection(
+                "actor.missing_duty",
+                f"actor {self.actor_name!r} may not {what}; that needs the duty {duty}",
+                rule="M5",
+                duty=duty,
+            )
+
+    # --- locks and numbers (L2, L3) ------------------------------------------------------------
+
+    def lock_order(self, order_no: str) -> SalesOrder:
+        """The order row, locked until commit so postings on one order run one at a time."""
+        order = self.session.scalars(
+            select(SalesOrder)
+            .where(SalesOrder.order_no == order_no)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if order is None:
+            raise Rejection("order.unknown", f"order {order_no!r} does not exist")
+        # The lines were possibly loaded before the lock: read them again under it.
+        for line in order.lines:
+            self.session.refresh(line)
+        return order
+
+    def next_number(self, series: str) -> str:
+        """Take the next number of a gapless series (L2): the UPDATE locks the series row
+        until this transaction ends, so a rollback gives the number back."""
+        value = self.session.execute(
+            update(NumberSeries)
+            .where(NumberSeries.code == series)
+            .values(next_value=NumberSeries.next_value + 1)
+            .returning(NumberSeries.next_value)
+        ).scalar_one_or_none()
+        if value is None:
+            raise RuntimeError(f"number series {series} is missing: run `docpost init`")
+        return f"{series}-{value - 1:06d}"
+
+    # --- follow-up work (outbox) ---------------------------------------------------------------
+
+    def add_outbox(self, task: str, payload: dict[str, Any]) -> None:
+        self.session.add(OutboxMessage(task=task, payload=payload))
+
+    def add_document(self, journal: Journal) -> str:
+        """A pending document row for the journal's next PDF revision, and its render task."""
+        revision = 1 + (
+            self.session.scalar(
+                select(text("max(revision)"))
+                .select_from(Document)
+                .where(Document.journal_id == journal.id)
+            )
+            or 0
+        )
+        filename = f"{journal.number}.pdf" if revision == 1 else f"{journal.number}-r{revision}.pdf"
+        document = Document(
+            journal_id=journal.id, kind=journal.kind, revision=revision, filename=filename
+        )
+        self.session.add(document)
+        self.session.flush()
+        self.add_outbox("render_document", {"document_id": document.id})
+        return filename

@@ -1,0 +1,45 @@
+"""Database schema: SQLAlchemy 2.x typed models and the Alembic migrations that create them.
+
+Import the models from here; `schema.migrate.upgrade(url)` creates or upgrades a database.
+"""
+
+from schema.base import Base
+from schema.documents import Document, OutboxMessage
+from schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
+from schema.ledger import LedgerEntry, NumberSeries
+from schema.masterdata import (
+    Actor,
+    ActorDuty,
+    BomLine,
+    Customer,
+    Item,
+    RevenueSchedule,
+    TrackingGroup,
+)
+from schema.orders import SalesLine, SalesOrder
+from schema.requests import RequestRecord
+from schema.serials import SerialChange, SerialRegistration
+
+__all__ = [
+    "Actor",
+    "ActorDuty",
+    "Base",
+    "BomLine",
+    "Customer",
+    "Document",
+    "Item",
+    "Journal",
+    "JournalLine",
+    "JournalLineSerial",
+    "LedgerEntry",
+    "NumberSeries",
+    "OutboxMessage",
+    "PackingSlipInvoicing",
+    "RequestRecord",
+    "RevenueSchedule",
+    "SalesLine",
+    "SalesOrder",
+    "SerialChange",
+    "SerialRegistration",
+    "TrackingGroup",
+]

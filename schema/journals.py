@@ -1,0 +1,98 @@
+"""Posted journals: confirmations, packing slips, invoices and credit notes.
+
+A journal and its lines are written once and never updated (L3, D6). A reversal or a credit
+is a new journal that refers to the one it reverses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from schema.base import Base
+from schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
+
+JOURNAL_KINDS = ("confirmation", "packing_slip", "invoice", "credit_note")
+
+
+class Journal(Base):
+    __tablename__ = "journals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_orders.id"), index=True)
+    customer_code: Mapped[str] = mapped_column(ForeignKey("customers.customer"))
+    currency: Mapped[str] = mapped_column(String(3))
+    posting_date: Mapped[dt.date] = mapped_column()
+    posted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    request_id: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
+    # A packing slip cancellation refers to the packing slip; a credit note to its invoice.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"), nullable=True)
+    total_amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+
+    lines: Mapped[list[JournalLine]] = relationship(
+        order_by="JournalLine.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+    reverses: Mapped[Journal | None] = relationship(remote_side=[id])
+
+
+class JournalLine(Base):
+    """A snapshot of what was posted for one order line."""
+
+    __tablename__ = "journal_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # Confirmations snapshot lines that may later be removed (B6), so no key there.
+    sales_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_lines.id"), nullable=True, index=True
+    )
+    line_no: Mapped[int] = mapped_column(Integer)
+    item_code: Mapped[str] = mapped_column(String(50))
+    item_name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice(), nullable=True)
+    discount_percent: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    discount_amount: Mapped[Decimal | None] = mapped_column(UnitPrice(), nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    # Bundle context, snapshotted so documents can print the parent (D1) without the order.
+    bundle_line_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    bundle_item_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    bundle_item_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    bom_quantity: Mapped[Decimal | None] = mapped_column(Quantity(), nullable=True)
+    # Confirmation only: the parent line as entered (shown on the confirmation, D1).
+    is_bundle_parent: Mapped[bool] = mapped_column(default=False)
+    # Credit note line -> the invoice line it credits; reversal line -> the packing slip line.
+    reverses_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("journal_lines.id"), nullable=True
+    )
+
+
+class JournalLineSerial(Base):
+    """Which serial registrations a packing slip or invoice line included (S11 inquiry)."""
+
+    __tablename__ = "journal_line_serials"
+
+    journal_line_id: Mapped[int] = mapped_column(ForeignKey("journal_lines.id"), primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("serial_registrations.id"), primary_key=True, index=True
+    )
+
+
+class PackingSlipInvoicing(Base):
+    """How much of a packing slip line an invoice line invoiced (S7, S8, bulk invoicing)."""
+
+    __tablename__ = "packing_slip_invoicing"
+
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("journal_lines.id"), primary_key=True)
+    packing_slip_line_id: Mapped[int] = mapped_column(
+        ForeignKey("journal_lines.id"), primary_key=True, index=True
+    )
+    quantity: Mapped[Decimal] = mapped_column(Quantity())

@@ -1,0 +1,37 @@
+"""Ledger vouchers (L1) and gapless number series (L2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schema.base import Base
+from schema.types import Money, UtcDateTime, utcnow
+
+
+class NumberSeries(Base):
+    """The next number of a series. Taken by an UPDATE inside the posting transaction, so the
+    row stays locked until commit and a rolled-back posting leaves no hole."""
+
+    __tablename__ = "number_series"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class LedgerEntry(Base):
+    """One voucher line; `amount` is positive for a debit, negative for a credit."""
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    voucher: Mapped[str] = mapped_column(String(30), index=True)
+    journal_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"), nullable=True)
+    account: Mapped[str] = mapped_column(String(20), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    text: Mapped[str] = mapped_column(String(200))
+    posting_date: Mapped[dt.date] = mapped_column()
+    posted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
