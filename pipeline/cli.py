@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import queries
+from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
 from pipeline.execute import execute
@@ -97,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ledger", cmd_ledger, "ledger entries and the trial balance")
     p.add_argument("--voucher")
     p.add_argument("--account")
+
+    register_queue_commands(command)
     return parser
 
 

@@ -64,7 +64,7 @@ class UnitOfWork:
         order = self.session.scalars(
             select(SalesOrder)
             .where(SalesOrder.order_no == order_no)
-            .with_for_update()
+            .with_for_update(of=SalesOrder)
             .execution_options(populate_existing=True)
         ).one_or_none()
         if order is None:

@@ -1,0 +1,180 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), sessions, and a request runner.
+
+PostgreSQL and Redis are real servers. Outside CI a test that needs one skips when it is down;
+with CI=true it fails instead, so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.db import make_engine
+from pipeline.execute import execute
+from schema import Base
+from schema.migrate import upgrade
+
+PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("DOCPOST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+EXAMPLES = Path(__file__).resolve().parent.parent / "pipeline" / "examples" / "usmf"
+
+
+def unavailable(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable: {error}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: tests that need it must run)", pytrace=False)
+    pytest.skip(message)
+
+
+# --- PostgreSQL: one private schema per test session ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, migrated to head."""
+    admin = make_engine(PG_URL)
+    name = f"docpost_t{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means "not reachable"
+        admin.dispose()
+        unavailable("PostgreSQL", exc)
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options=-csearch_path%3D{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    admin.dispose()
+
+
+def reset_postgres(engine: Engine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(
+            text(
+                "INSERT INTO number_series (code, next_value) VALUES "
+                "('CONF', 1), ('PS', 1), ('INV', 1), ('CN', 1), ('VOU', 1), ('POS', 1)"
+            )
+        )
+
+
+# --- SQLite: a migrated template copied per test ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "docpost.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+# --- the database a service test runs on ------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same service tests run on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "docpost.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_base_url")
+    engine = make_engine(url)
+    reset_postgres(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_base_url: str) -> str:
+    """PostgreSQL only (concurrency tests), emptied for this test."""
+    engine = make_engine(pg_base_url)
+    reset_postgres(engine)
+    engine.dispose()
+    return pg_base_url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+class Runner:
+    """Executes requests the way every caller does (pipeline.execute), with fresh ids."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def __call__(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        actor: str = "erp",
+        request_id: str | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "request_id": request_id or f"t-{next(self._ids)}",
+            "kind": kind,
+            "actor": actor,
+            "payload": payload,
+        }
+        return execute(json.dumps(body), self.sessions)
+
+    def ok(self, kind: str, payload: dict[str, Any], actor: str = "erp", **kw: Any) -> dict[str, Any]:
+        outcome = self(kind, payload, actor, **kw)
+        assert outcome["status"] == "succeeded", outcome
+        return outcome["result"]
+
+    def rejected(
+        self, kind: str, payload: dict[str, Any], actor: str = "erp", **kw: Any
+    ) -> dict[str, Any]:
+        outcome = self(kind, payload, actor, **kw)
+        assert outcome["status"] == "rejected", outcome
+        return outcome["error"]
+
+
+@pytest.fixture
+def run(sessions: sessionmaker[Session]) -> Runner:
+    return Runner(sessions)
+
+
+def usmf_catalog() -> dict[str, Any]:
+    return json.loads((EXAMPLES / "catalog.json").read_text())
+
+
+def usmf_requests() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (EXAMPLES / "requests.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def usmf(run: Runner) -> Runner:
+    """The USMF demo catalog loaded."""
+    run.ok("upsert_catalog", usmf_catalog(), actor="erp")
+    return run
