@@ -147,7 +147,9 @@ class Runner:
         }
         return execute(json.dumps(body), self.sessions)
 
-    def ok(self, kind: str, payload: dict[str, Any], actor: str = "erp", **kw: Any) -> dict[str, Any]:
+    def ok(
+        self, kind: str, payload: dict[str, Any], actor: str = "erp", **kw: Any
+    ) -> dict[str, Any]:
         outcome = self(kind, payload, actor, **kw)
         assert outcome["status"] == "succeeded", outcome
         return outcome["result"]
@@ -170,7 +172,11 @@ def usmf_catalog() -> dict[str, Any]:
 
 
 def usmf_requests() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (EXAMPLES / "requests.jsonl").read_text().splitlines() if line.strip()]
+    return [
+        json.loads(line)
+        for line in (EXAMPLES / "requests.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
 
 
 @pytest.fixture

@@ -13,31 +13,25 @@ PRICE_QUANTUM = Decimal("0.000001")
 
 
 def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal = CENT) -> list[Decimal]:
-    """Split `total` by `weights`, each share rounded to `quantum`, summing exactly to `total`.
+    """B4: split `total` by `weights`: each share rounded to `quantum`, the rounding remainder
+    on the last, so the shares sum exactly to `total` (the seed's 1,713.73 / 450.98 / 135.29).
 
-    B4 rounds each share and gives the rounding remainder to the last one. Rounding the
-    running totals instead of each share alone gives the same figures (the seed's 1,713.73 /
-    450.98 / 135.29) with the remainder on the last line, and it keeps every share of a
-    non-negative total non-negative, which rounding shares one by one does not (three equal
-    shares of 0.05 would round to 0.02 each and leave -0.01 for the last).
+    Beyond B4: when the others rounding up would leave the last share negative (possible only
+    when the last weight is tiny: 0.05 over 1 : 1 : 1 : 0.0001 rounds to 0.02 three times),
+    the excess cents are taken back from the shares that were rounded up, latest first, so no
+    share of a non-negative total is ever negative.
     """
     weight_sum = sum(weights, ZERO)
     if weight_sum <= 0:
         raise ValueError("weights must sum to more than zero")
-    shares: list[Decimal] = []
-    running_weight = ZERO
-    allocated = ZERO
-    for index, weight in enumerate(weights):
-        running_weight += weight
-        if index == len(weights) - 1:
-            cumulative = total
-        else:
-            cumulative = (total * running_weight / weight_sum).quantize(
-                quantum, rounding=ROUND_HALF_UP
-            )
-        shares.append(cumulative - allocated)
-        allocated = cumulative
-    return shares
+    exact = [total * weight / weight_sum for weight in weights[:-1]]
+    shares = [value.quantize(quantum, rounding=ROUND_HALF_UP) for value in exact]
+    last = total - sum(shares, ZERO)
+    for index in reversed(range(len(shares))):
+        while last < 0 and shares[index] > exact[index]:
+            shares[index] -= quantum
+            last += quantum
+    return [*shares, last]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from pipeline.errors import Rejection
+from pipeline.rules.money import quantity_text
 
 _STREAM_SEPARATORS = re.compile(r"[\r\n\t]")
 
@@ -91,8 +92,8 @@ def require_whole_quantity(quantity: Decimal, label: str) -> None:
     if quantity != quantity.to_integral_value():
         raise Rejection(
             "serial.quantity_not_whole",
-            f"{label}: quantity {quantity} is not whole; a serialized item is counted in "
-            "whole units",
+            f"{label}: quantity {quantity_text(quantity)} is not whole; a serialized item is "
+            "counted in whole units",
             rule="S2",
         )
 
@@ -104,20 +105,20 @@ def check_registration_count(
     if registrations > quantity:
         raise Rejection(
             "serial.too_many",
-            f"{label}: {registrations} serial registrations for quantity {quantity}; "
-            "more registrations than units can never be posted",
+            f"{label}: {registrations} serial registrations for quantity "
+            f"{quantity_text(quantity)}; more registrations than units can never be posted",
             rule="S3",
             registrations=registrations,
-            quantity=str(quantity),
+            quantity=quantity_text(quantity),
         )
     if registrations < quantity and not blank_issue_allowed:
         raise Rejection(
             "serial.count_mismatch",
-            f"{label}: {registrations} serial registrations for quantity {quantity}; "
-            "register one serial or a not-readable blank per unit",
+            f"{label}: {registrations} serial registrations for quantity "
+            f"{quantity_text(quantity)}; register one serial or a not-readable blank per unit",
             rule="S2",
             registrations=registrations,
-            quantity=str(quantity),
+            quantity=quantity_text(quantity),
         )
 
 
@@ -173,7 +174,7 @@ def check_pos_line(quantity: Decimal, has_serial: bool, not_readable: bool, labe
         raise Rejection(
             "serial.pos_quantity",
             f"{label}: a serialized item is sold at the point of sale one unit per line; "
-            f"got quantity {quantity}",
+            f"got quantity {quantity_text(quantity)}",
             rule="S13",
         )
     if has_serial and not_readable:

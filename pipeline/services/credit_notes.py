@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from pipeline.contract import PostCreditNote
 from pipeline.errors import Rejection
-from pipeline.rules.money import share_of_amount
+from pipeline.rules.money import quantity_text, share_of_amount
 from pipeline.rules.serials import check_registration_count, clean_serial
 from pipeline.services.journal import (
     add_line,
@@ -73,8 +73,9 @@ def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
         if target.quantity > remaining:
             raise Rejection(
                 "credit.quantity_exceeds_invoiced",
-                f"{line_label(target.line)}: credit quantity {target.quantity} exceeds the "
-                f"{remaining} invoiced on {invoice.number} and not yet credited",
+                f"{line_label(target.line)}: credit quantity {quantity_text(target.quantity)} "
+                "exceeds the "
+                f"{quantity_text(remaining)} invoiced on {invoice.number} and not yet credited",
             )
         if target.line.item.serialized_in_sales:
             target.registrations = _credited_registrations(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from pipeline.contract import PostInvoice
 from pipeline.errors import Rejection
-from pipeline.rules.money import share_of_amount
+from pipeline.rules.money import quantity_text, share_of_amount
 from pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
 from pipeline.services.journal import (
     add_line,
@@ -203,8 +203,8 @@ def _plan_from_packing_slips(target: Target, portions: list[Portion]) -> Invoice
     if target.quantity > available:
         raise Rejection(
             "invoice.quantity_exceeds_shipped",
-            f"{line_label(line)}: invoice quantity {target.quantity} exceeds the {available} "
-            "shipped on packing slips and not yet invoiced",
+            f"{line_label(line)}: invoice quantity {quantity_text(target.quantity)} exceeds the "
+            f"{quantity_text(available)} shipped on packing slips and not yet invoiced",
             rule="S7",
         )
     if line.item.serialized_in_sales:
@@ -285,8 +285,8 @@ def _plan_direct(uow: UnitOfWork, target: Target) -> InvoicePlan:
     if target.quantity > line.open_to_deliver:
         raise Rejection(
             "order.quantity_exceeds_open",
-            f"{line_label(line)}: invoice quantity {target.quantity} exceeds the "
-            f"{line.open_to_deliver} not yet shipped or invoiced",
+            f"{line_label(line)}: invoice quantity {quantity_text(target.quantity)} exceeds the "
+            f"{quantity_text(line.open_to_deliver)} not yet shipped or invoiced",
         )
     if line.item.serialized_in_sales:
         entry = target.entry or SerialEntry([], 0)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from pipeline.contract import CancelPackingSlip, PostPackingSlip
 from pipeline.errors import Rejection
+from pipeline.rules.money import quantity_text
 from pipeline.services.journal import add_line, new_journal, snapshot_line
 from pipeline.services.lines import line_label, require_exploded
 from pipeline.services.posting import (
@@ -60,8 +61,9 @@ def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journ
         if target.quantity > line.open_to_deliver:
             raise Rejection(
                 "order.quantity_exceeds_open",
-                f"{line_label(line)}: packing slip quantity {target.quantity} exceeds the "
-                f"{line.open_to_deliver} not yet shipped or invoiced",
+                f"{line_label(line)}: packing slip quantity {quantity_text(target.quantity)} "
+                "exceeds the "
+                f"{quantity_text(line.open_to_deliver)} not yet shipped or invoiced",
             )
         if line.item.serialized_in_sales:
             _prepare_registrations(uow, target)

@@ -33,4 +33,6 @@ def test_usmf_example_runs_and_ledger_balances(usmf: Runner) -> None:
         assert ledger["trial_balance"]["total"] == "0.00"
         receivable = next(a for a in ledger["trial_balance"]["accounts"] if a["account"] == "1200")
         # 5 bundles of 2,300 + 3 phones at 300 less 10% - 1 bundle credited + 1 POS phone at 299
-        assert Decimal(receivable["balance"]) == Decimal("11500") + Decimal("810") - Decimal("2300") + Decimal("299")
+        assert Decimal(receivable["balance"]) == Decimal("11500") + Decimal("810") - Decimal(
+            "2300"
+        ) + Decimal("299")

@@ -1,0 +1,51 @@
+"""Small builders for service tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from schema import Journal, LedgerEntry, RequestRecord, SerialRegistration
+from tests.conftest import Runner
+
+
+def order(
+    run: Runner, number: str, *lines: tuple[str, str, str], confirm: bool = False, **extra: Any
+) -> None:
+    """An order for US-004 with (item, quantity, unit price) lines numbered from 1."""
+    run.ok(
+        "upsert_order",
+        {
+            "order": number,
+            "customer": "US-004",
+            "lines": [
+                {"line": n, "item": item, "quantity": qty, "unit_price": price, **extra}
+                for n, (item, qty, price) in enumerate(lines, start=1)
+            ],
+        },
+    )
+    if confirm:
+        run.ok("confirm_order", {"order": number})
+
+
+def ship(run: Runner, number: str, *lines: dict[str, Any], actor: str = "warehouse-1") -> str:
+    payload: dict[str, Any] = {"order": number}
+    if lines:
+        payload["lines"] = list(lines)
+    return run.ok("post_packing_slip", payload, actor=actor)["journal"]
+
+
+def counts(run: Runner) -> dict[str, int]:
+    """Rows a rejected request must not have added to."""
+    with run.sessions() as session:
+        return {
+            "journals": session.scalar(select(func.count()).select_from(Journal)) or 0,
+            "ledger": session.scalar(select(func.count()).select_from(LedgerEntry)) or 0,
+            "serials": session.scalar(select(func.count()).select_from(SerialRegistration)) or 0,
+            "requests": session.scalar(select(func.count()).select_from(RequestRecord)) or 0,
+        }
+
+
+def unchanged_but_outcome(before: dict[str, int], after: dict[str, int]) -> bool:
+    return after == {**before, "requests": before["requests"] + 1}

@@ -1,0 +1,195 @@
+"""Pure serial rules (DOMAIN.md S2-S8, S13): no database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.errors import Rejection
+from pipeline.rules.serials import (
+    ScanStep,
+    apply_scans,
+    check_blank_duty,
+    check_packing_slip_coverage,
+    check_pos_line,
+    check_registration_count,
+    check_unique_in_document,
+    clean_serial,
+    collect_serials,
+    require_whole_quantity,
+    split_scan_stream,
+)
+
+LABEL = "order SO-1 line 1 (item 1000)"
+
+
+def rejects(code: str, rule: str | None = None):  # type: ignore[no-untyped-def]
+    class Check:
+        def __enter__(self) -> Check:
+            return self
+
+        def __exit__(self, kind, exc, tb):  # type: ignore[no-untyped-def]
+            assert isinstance(exc, Rejection), f"expected {code}, got {exc!r}"
+            assert exc.code == code, exc.code
+            if rule:
+                assert exc.rule == rule
+            self.message = exc.message
+            return True
+
+    return Check()
+
+
+def test_s4_serial_is_trimmed_scan_text() -> None:
+    assert clean_serial("  SP-0001 \t", LABEL) == "SP-0001"
+
+
+def test_s4_empty_string_is_not_a_serial() -> None:
+    with rejects("serial.empty", "S4") as check:
+        clean_serial("   ", LABEL)
+    assert check.message == (
+        "order SO-1 line 1 (item 1000): an empty serial number was given; scan or type the "
+        "serial, or register a not-readable blank instead"
+    )
+
+
+def test_s4_scan_stream_splits_on_enter_and_tab() -> None:
+    assert split_scan_stream("SP-0001\nSP-0002\tSP-0003\r\nSP-0004\rSP-0005\n") == [
+        "SP-0001",
+        "SP-0002",
+        "SP-0003",
+        "SP-0004",
+        "SP-0005",
+    ]
+
+
+def test_s4_scans_add_and_remove_in_order() -> None:
+    scans = [
+        ScanStep("MP-100", "add"),
+        ScanStep("MP-999", "add"),
+        ScanStep("MP-999", "remove"),
+        ScanStep("MP-101", "add"),
+    ]
+    assert apply_scans([], scans, LABEL) == ["MP-100", "MP-101"]
+
+
+def test_s4_removing_a_serial_not_in_the_set_is_an_error() -> None:
+    with rejects("serial.remove_unknown", "S4") as check:
+        apply_scans(["A"], [ScanStep("B", "remove")], LABEL)
+    assert "cannot remove serial 'B': it was not scanned on this line" in check.message
+
+
+def test_s4_serials_stream_and_scans_add_up() -> None:
+    assert collect_serials(
+        ["A"], "B\tC\n", [ScanStep("C", "remove"), ScanStep("D", "add")], LABEL
+    ) == [
+        "A",
+        "B",
+        "D",
+    ]
+
+
+def test_s5_same_serial_twice_on_one_line() -> None:
+    with rejects("serial.duplicate", "S5") as check:
+        collect_serials(["A", " A "], "", [], LABEL)
+    assert "serial 'A' is registered twice" in check.message
+    with rejects("serial.duplicate", "S5"):
+        collect_serials(["A"], "", [ScanStep("A", "add")], LABEL)
+
+
+def test_s5_same_serial_on_two_lines_of_one_document_for_the_same_item() -> None:
+    with rejects("serial.duplicate", "S5") as check:
+        check_unique_in_document([("line 1", "1000", ["A"]), ("line 2", "1000", ["A"])])
+    assert check.message == "serial 'A' of item 1000 is on both line 1 and line 2"
+    # Another item may carry the same serial text.
+    check_unique_in_document([("line 1", "1000", ["A"]), ("line 2", "M0001", ["A"])])
+
+
+def test_s2_registrations_must_equal_the_quantity() -> None:
+    with rejects("serial.count_mismatch", "S2") as check:
+        check_registration_count(Decimal(3), 2, False, "line 1 (item 1000)")
+    assert check.message == (
+        "line 1 (item 1000): 2 serial registrations for quantity 3; register one serial or a "
+        "not-readable blank per unit"
+    )
+    check_registration_count(Decimal(3), 3, False, LABEL)
+
+
+def test_s2_blank_issue_allowed_accepts_fewer() -> None:
+    check_registration_count(Decimal(3), 0, True, LABEL)
+    check_registration_count(Decimal(3), 2, True, LABEL)
+
+
+@pytest.mark.parametrize("blank_issue_allowed", [False, True])
+def test_s3_more_registrations_than_quantity_never_post(blank_issue_allowed: bool) -> None:
+    with rejects("serial.too_many", "S3") as check:
+        check_registration_count(Decimal(2), 3, blank_issue_allowed, LABEL)
+    assert "3 serial registrations for quantity 2; more registrations than units" in check.message
+
+
+def test_s2_serialized_quantity_must_be_whole() -> None:
+    with rejects("serial.quantity_not_whole", "S2") as check:
+        require_whole_quantity(Decimal("1.5"), LABEL)
+    assert "quantity 1.5 is not whole" in check.message
+    require_whole_quantity(Decimal("2.000"), LABEL)
+
+
+def test_s6_blank_needs_the_duty() -> None:
+    with rejects("serial.blank_not_allowed", "S6") as check:
+        check_blank_duty(1, False, "erp", LABEL)
+    assert "actor 'erp' may not register not-readable serials" in check.message
+    check_blank_duty(1, True, "warehouse-1", LABEL)
+    check_blank_duty(0, False, "erp", LABEL)
+
+
+def test_s8_seed_example_one_from_each_of_three_packing_slips_is_rejected() -> None:
+    with rejects("serial.partial_packing_slips", "S8") as check:
+        check_packing_slip_coverage({"PS-1": (1, 2), "PS-2": (1, 2), "PS-3": (1, 2)})
+    assert "packing slips PS-1, PS-2, PS-3" in check.message
+
+
+def test_s8_seed_example_first_in_full_and_one_of_the_second_is_accepted() -> None:
+    check_packing_slip_coverage({"PS-1": (2, 2), "PS-2": (1, 2), "PS-3": (0, 2)})
+
+
+def test_s13_pos_serialized_line_is_one_unit_with_its_serial() -> None:
+    with rejects("serial.pos_quantity", "S13"):
+        check_pos_line(Decimal(2), True, False, LABEL)
+    with rejects("serial.pos_missing", "S13") as check:
+        check_pos_line(Decimal(1), False, False, LABEL)
+    assert "scan its serial (or mark it not readable) before the sale is posted" in check.message
+    with rejects("serial.pos_both", "S13"):
+        check_pos_line(Decimal(1), True, True, LABEL)
+    check_pos_line(Decimal(1), True, False, LABEL)
+    check_pos_line(Decimal(1), False, True, LABEL)
+
+
+serial_text = st.text(alphabet="ABC123-", min_size=1, max_size=4)
+
+
+@given(st.lists(st.tuples(serial_text, st.sampled_from(["add", "remove"])), max_size=30))
+def test_s4_scan_algebra_matches_a_set_model(steps: list[tuple[str, str]]) -> None:
+    """Applying scans equals the set model: add inserts (twice is S5), remove deletes (a
+    missing one is S4)."""
+    model: list[str] = []
+    expected_error = None
+    for value, mode in steps:
+        if mode == "add":
+            if value in model:
+                expected_error = "serial.duplicate"
+                break
+            model.append(value)
+        else:
+            if value not in model:
+                expected_error = "serial.remove_unknown"
+                break
+            model.remove(value)
+    try:
+        result = apply_scans([], [ScanStep(v, m) for v, m in steps], LABEL)
+    except Rejection as rejection:
+        assert rejection.code == expected_error
+    else:
+        assert expected_error is None
+        assert result == model
