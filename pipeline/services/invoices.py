@@ -32,7 +32,7 @@ from pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
-    flush_guarded,
+    guarded_activation,
 )
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
@@ -324,17 +324,16 @@ def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePl
                         quantity=portion.taken,
                     )
                 )
-        for registration in plan.target.registrations:
-            registration.invoice_line_id = journal_line.id
-            registration.active = True
-    flush_guarded(
-        uow,
-        [
-            (p.target.line, [r.serial for r in p.target.registrations if r.serial])
-            for p in plans
-            if p.direct
-        ],
-    )
+    direct = [
+        (p.target.line, [r.serial for r in p.target.registrations if r.serial])
+        for p in plans
+        if p.direct
+    ]
+    with guarded_activation(uow, direct):
+        for plan, journal_line in zip(plans, journal.lines, strict=True):
+            for registration in plan.target.registrations:
+                registration.invoice_line_id = journal_line.id
+                registration.active = True
     for plan, journal_line in zip(plans, journal.lines, strict=True):
         for registration in plan.target.registrations:
             uow.session.add(

@@ -6,13 +6,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pipeline.contract import ConfirmOrder, OrderLineIn, UpsertOrder
 from pipeline.errors import Rejection
 from pipeline.rules.bundles import Component, explode_bundle
 from pipeline.rules.money import line_net_amount
 from pipeline.rules.serials import require_whole_quantity
-from pipeline.services.journal import new_journal, snapshot_line
+from pipeline.services.journal import add_line, new_journal, snapshot_line
 from pipeline.services.lines import components_of, line_label
 from pipeline.uow import UnitOfWork
 from schema import Customer, Item, SalesLine, SalesOrder
@@ -66,7 +67,7 @@ def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
             order.currency = cmd.currency or customer.currency
 
     for line_no in cmd.remove_lines:
-        _remove_line(order, line_no)
+        _remove_line(session, order, line_no)
     session.flush()
     for line_in in cmd.lines:
         _upsert_line(uow, order, line_in)
@@ -74,7 +75,7 @@ def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
     return {"order": order.order_no, "created": created, "lines": len(order.lines)}
 
 
-def _remove_line(order: SalesOrder, line_no: int) -> None:
+def _remove_line(session: Session, order: SalesOrder, line_no: int) -> None:
     line = order.line(line_no)
     if line is None:
         raise Rejection("order.line_unknown", f"order {order.order_no} has no line {line_no}")
@@ -93,8 +94,10 @@ def _remove_line(order: SalesOrder, line_no: int) -> None:
             f"{line_label(line)} has posted packing slips or invoices and cannot be removed",
             rule="B6",
         )
-    for ln in removed:
+    # Components first: they refer to their parent.
+    for ln in reversed(removed):
         order.lines.remove(ln)
+        session.flush()
 
 
 def _upsert_line(uow: UnitOfWork, order: SalesOrder, line_in: OrderLineIn) -> None:
@@ -169,7 +172,11 @@ def confirm_order(uow: UnitOfWork, cmd: ConfirmOrder) -> dict[str, Any]:
     uow.session.flush()
     journal = new_journal(uow, "confirmation", "CONF", order)
     for line in order.lines:
-        journal.lines.append(snapshot_line(line, line.quantity, amount=_confirmed_amount(line)))
+        # Unlinked: a confirmed line may still be removed and added again (B6).
+        add_line(
+            journal,
+            snapshot_line(line, line.quantity, amount=_confirmed_amount(line), linked=False),
+        )
     journal.total_amount = sum(
         (ln.net_amount for ln in order.lines if not ln.is_component), Decimal(0)
     )

@@ -22,7 +22,7 @@ from pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
-    flush_guarded,
+    guarded_activation,
 )
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
@@ -73,12 +73,12 @@ def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journ
     for target in targets:
         journal_line = add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
         target.line.delivered_qty += target.quantity
-    uow.session.flush()
-    for target, journal_line in zip(targets, journal.lines, strict=True):
-        for registration in target.registrations:
-            registration.active = True
-            registration.packing_slip_line_id = journal_line.id
-    flush_guarded(uow, [(t.line, [r.serial for r in t.registrations if r.serial]) for t in targets])
+    serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in targets]
+    with guarded_activation(uow, serials):
+        for target, journal_line in zip(targets, journal.lines, strict=True):
+            for registration in target.registrations:
+                registration.active = True
+                registration.packing_slip_line_id = journal_line.id
     for target, journal_line in zip(targets, journal.lines, strict=True):
         for registration in target.registrations:
             uow.session.add(

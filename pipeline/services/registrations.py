@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -137,16 +138,19 @@ def in_use(uow: UnitOfWork, line: SalesLine, serial: str) -> Rejection:
     )
 
 
-def flush_guarded(
+@contextmanager
+def guarded_activation(
     uow: UnitOfWork, lines_serials: Sequence[tuple[SalesLine, Sequence[str]]]
-) -> None:
-    """Flush new or re-activated registrations. The database's unique index has the last word
-    when another order took the same serial at the same moment (S5)."""
+) -> Iterator[None]:
+    """Activate registrations inside this block. The database's unique index has the last word
+    when another order took the same serial at the same moment (S5): the block runs in a
+    savepoint, and a clash becomes the S5 rejection naming the document that won."""
+    uow.session.flush()  # everything before the block is written outside the savepoint
     try:
         with uow.session.begin_nested():
-            uow.session.flush()
+            yield
     except IntegrityError as exc:
-        if ACTIVE_SERIAL_INDEX not in str(exc.orig) and "serial_registrations" not in str(exc.orig):
+        if ACTIVE_SERIAL_INDEX not in str(exc.orig):
             raise
         for line, serials in lines_serials:
             check_not_in_use(uow, line, serials)

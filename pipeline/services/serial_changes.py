@@ -10,7 +10,7 @@ from pipeline.contract import ChangeSerial
 from pipeline.errors import Rejection
 from pipeline.rules.serials import check_blank_duty, clean_serial, duplicate_on_line
 from pipeline.services.lines import line_label, resolve_line
-from pipeline.services.registrations import check_not_in_use, flush_guarded
+from pipeline.services.registrations import check_not_in_use, guarded_activation
 from pipeline.uow import CORRECT_SERIALS, REGISTER_NON_READABLE, UnitOfWork
 from schema import Journal, JournalLine, SerialChange, SerialRegistration
 
@@ -73,7 +73,8 @@ def change_serial(uow: UnitOfWork, cmd: ChangeSerial) -> dict[str, Any]:
             raise duplicate_on_line(new, label)
         check_not_in_use(uow, line, [new])
 
-    registration.serial = new
+    with guarded_activation(uow, [(line, [new] if new else [])]):
+        registration.serial = new
     uow.session.add(
         SerialChange(
             registration_id=registration.id,
@@ -83,8 +84,6 @@ def change_serial(uow: UnitOfWork, cmd: ChangeSerial) -> dict[str, Any]:
             request_id=uow.request_id,
         )
     )
-    if registration.active and new is not None:
-        flush_guarded(uow, [(line, [new])])
 
     packing_slip = None
     documents = []
