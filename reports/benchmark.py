@@ -1,0 +1,63 @@
+"""Time a one-page invoice: the cached renderer against plain WeasyPrint.
+
+    python -m reports.benchmark [--runs 20] [--locale en_US]
+
+*cached*: ``render_pdf`` — bundled subset font, one FontConfiguration and one CSS per process.
+*plain*: the same HTML and stylesheet, but with the system's full DejaVu Sans and a new
+FontConfiguration and CSS for each document, as ``weasyprint.HTML(string=...).write_pdf()``
+does it. Both include the Jinja2 step. Prints the median of ``--runs`` after one warm-up each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+from collections.abc import Callable
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from reports.render import STYLESHEET, render_html, render_pdf
+from reports.samples import sample_view
+
+# the stylesheet without our @font-face rules, pointing at the installed system font
+_SYSTEM_FONT_CSS = re.sub(
+    r"@font-face\s*\{[^}]*\}", "", STYLESHEET.read_text(encoding="utf-8")
+).replace('"Docpost Sans"', '"DejaVu Sans"')
+
+
+def plain_render(view: dict, locale: str) -> bytes:
+    html = render_html(view, locale)
+    font_config = FontConfiguration()
+    css = CSS(string=_SYSTEM_FONT_CSS, font_config=font_config)
+    return HTML(string=html).write_pdf(stylesheets=[css], font_config=font_config)
+
+
+def median_ms(render: Callable[[], bytes], runs: int) -> float:
+    render()  # warm-up: imports, caches, the first font registration
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        render()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--locale", default="en_US")
+    args = parser.parse_args()
+    view = sample_view("invoice")
+    cached = median_ms(lambda: render_pdf(view, args.locale), args.runs)
+    plain = median_ms(lambda: plain_render(view, args.locale), args.runs)
+    print(f"one-page invoice, median of {args.runs} after warm-up ({args.locale})")
+    print(f"cached renderer (subset font, shared FontConfiguration + CSS): {cached:7.1f} ms")
+    print(f"plain WeasyPrint (system DejaVu Sans, new FontConfiguration):  {plain:7.1f} ms")
+    print(f"speed-up: {plain / cached:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
