@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import queries
+from pipeline.cli_documents import register_document_commands
 from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
@@ -100,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account")
 
     register_queue_commands(command)
+    register_document_commands(command)
     return parser
 
 
