@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a request was rejected or failed (or a lookup found not
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -95,6 +96,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("trace", cmd_trace, "trace a serial to its sale (warranty and service check)")
     p.add_argument("serial")
     p.add_argument("--item")
+
+    p = show_sub.add_parser(
+        "schedule", help="show schedule INVOICE: its revenue schedule lines", parents=[common]
+    )
+    p.add_argument("key", metavar="INVOICE")
+    p.set_defaults(handler=cmd_show_schedule)
+
+    p = command(
+        "recognize",
+        cmd_recognize,
+        "release deferred revenue due by a date, in one voucher (idempotent per date)",
+    )
+    p.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
+    p.add_argument("--actor", help="who runs it (default: DOCPOST_SYSTEM_ACTOR, erp)")
 
     p = command("ledger", cmd_ledger, "ledger entries and the trial balance")
     p.add_argument("--voucher")
@@ -238,6 +253,29 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from pipeline.render_text import print_trace
 
     return _query(args, lambda s: queries.trace(s, args.serial, args.item), print_trace)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_recognize(args: argparse.Namespace) -> int:
+    request = {
+        "request_id": f"recognize-revenue:{args.as_of.isoformat()}",
+        "kind": "recognize_revenue",
+        "actor": args.actor or get_settings().system_actor,
+        "payload": {"as_of": args.as_of.isoformat()},
+    }
+    return _run_and_report(args, [request])
+
+
+def cmd_show_schedule(args: argparse.Namespace) -> int:
+    from pipeline.render_text import print_schedule
+
+    return _query(args, lambda s: queries.show_schedule(s, args.key), print_schedule)
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:

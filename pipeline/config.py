@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # Beat's bulk invoicing schedule, crontab fields "minute hour day month weekday".
     bulk_invoice_cron: str = "0 2 * * *"
     max_attempts: int = 5
+    # The actor scheduled work (bulk invoicing, revenue release) runs as; it needs the duty
+    # post_sales_documents.
+    system_actor: str = "erp"
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ with the path of each bad field and what would be right.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from decimal import Decimal, InvalidOperation
@@ -279,6 +280,12 @@ class BulkInvoice(Strict):
     orders: Annotated[list[Code], Field(min_length=1, max_length=100_000)] | None = None
 
 
+class RecognizeRevenue(Strict):
+    """Beyond CONTRACT.md (B11): release deferred revenue due by `as_of`."""
+
+    as_of: dt.date
+
+
 PAYLOADS: dict[str, type[Strict]] = {
     "upsert_catalog": UpsertCatalog,
     "upsert_order": UpsertOrder,
@@ -290,6 +297,7 @@ PAYLOADS: dict[str, type[Strict]] = {
     "change_serial": ChangeSerial,
     "post_pos_sale": PostPosSale,
     "bulk_invoice": BulkInvoice,
+    "recognize_revenue": RecognizeRevenue,
 }
 
 RequestId = Annotated[

@@ -27,6 +27,7 @@ from pipeline.services.invoices import post_invoice
 from pipeline.services.orders import confirm_order, upsert_order
 from pipeline.services.packing_slips import cancel_packing_slip, post_packing_slip
 from pipeline.services.pos import post_pos_sale
+from pipeline.services.revenue import recognize_revenue
 from pipeline.services.serial_changes import change_serial
 from pipeline.uow import UnitOfWork
 from schema import RequestRecord
@@ -47,6 +48,7 @@ SERVICES: dict[str, Service] = {
     "change_serial": change_serial,
     "post_pos_sale": post_pos_sale,
     "bulk_invoice": bulk_invoice,
+    "recognize_revenue": recognize_revenue,
 }
 
 # Races that a fresh attempt resolves: two first deliveries inserting the same request id,

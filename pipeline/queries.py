@@ -269,3 +269,22 @@ def ledger(
             "total": str(total),
         },
     }
+
+
+def show_schedule(session: Session, invoice_number: str) -> dict[str, Any]:
+    """B11: an invoice's revenue schedule lines, what each released, and what credits took."""
+    from pipeline.services.revenue import schedule_of_invoice
+
+    invoice = session.scalars(select(Journal).where(Journal.number == invoice_number)).one_or_none()
+    if invoice is None or invoice.kind != "invoice":
+        raise NotFound(f"invoice {invoice_number!r} does not exist")
+    lines = schedule_of_invoice(session, invoice)
+    deferred = sum((Decimal(ln["amount"]) for ln in lines), Decimal(0))
+    released = sum((Decimal(ln["amount"]) for ln in lines if ln["released"]), Decimal(0))
+    return {
+        "invoice": invoice.number,
+        "lines": lines,
+        "deferred": str(deferred),
+        "released": str(released),
+        "remaining": str(deferred - released),
+    }

@@ -151,3 +151,38 @@ def print_ledger(ledger: dict[str, Any]) -> None:
         )
     )
     print(f"total {ledger['trial_balance']['total']}")
+
+
+def print_schedule(schedule: dict[str, Any]) -> None:
+    print(f"Revenue schedule of {schedule['invoice']}")
+    print(
+        table(
+            [
+                "line",
+                "item",
+                "schedule",
+                "occurrence",
+                "period",
+                "amount",
+                "credit_note",
+                "released",
+            ],
+            [
+                [
+                    ln["line"],
+                    ln["item"],
+                    ln["schedule"],
+                    ln["occurrence"],
+                    ln["period"],
+                    ln["amount"],
+                    ln["credit_note"],
+                    ln["released"],
+                ]
+                for ln in schedule["lines"]
+            ],
+        )
+    )
+    print(
+        f"deferred {schedule['deferred']}  released {schedule['released']}  "
+        f"remaining {schedule['remaining']}"
+    )

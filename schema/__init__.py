@@ -6,7 +6,7 @@ Import the models from here; `schema.migrate.upgrade(url)` creates or upgrades a
 from schema.base import Base
 from schema.documents import Document, OutboxMessage
 from schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
-from schema.ledger import LedgerEntry, NumberSeries
+from schema.ledger import LedgerEntry, NumberSeries, RevenueScheduleLine
 from schema.masterdata import (
     Actor,
     ActorDuty,
@@ -37,6 +37,7 @@ __all__ = [
     "PackingSlipInvoicing",
     "RequestRecord",
     "RevenueSchedule",
+    "RevenueScheduleLine",
     "SalesLine",
     "SalesOrder",
     "SerialChange",

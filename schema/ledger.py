@@ -35,3 +35,23 @@ class LedgerEntry(Base):
     text: Mapped[str] = mapped_column(String(200))
     posting_date: Mapped[dt.date] = mapped_column()
     posted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class RevenueScheduleLine(Base):
+    """One period of deferred revenue (B11): released by a recognition run (debit deferred
+    revenue, credit revenue). A credit note adds negative lines for the periods not yet
+    released, so that later releases move only what is left."""
+
+    __tablename__ = "revenue_schedule_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("journal_lines.id"), index=True)
+    credit_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("journal_lines.id"), nullable=True
+    )
+    schedule_code: Mapped[str] = mapped_column(String(50))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    period: Mapped[dt.date] = mapped_column(index=True)  # first day of the month it is due
+    amount: Mapped[Decimal] = mapped_column(Money())
+    released_voucher: Mapped[str | None] = mapped_column(String(30), nullable=True, index=True)

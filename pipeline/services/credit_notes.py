@@ -17,11 +17,11 @@ from pipeline.services.journal import (
     add_line,
     new_journal,
     post_voucher,
-    revenue_entries,
     snapshot_line,
 )
 from pipeline.services.lines import line_label, reject_repeats, resolve_line
 from pipeline.services.posting import Target, check_full_bundles
+from pipeline.services.revenue import credit_note_entries
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import Journal, JournalLine, JournalLineSerial, SalesOrder, SerialRegistration
 
@@ -114,7 +114,7 @@ def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
             uow.session.add(
                 JournalLineSerial(journal_line_id=credit_line.id, registration_id=registration.id)
             )
-    post_voucher(uow, journal, revenue_entries(journal, journal.lines, sign=-1))
+    post_voucher(uow, journal, credit_note_entries(uow, journal))
     return {
         "journal": journal.number,
         "credits": invoice.number,

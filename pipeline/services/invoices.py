@@ -18,7 +18,6 @@ from pipeline.services.journal import (
     add_line,
     new_journal,
     post_voucher,
-    revenue_entries,
     snapshot_line,
 )
 from pipeline.services.lines import line_label, require_exploded
@@ -34,6 +33,7 @@ from pipeline.services.registrations import (
     check_not_in_use,
     guarded_activation,
 )
+from pipeline.services.revenue import invoice_entries
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
     Journal,
@@ -339,5 +339,5 @@ def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePl
             uow.session.add(
                 JournalLineSerial(journal_line_id=journal_line.id, registration_id=registration.id)
             )
-    post_voucher(uow, journal, revenue_entries(journal, journal.lines, sign=1))
+    post_voucher(uow, journal, invoice_entries(uow, journal))
     return journal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -83,37 +84,28 @@ def add_line(journal: Journal, journal_line: JournalLine) -> JournalLine:
     return journal_line
 
 
+Entry = tuple[str, Decimal, str]  # (account, amount: debit positive, credit negative, text)
+
+
 def post_voucher(
-    uow: UnitOfWork, journal: Journal, entries: Sequence[tuple[str, Decimal, str]]
+    uow: UnitOfWork,
+    journal: Journal | None,
+    entries: Sequence[Entry],
+    posting_date: dt.date | None = None,
 ) -> str:
-    """One balanced voucher for a journal (L1). `entries` are (account, amount, text) with
-    debits positive and credits negative."""
+    """One balanced voucher (L1), with the next gapless voucher number."""
     if sum((amount for _, amount, _ in entries), Decimal(0)) != 0:
-        raise AssertionError(f"voucher for {journal.number} does not balance: {entries}")
+        raise AssertionError(f"voucher does not balance: {entries}")
     voucher = uow.next_number("VOU")
     for account, amount, text in entries:
         uow.session.add(
             LedgerEntry(
                 voucher=voucher,
-                journal_id=journal.id,
+                journal_id=journal.id if journal else None,
                 account=account,
                 amount=amount,
                 text=text[:200],
-                posting_date=journal.posting_date,
+                posting_date=journal.posting_date if journal else posting_date,
             )
         )
     return voucher
-
-
-def revenue_entries(
-    journal: Journal, lines: Sequence[JournalLine], sign: int
-) -> list[tuple[str, Decimal, str]]:
-    """L1: receivable for the total, revenue per line; `sign` -1 reverses (credit note)."""
-    total = sum((ln.amount or Decimal(0) for ln in lines), Decimal(0))
-    entries = [(ACCOUNTS_RECEIVABLE, sign * total, f"{journal.number} {journal.customer_code}")]
-    for ln in lines:
-        if ln.amount:
-            entries.append(
-                (REVENUE, -sign * ln.amount, f"{journal.number} line {ln.line_no} {ln.item_code}")
-            )
-    return entries

@@ -29,7 +29,7 @@ def at_once(*calls: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
         barrier.wait()
         try:
             results[index] = calls[index]()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             results[index] = exc
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(calls))]
@@ -65,8 +65,8 @@ def test_two_packing_slips_at_once_never_over_ship_or_reuse_a_serial(pg_run: Run
             )
 
         first, second = at_once(
-            lambda: ship([f"{number}-A1", f"{number}-A2"]),
-            lambda: ship([f"{number}-B1", f"{number}-B2"]),
+            lambda number=number: ship([f"{number}-A1", f"{number}-A2"]),
+            lambda number=number: ship([f"{number}-B1", f"{number}-B2"]),
         )
         statuses = sorted([first["status"], second["status"]])
         assert statuses == ["rejected", "succeeded"], (first, second)
@@ -92,7 +92,7 @@ def test_two_orders_racing_for_one_serial_exactly_one_wins(pg_run: Runner) -> No
                 actor="warehouse-1",
             )
 
-        results = at_once(lambda: ship(a), lambda: ship(b))
+        results = at_once(lambda a=a: ship(a), lambda b=b: ship(b))
         assert sorted(r["status"] for r in results) == ["rejected", "succeeded"], results
         loser = next(r for r in results if r["status"] == "rejected")
         assert (loser["error"]["code"], loser["error"]["rule"]) == ("serial.in_use", "S5")

@@ -117,7 +117,7 @@ def test_l2_l3_a_rejected_posting_leaves_no_hole_in_the_numbers(usmf: Runner) ->
 
 
 def test_l1_every_voucher_balances_and_invoice_debits_receivable(usmf: Runner) -> None:
-    order(usmf, "SO-1", ("S0021", "3", "150.00"), ("Support", "1", "500.00"))
+    order(usmf, "SO-1", ("S0021", "3", "150.00"), ("CW-0001", "40", "12.50"))
     invoice = usmf.ok("post_invoice", {"order": "SO-1"})["journal"]
     with usmf.sessions() as session:
         ledger = queries.ledger(session)
@@ -125,7 +125,7 @@ def test_l1_every_voucher_balances_and_invoice_debits_receivable(usmf: Runner) -
     assert [(e["account"], e["debit"], e["credit"]) for e in entries] == [
         ("1200", "950.00", None),
         ("3000", None, "450.00"),
-        ("3000", None, "500.00"),
+        ("3000", None, "500.00"),  # 40 kg at 12.50
     ]
     assert ledger["trial_balance"]["total"] == "0.00"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pipeline import queries
-from pipeline.outbox import drain_inline
 from pipeline.execute import execute
+from pipeline.outbox import drain_inline
 from tests.conftest import Runner, usmf_requests
 
 

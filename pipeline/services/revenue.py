@@ -1,0 +1,203 @@
+"""Revenue recognition (B11, beyond): deferral at invoicing, reversal by credit notes, and
+the periodic release (`recognize_revenue`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from pipeline.contract import RecognizeRevenue
+from pipeline.rules.bundles import allocate
+from pipeline.rules.revenue import monthly_periods, schedule_amounts
+from pipeline.services.journal import (
+    ACCOUNTS_RECEIVABLE,
+    DEFERRED_REVENUE,
+    REVENUE,
+    Entry,
+    post_voucher,
+)
+from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from schema import Item, Journal, JournalLine, RevenueSchedule, RevenueScheduleLine
+
+ZERO = Decimal(0)
+
+
+def invoice_entries(uow: UnitOfWork, invoice: Journal) -> list[Entry]:
+    """L1 with B11: receivable for the total; revenue per line, or deferred revenue with a
+    schedule line per period for lines whose item has a revenue schedule."""
+    entries: list[Entry] = [
+        (
+            ACCOUNTS_RECEIVABLE,
+            invoice.total_amount or ZERO,
+            f"{invoice.number} {invoice.customer_code}",
+        )
+    ]
+    for line in invoice.lines:
+        if not line.amount:
+            continue
+        schedule = _schedule_of(uow, line.item_code)
+        text = f"{invoice.number} line {line.line_no} {line.item_code}"
+        if schedule is None:
+            entries.append((REVENUE, -line.amount, text))
+            continue
+        entries.append((DEFERRED_REVENUE, -line.amount, f"{text} deferred {schedule.code}"))
+        periods = monthly_periods(invoice.posting_date, schedule.occurrences)
+        for occurrence, (period, amount) in enumerate(
+            zip(periods, schedule_amounts(line.amount, schedule.occurrences), strict=True), start=1
+        ):
+            uow.session.add(
+                RevenueScheduleLine(
+                    invoice_id=invoice.id,
+                    invoice_line_id=line.id,
+                    schedule_code=schedule.code,
+                    occurrence=occurrence,
+                    period=period,
+                    amount=amount,
+                )
+            )
+    return entries
+
+
+def credit_note_entries(uow: UnitOfWork, credit_note: Journal) -> list[Entry]:
+    """The reverse of the invoice's entries for what is credited: revenue already recognised
+    is debited back to revenue; what is still deferred is debited to deferred revenue, and
+    negative schedule lines take it out of the releases still to come."""
+    entries: list[Entry] = [
+        (
+            ACCOUNTS_RECEIVABLE,
+            -(credit_note.total_amount or ZERO),
+            f"{credit_note.number} {credit_note.customer_code}",
+        )
+    ]
+    for line in credit_note.lines:
+        if not line.amount:
+            continue
+        text = f"{credit_note.number} line {line.line_no} {line.item_code}"
+        schedule_lines = list(
+            uow.session.scalars(
+                select(RevenueScheduleLine)
+                .where(
+                    RevenueScheduleLine.invoice_line_id == line.reverses_line_id,
+                    RevenueScheduleLine.credit_line_id.is_(None),
+                )
+                .order_by(RevenueScheduleLine.occurrence)
+            )
+        )
+        if not schedule_lines:
+            entries.append((REVENUE, line.amount, text))
+            continue
+        # Split the credit over the periods in proportion to what each period holds.
+        shares = allocate(line.amount, [s.amount for s in schedule_lines])
+        released = sum(
+            (share for s, share in zip(schedule_lines, shares, strict=True) if s.released_voucher),
+            ZERO,
+        )
+        if released:
+            entries.append((REVENUE, released, f"{text} recognised"))
+        if line.amount - released:
+            entries.append((DEFERRED_REVENUE, line.amount - released, f"{text} deferred"))
+        for schedule_line, share in zip(schedule_lines, shares, strict=True):
+            if schedule_line.released_voucher is None and share:
+                uow.session.add(
+                    RevenueScheduleLine(
+                        invoice_id=schedule_line.invoice_id,
+                        invoice_line_id=schedule_line.invoice_line_id,
+                        credit_line_id=line.id,
+                        schedule_code=schedule_line.schedule_code,
+                        occurrence=schedule_line.occurrence,
+                        period=schedule_line.period,
+                        amount=-share,
+                    )
+                )
+    return entries
+
+
+def recognize_revenue(uow: UnitOfWork, cmd: RecognizeRevenue) -> dict[str, Any]:
+    """Release every schedule line due by `as_of` in one voucher. Lines are locked and marked
+    with the voucher, so a second run for the same date finds nothing left to post."""
+    uow.require_duty(POST_SALES_DOCUMENTS, "recognise revenue")
+    due = list(
+        uow.session.scalars(
+            select(RevenueScheduleLine)
+            .where(
+                RevenueScheduleLine.released_voucher.is_(None),
+                RevenueScheduleLine.period <= cmd.as_of,
+            )
+            .order_by(RevenueScheduleLine.invoice_id, RevenueScheduleLine.id)
+            .with_for_update()
+        )
+    )
+    if not due:
+        return {"voucher": None, "released": 0, "amount": "0.00", "as_of": cmd.as_of.isoformat()}
+    numbers = dict(
+        uow.session.execute(
+            select(Journal.id, Journal.number).where(
+                Journal.id.in_({line.invoice_id for line in due})
+            )
+        ).all()
+    )
+    per_invoice: dict[int, Decimal] = defaultdict(Decimal)
+    for line in due:
+        per_invoice[line.invoice_id] += line.amount
+    entries: list[Entry] = []
+    for invoice_id, amount in per_invoice.items():
+        if amount:
+            text = f"{numbers[invoice_id]} released to {cmd.as_of.isoformat()}"
+            entries += [(DEFERRED_REVENUE, amount, text), (REVENUE, -amount, text)]
+    # A run whose invoices were all credited meanwhile nets to nothing, yet still takes a
+    # voucher number: the lines must be marked as released by something.
+    voucher = post_voucher(uow, None, entries, posting_date=cmd.as_of)
+    for line in due:
+        line.released_voucher = voucher
+    total = sum(per_invoice.values(), ZERO)
+    return {
+        "voucher": voucher,
+        "released": len(due),
+        "amount": str(total),
+        "as_of": cmd.as_of.isoformat(),
+    }
+
+
+def schedule_of_invoice(session: Any, invoice: Journal) -> list[dict[str, Any]]:
+    """`docpost show schedule INVOICE`: the schedule lines of an invoice, credits included."""
+    lines = {ln.id: ln for ln in invoice.lines}
+    rows: Sequence[RevenueScheduleLine] = session.scalars(
+        select(RevenueScheduleLine)
+        .where(RevenueScheduleLine.invoice_id == invoice.id)
+        .order_by(
+            RevenueScheduleLine.invoice_line_id,
+            RevenueScheduleLine.occurrence,
+            RevenueScheduleLine.id,
+        )
+    ).all()
+    credit_numbers = dict(
+        session.execute(
+            select(JournalLine.id, Journal.number)
+            .join(Journal, Journal.id == JournalLine.journal_id)
+            .where(JournalLine.id.in_({r.credit_line_id for r in rows if r.credit_line_id}))
+        ).all()
+    )
+    return [
+        {
+            "line": lines[r.invoice_line_id].line_no,
+            "item": lines[r.invoice_line_id].item_code,
+            "schedule": r.schedule_code,
+            "occurrence": r.occurrence,
+            "period": r.period.isoformat(),
+            "amount": str(r.amount),
+            "credit_note": credit_numbers.get(r.credit_line_id),
+            "released": r.released_voucher,
+        }
+        for r in rows
+    ]
+
+
+def _schedule_of(uow: UnitOfWork, item_code: str) -> RevenueSchedule | None:
+    item = uow.session.get(Item, item_code)
+    if item is None or item.revenue_schedule_code is None:
+        return None
+    return uow.session.get(RevenueSchedule, item.revenue_schedule_code)
