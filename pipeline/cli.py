@@ -22,7 +22,7 @@ from pipeline.cli_documents import register_document_commands
 from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
-from pipeline.execute import execute
+from pipeline.execute import execute_or_fail
 from pipeline.outbox import drain_inline
 from pipeline.requests_io import read_request_file
 from schema.migrate import upgrade
@@ -202,7 +202,7 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
     outcomes: list[dict[str, Any]] = []
 
     def run_one(body: str | dict[str, Any]) -> None:
-        outcome = execute(body, sessions)
+        outcome = execute_or_fail(body, sessions)
         outcomes.append(outcome)
         if not args.json:
             print(describe_outcome(outcome))

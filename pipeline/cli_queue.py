@@ -1,14 +1,330 @@
-"""The queue's commands: submit, worker, beat, demo, bulk-invoice (filled by the queue work)."""
+"""The queue's commands: submit, worker, beat, bulk-invoice, demo.
+
+Thin: the work is in tasks/ (imported inside the handlers, so that `docpost show ...` does
+not pay for loading Celery).
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+import contextlib
+import json
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipeline.config import get_settings
+from pipeline.requests_io import read_request_file
 
 CommandFactory = Callable[[str, Callable[[argparse.Namespace], int], str], Any]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+NOT_OK = ("rejected", "failed")
+
+NO_BROKER_NOTE = (
+    "no broker configured (DOCPOST_BROKER_URL is empty): running in this process through the "
+    "embedded queue; set DOCPOST_BROKER_URL=redis://HOST:6379/0 to use workers elsewhere"
+)
+WAIT_HELP = "seconds to wait for outcomes with --wait (default: no limit)"
 
 
 def register_queue_commands(command: CommandFactory) -> None:
     """Add the queue's subcommands with `command(name, handler, help)`, which returns the
     subparser to add arguments to."""
+    p = command(
+        "submit",
+        cmd_submit,
+        "enqueue requests from JSON files (an object, an array, or JSON lines); with --wait, "
+        "print each outcome when it is final. Without DOCPOST_BROKER_URL the requests run in "
+        "this process through the embedded queue, in file order, as with --wait",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--wait", action="store_true", help="wait for and print every outcome")
+    p.add_argument("--timeout", type=float, metavar="S", help=WAIT_HELP)
+
+    for name, handler, what in (
+        ("worker", cmd_worker, "a Celery worker (all three queues: posting, documents, bulk)"),
+        ("beat", cmd_beat, "the Celery beat scheduler (bulk invoicing, outbox sweep)"),
+    ):
+        p = command(
+            name,
+            handler,
+            f"start {what}; needs DOCPOST_BROKER_URL. Further arguments go to "
+            f"`celery {name}` unchanged (e.g. --concurrency 2 -Q posting,bulk --loglevel INFO)",
+        )
+        _pass_unknown_arguments(p, "celery_args")
+
+    p = command(
+        "bulk-invoice",
+        cmd_bulk_invoice,
+        "run bulk invoicing now: one invoice per order with posted, uninvoiced packing slips; "
+        "with --wait, a progress bar on stderr while the invoices complete",
+    )
+    p.add_argument("--customer", help="only this customer's orders")
+    p.add_argument("--actor", help="who runs it (default: DOCPOST_BULK_INVOICE_ACTOR or erp)")
+    p.add_argument("--wait", action="store_true", help="wait for the run and its invoices")
+    p.add_argument("--timeout", type=float, metavar="S", help=WAIT_HELP)
+
+    command(
+        "demo",
+        cmd_demo,
+        "the USMF example end to end in this folder, with no server: creates the database "
+        "(DOCPOST_DATABASE_URL, default ./docpost.db), runs the requests through the embedded "
+        "queue, writes the PDFs into ./documents and prints a summary and the trial balance",
+    )
+
+
+def _pass_unknown_arguments(parser: argparse.ArgumentParser, dest: str) -> None:
+    """Collect the options this parser does not know into `dest`, in order, for Celery.
+
+    argparse cannot do that with a REMAINDER positional when the first extra argument is an
+    option (`docpost worker --concurrency 2`), and the top-level parser rejects unknown
+    arguments; so this subparser keeps them for itself.
+    """
+    parser.set_defaults(**{dest: []})
+    parse_known_args = parser.parse_known_args
+
+    def keep_unknown(
+        args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extra = parse_known_args(args, namespace)
+        setattr(parsed, dest, [*getattr(parsed, dest), *extra])
+        return parsed, []
+
+    parser.parse_known_args = keep_unknown  # type: ignore[method-assign]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _describe(outcome: dict[str, Any]) -> str:
+    from pipeline.cli import describe_outcome
+
+    return describe_outcome(outcome)
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _error(message: str) -> None:
+    print(f"docpost: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _queue_session() -> Iterator[tuple[Any, bool]]:
+    """The database sessions (schema created or upgraded, as `docpost run` does) and, when no
+    broker is configured, the embedded worker running for the duration."""
+    from pipeline.db import engine_for, session_factory
+    from schema.migrate import upgrade
+    from tasks.app import broker_is_embedded
+    from tasks.embedded import embedded_worker
+
+    url = get_settings().database_url
+    upgrade(engine_for(url))
+    embedded = broker_is_embedded()
+    if embedded:
+        _error(NO_BROKER_NOTE)
+    with embedded_worker() if embedded else contextlib.nullcontext():
+        yield session_factory(url), embedded
+
+
+def _broker_errors() -> tuple[type[BaseException], ...]:
+    import kombu.exceptions
+
+    return (kombu.exceptions.OperationalError, ConnectionError)
+
+
+def _exit_code(outcomes: list[dict[str, Any]]) -> int:
+    return EXIT_REJECTED if any(o["status"] in NOT_OK for o in outcomes) else EXIT_OK
+
+
+# --- submit ----------------------------------------------------------------------------------
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from tasks.client import submit, wait_all
+    from tasks.embedded import run_in_order
+
+    requests: list[str | dict[str, Any]] = []
+    for path in args.files:
+        requests.extend(read_request_file(path))
+
+    def show(outcome: dict[str, Any]) -> None:
+        if not args.json:
+            print(_describe(outcome), flush=True)
+
+    try:
+        with _queue_session() as (sessions, embedded):
+            if embedded:
+                # The queue dies with this process: run everything now, in file order.
+                outcomes = run_in_order(requests, sessions, show, args.timeout)
+            else:
+                handles = [submit(body, sessions) for body in requests]
+                if not args.wait:
+                    return _report_queued(args, handles)
+                outcomes = []
+                for outcome in wait_all(handles, args.timeout):
+                    outcomes.append(outcome)
+                    show(outcome)
+    except TimeoutError as exc:
+        _error(str(exc))
+        return EXIT_REJECTED
+    except _broker_errors() as exc:
+        _error(f"cannot reach the broker ({exc}); the requests stay queued, submit again")
+        return EXIT_REJECTED
+    if args.json:
+        _print_json(outcomes)
+    return _exit_code(outcomes)
+
+
+def _report_queued(args: argparse.Namespace, handles: list[Any]) -> int:
+    """Without --wait: each request's status now (a malformed request is already rejected,
+    a repeat may be final already)."""
+    current = [h.outcome() or {"request_id": h.request_id, "status": "queued"} for h in handles]
+    if args.json:
+        _print_json(current)
+    else:
+        for outcome in current:
+            print(_describe(outcome))
+    return _exit_code(current)
+
+
+# --- worker and beat -------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    return _celery("worker", args.celery_args)
+
+
+def cmd_beat(args: argparse.Namespace) -> int:
+    return _celery("beat", args.celery_args)
+
+
+def _celery(command: str, celery_args: list[str]) -> int:
+    import click
+
+    from tasks.app import app, broker_is_embedded
+
+    if broker_is_embedded():
+        _error(
+            f"`docpost {command}` needs a broker that other processes can reach: set "
+            "DOCPOST_BROKER_URL (e.g. redis://localhost:6379/0). Without one, `docpost run` "
+            "or `docpost submit` process requests in their own process."
+        )
+        return EXIT_USAGE
+    try:
+        code = app.start([command, *celery_args])
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    return int(code or 0)
+
+
+# --- bulk-invoice ----------------------------------------------------------------------------
+
+
+def cmd_bulk_invoice(args: argparse.Namespace) -> int:
+    from tasks.client import Handle, fan_out_ids, submit, wait_all
+    from tasks.config import get_queue_settings
+    from tasks.schedule import bulk_invoice_request
+
+    actor = args.actor or get_queue_settings().bulk_invoice_actor
+    request = bulk_invoice_request(f"bulk-invoice-cli:{uuid.uuid4().hex}", actor, args.customer)
+    try:
+        with _queue_session() as (sessions, embedded):
+            handle = submit(request, sessions)
+            if not (args.wait or embedded):
+                return _report_queued(args, [handle])
+            outcome = handle.wait(args.timeout)
+            children = [Handle(c, sessions) for c in fan_out_ids(outcome)]
+            bar = ProgressBar("invoices", len(children), sys.stderr)
+            invoices = sorted(
+                wait_all(children, args.timeout, on_progress=bar.update),
+                key=lambda o: o["request_id"],
+            )
+            bar.close()
+    except TimeoutError as exc:
+        _error(str(exc))
+        return EXIT_REJECTED
+    except _broker_errors() as exc:
+        _error(f"cannot reach the broker ({exc}); bulk invoicing was not started")
+        return EXIT_REJECTED
+    if args.json:
+        _print_json({"run": outcome, "invoices": invoices})
+    else:
+        for o in (outcome, *invoices):
+            print(_describe(o))
+    return _exit_code([outcome, *invoices])
+
+
+class ProgressBar:
+    """`invoices [########......] 8/20`, redrawn in place when the count changes."""
+
+    def __init__(self, label: str, total: int, stream: TextIO, width: int = 30) -> None:
+        self.label, self.total, self.stream, self.width = label, total, stream, width
+        self.shown = -1
+
+    def update(self, done: int, total: int) -> None:
+        if done == self.shown or not self.total:
+            return
+        self.shown = done
+        filled = self.width * done // total
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.total:
+            self.update(self.total, self.total)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.render_text import table
+    from tasks.demo import run_demo, summary_rows
+
+    settings = get_settings()
+    _error(f"running the USMF example through the embedded queue on {settings.database_url}")
+    result = run_demo(on_outcome=lambda outcome: None)
+    if args.json:
+        _print_json(
+            {
+                "outcomes": result.outcomes,
+                "trial_balance": result.trial_balance,
+                "documents": result.documents,
+                "documents_note": result.documents_note,
+            }
+        )
+        return EXIT_OK if result.ok else EXIT_REJECTED
+    print(table(["request", "kind", "status", "journal"], summary_rows(result)))
+    print()
+    print("Trial balance")
+    balance = result.trial_balance
+    print(
+        table(
+            ["account", "name", "balance"],
+            [[a["account"], a["name"], a["balance"]] for a in balance["accounts"]]
+            + [["total", "", balance["total"]]],
+        )
+    )
+    print()
+    if result.documents_note:
+        print(result.documents_note)
+    else:
+        folder = Path(settings.documents_dir)
+        print(f"{len(result.documents)} PDF(s) written to {folder}/")
+    return EXIT_OK if result.ok else EXIT_REJECTED

@@ -385,9 +385,35 @@ def _describe(error: ValidationError, prefix: str) -> tuple[str, list[dict[str, 
     return shown + more, problems
 
 
+def _find_nul(node: Any, path: str = "") -> str | None:
+    """The path of the first text holding a NUL character: no database column can store one."""
+    if isinstance(node, str):
+        return path if "\x00" in node else None
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
+    for key, value in items:
+        if isinstance(key, str) and "\x00" in key:
+            return f"{path}.{key!r}"
+        found = _find_nul(value, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
 def parse_request(raw: str | bytes | dict[str, Any]) -> Request:
     """Parse and validate one request. Raises Rejection('request.invalid', ...)."""
     body = load_body(raw)
+    nul_at = _find_nul(body)
+    if nul_at is not None:
+        raise Rejection(
+            "request.invalid",
+            f"invalid request: {nul_at.lstrip('.')}: text may not contain NUL (U+0000) characters",
+        )
     try:
         envelope = Envelope.model_validate(body)
     except ValidationError as exc:

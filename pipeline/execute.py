@@ -5,12 +5,13 @@ This is the single entry point every caller uses: `docpost run`, the Celery task
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.contract import (
@@ -118,12 +119,19 @@ def _execute_parsed(request: Request, sessions: sessionmaker[Session]) -> dict[s
 
 def _conflict(request: Request) -> dict[str, Any]:
     """The same request_id with another body: refused, and the first outcome is kept."""
-    rejection = Rejection(
+    return {
+        "request_id": request.request_id,
+        "status": "rejected",
+        "error": _conflict_error(request.request_id),
+    }
+
+
+def _conflict_error(request_id: str) -> dict[str, Any]:
+    return Rejection(
         "request.conflict",
-        f"request_id {request.request_id!r} was already used for a different request; "
+        f"request_id {request_id!r} was already used for a different request; "
         "use a new request_id for a new request",
-    )
-    return {"request_id": request.request_id, "status": "rejected", "error": rejection.as_error()}
+    ).as_error()
 
 
 def _reject_unparsed(
@@ -132,37 +140,39 @@ def _reject_unparsed(
     """A malformed request still gets its one stored outcome, under its own request_id when
     that is usable, else under an id derived from its body."""
     request_id, kind, actor = _salvage_envelope(raw)
-    body = raw if isinstance(raw, str) else repr(raw)[:100_000]
     if request_id is None:
         request_id = fallback_request_id(raw)
+    # Kept for inspection only; PostgreSQL text cannot hold NUL characters.
+    body = (raw if isinstance(raw, str) else repr(raw)).replace("\x00", "\\u0000")
+    kind, actor = kind.replace("\x00", ""), actor.replace("\x00", "")
+    digest = hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()
+    outcome = {"request_id": request_id, "status": "rejected", "error": rejection.as_error()}
     try:
         with sessions() as session, session.begin():
             record = session.get(RequestRecord, request_id, with_for_update=True)
-            if record is None:
-                record = RequestRecord(
+            if record is not None:
+                # A repeat of this very body gets the first outcome; another body under the
+                # same id is a conflict, and the first outcome stays.
+                if record.body_sha256 == digest:
+                    return outcome_of(record)
+                return {**outcome, "error": _conflict_error(request_id)}
+            session.add(
+                RequestRecord(
                     request_id=request_id,
                     kind=kind,
                     actor=actor,
-                    body_sha256="",
+                    body_sha256=digest,
                     body=body[:100_000],
                     status="rejected",
                     error=rejection.as_error(),
                     attempts=1,
                     finished_at=utcnow(),
                 )
-                session.add(record)
-            elif record.is_final:
-                return outcome_of(record)
-            else:
-                record.status, record.error, record.finished_at = (
-                    "rejected",
-                    rejection.as_error(),
-                    utcnow(),
-                )
-            return outcome_of(record)
-    except (IntegrityError, OperationalError):
+            )
+            return outcome
+    except IntegrityError:
         # A duplicate of this malformed request won the race; its outcome is the same.
-        return {"request_id": request_id, "status": "rejected", "error": rejection.as_error()}
+        return outcome
 
 
 def _salvage_envelope(raw: Any) -> tuple[str | None, str, str]:
@@ -238,3 +248,28 @@ def record_failure(
         if not record.is_final:
             record.status, record.error, record.finished_at = "failed", error, utcnow()
         return outcome_of(record)
+
+
+def execute_or_fail(
+    raw: str | bytes | dict[str, Any], sessions: sessionmaker[Session]
+) -> dict[str, Any]:
+    """`execute` for in-process callers (`docpost run`): a fault that is not the request's
+    (a bug, a lost database) ends this request `failed` with the error instead of stopping
+    the whole run. The queue does not use this: it retries such faults first."""
+    try:
+        return execute(raw, sessions)
+    except Exception as exc:
+        log.exception("request failed")
+        request_id, _, _ = _salvage_envelope(raw)
+        error = {
+            "code": "internal.error",
+            "rule": None,
+            "message": f"the request could not be executed: {type(exc).__name__}: {exc}"[:1000],
+            "details": {},
+        }
+        if request_id is None:
+            return {"request_id": fallback_request_id(raw), "status": "failed", "error": error}
+        try:
+            return record_failure(request_id, error, sessions)
+        except Exception:  # the database itself is gone: report, do not store
+            return {"request_id": request_id, "status": "failed", "error": error}

@@ -1,0 +1,185 @@
+"""What a document prints, read from the database into plain, frozen data.
+
+This is the only part of the document code that talks to the database; ``view.py`` turns a
+``JournalSnapshot`` into the reports view model without I/O.
+
+Serials and revisions (S9, D6): a serial correction changes the registration in place and adds
+a new revision of the packing slip PDF. To keep every revision showing the serials it was made
+for, whenever it is rendered (a queue may render revision 1 after the correction happened, and
+``docpost run`` renders everything at the end), revision r of a journal shows the serials as
+posted plus the first r - 1 corrections made after the journal was posted; later corrections
+are undone from the audit trail (``SerialChange``). Corrections made before the journal was
+posted (a canceled packing slip's serial reused by the next one, S10) are part of what it
+posted. Only packing slips ever get corrections after posting: invoiced and credited units
+cannot be changed (S9) and a canceled packing slip's line is locked, so for every other
+journal this rule simply prints the serials as they read now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from schema import (
+    Customer,
+    Document,
+    Item,
+    Journal,
+    JournalLine,
+    JournalLineSerial,
+    PackingSlipInvoicing,
+    SalesOrder,
+    SerialChange,
+    SerialRegistration,
+)
+
+
+@dataclass(frozen=True)
+class LineSnapshot:
+    """One journal line as posted, with the serials it included (None = not readable)."""
+
+    position: int
+    line_no: int
+    item_code: str
+    item_name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    discount_percent: Decimal | None
+    discount_amount: Decimal | None
+    amount: Decimal | None
+    bundle_line_no: int | None
+    bundle_item_code: str | None
+    bundle_item_name: str | None
+    bom_quantity: Decimal | None
+    is_bundle_parent: bool
+    serials: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class JournalSnapshot:
+    kind: str
+    number: str
+    revision: int
+    posting_date: dt.date
+    currency: str
+    order_no: str
+    customer_code: str
+    customer_name: str
+    customer_address: str
+    total_amount: Decimal | None
+    reverses: str | None  # the journal a credit note or packing slip cancellation reverses
+    packing_slips: tuple[str, ...]  # packing slips an invoice invoiced, oldest first
+    bundle_units: dict[str, str]  # bundle item -> its unit (the journal keeps only the name)
+    lines: tuple[LineSnapshot, ...]
+
+
+def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> JournalSnapshot:
+    line_ids = [ln.id for ln in journal.lines]
+    serials = _serials_at_revision(session, journal, line_ids, revision)
+    order_no = session.scalar(select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id))
+    customer = session.get(Customer, journal.customer_code)
+    reverses = (
+        session.scalar(select(Journal.number).where(Journal.id == journal.reverses_id))
+        if journal.reverses_id is not None
+        else None
+    )
+    bundle_codes = {ln.bundle_item_code for ln in journal.lines if ln.bundle_item_code}
+    bundle_units = (
+        dict(session.execute(select(Item.item, Item.unit).where(Item.item.in_(bundle_codes))).all())
+        if bundle_codes
+        else {}
+    )
+    return JournalSnapshot(
+        kind=journal.kind,
+        number=journal.number,
+        revision=revision,
+        posting_date=journal.posting_date,
+        currency=journal.currency,
+        order_no=order_no or "",
+        customer_code=journal.customer_code,
+        customer_name=customer.name if customer else journal.customer_code,
+        customer_address=customer.address if customer else "",
+        total_amount=journal.total_amount,
+        reverses=reverses,
+        packing_slips=_invoiced_packing_slips(session, line_ids)
+        if journal.kind == "invoice"
+        else (),
+        bundle_units=bundle_units,
+        lines=tuple(_line(ln, tuple(serials.get(ln.id, ()))) for ln in journal.lines),
+    )
+
+
+def latest_revision(session: Session, journal: Journal) -> int:
+    return (
+        session.scalar(select(func.max(Document.revision)).where(Document.journal_id == journal.id))
+        or 1
+    )
+
+
+def _line(line: JournalLine, serials: tuple[str | None, ...]) -> LineSnapshot:
+    return LineSnapshot(
+        position=line.position,
+        line_no=line.line_no,
+        item_code=line.item_code,
+        item_name=line.item_name,
+        unit=line.unit,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_percent=line.discount_percent,
+        discount_amount=line.discount_amount,
+        amount=line.amount,
+        bundle_line_no=line.bundle_line_no,
+        bundle_item_code=line.bundle_item_code,
+        bundle_item_name=line.bundle_item_name,
+        bom_quantity=line.bom_quantity,
+        is_bundle_parent=line.is_bundle_parent,
+        serials=serials,
+    )
+
+
+def _serials_at_revision(
+    session: Session, journal: Journal, line_ids: list[int], revision: int
+) -> dict[int, list[str | None]]:
+    """Per journal line, its serials as revision `revision` shows them (module docstring)."""
+    if not line_ids:
+        return {}
+    rows = session.execute(
+        select(JournalLineSerial.journal_line_id, SerialRegistration.id, SerialRegistration.serial)
+        .join(SerialRegistration, SerialRegistration.id == JournalLineSerial.registration_id)
+        .where(JournalLineSerial.journal_line_id.in_(line_ids))
+        .order_by(JournalLineSerial.journal_line_id, SerialRegistration.id)
+    ).all()
+    serial_of: dict[int, str | None] = {reg_id: serial for _, reg_id, serial in rows}
+    if serial_of:
+        changes = session.scalars(
+            select(SerialChange)
+            .where(SerialChange.registration_id.in_(list(serial_of)))
+            .order_by(SerialChange.id)
+        ).all()
+        since_posting = [c for c in changes if c.changed_at >= journal.posted_at]
+        for change in reversed(since_posting[max(revision - 1, 0) :]):
+            serial_of[change.registration_id] = change.old_serial
+    result: dict[int, list[str | None]] = defaultdict(list)
+    for line_id, reg_id, _ in rows:
+        result[line_id].append(serial_of[reg_id])
+    return dict(result)
+
+
+def _invoiced_packing_slips(session: Session, invoice_line_ids: list[int]) -> tuple[str, ...]:
+    if not invoice_line_ids:
+        return ()
+    numbers = session.execute(
+        select(Journal.id, Journal.number)
+        .join(JournalLine, JournalLine.journal_id == Journal.id)
+        .join(PackingSlipInvoicing, PackingSlipInvoicing.packing_slip_line_id == JournalLine.id)
+        .where(PackingSlipInvoicing.invoice_line_id.in_(invoice_line_ids))
+        .distinct()
+        .order_by(Journal.id)
+    ).all()
+    return tuple(number for _, number in numbers)

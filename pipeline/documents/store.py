@@ -1,0 +1,266 @@
+"""Rendering posted journals to PDF and storing them (D6), and reading them back.
+
+A document row is created ``pending`` by the posting transaction. ``render_document`` fills it
+in three steps so that no database transaction stays open while WeasyPrint works: read the
+journal into a view model (short transaction), render (no transaction), store the bytes
+(short transaction, the row locked). The posting itself is never touched: a render that fails
+only counts an attempt on the document row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import get_settings
+from pipeline.documents.snapshot import latest_revision, load_snapshot
+from pipeline.documents.view import document_view
+from reports.labels import normalize_locale
+from reports.viewmodel import CompanyView, DocumentView
+from schema import Document, Journal
+from schema.types import utcnow
+
+log = logging.getLogger(__name__)
+
+ERROR_TEXT_LIMIT = 2000
+
+
+class DocumentNotFound(LookupError):
+    pass
+
+
+def company_view() -> CompanyView:
+    settings = get_settings()
+    return {"name": settings.company_name, "address": settings.company_address}
+
+
+def document_locale(locale: str | None = None) -> str:
+    """The given locale, else DOCPOST_LOCALE (CONTRACT.md); ValueError when unsupported."""
+    return normalize_locale(locale or get_settings().locale)
+
+
+def build_view(
+    session: Session, target: Document | Journal | int, locale: str | None = None
+) -> DocumentView:
+    """The view model of a document (by row or id), or of a journal's newest revision.
+
+    Plain data only (no ORM objects): ``reports.render.render_pdf`` prints it as given.
+    """
+    if isinstance(target, Journal):
+        journal, revision = target, latest_revision(session, target)
+    else:
+        document = session.get(Document, target) if isinstance(target, int) else target
+        if document is None:
+            raise DocumentNotFound(f"document {target} does not exist")
+        journal = session.get(Journal, document.journal_id)  # type: ignore[assignment]
+        revision = document.revision
+    snapshot = load_snapshot(session, journal, revision)
+    return document_view(snapshot, company_view(), document_locale(locale))
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render_document(
+    sessions: sessionmaker[Session],
+    document_id: int,
+    locale: str | None = None,
+    *,
+    count_attempt: bool = True,
+) -> None:
+    """Render a pending document and store its PDF; idempotent.
+
+    A document that is not pending (rendered: its bytes never change, D6; or failed) is left
+    alone. On any error the attempt is counted (unless the caller counts deliveries itself:
+    ``count_attempt=False``), the error text kept, and the document marked ``failed`` once
+    attempts reach ``max_attempts``; the error is then raised again so a queue can retry.
+    """
+    _render_once(sessions, document_id, locale, count_attempt=count_attempt)
+
+
+def _render_once(
+    sessions: sessionmaker[Session],
+    document_id: int,
+    locale: str | None,
+    *,
+    count_attempt: bool = True,
+) -> bool:
+    """True when this call stored the PDF."""
+    # Looked up at call time: tests replace it, and importing WeasyPrint costs ~0.5 s that
+    # processes only listing or downloading documents should not pay.
+    from reports import render as reports_render
+
+    # Outside the try: an unsupported locale is a configuration error, not the document's.
+    locale = document_locale(locale)
+    try:
+        with sessions() as session, session.begin():
+            document = session.get(Document, document_id)
+            if document is None:
+                raise DocumentNotFound(f"document {document_id} does not exist")
+            if document.status != "pending":
+                return False
+            view = build_view(session, document, locale)
+        pdf = reports_render.render_pdf(view, locale)
+    except DocumentNotFound:
+        raise
+    except Exception as exc:
+        _record_failure(sessions, document_id, exc, count_attempt)
+        raise
+    return _store(sessions, document_id, pdf)
+
+
+def _store(sessions: sessionmaker[Session], document_id: int, pdf: bytes) -> bool:
+    with sessions() as session, session.begin():
+        document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+        if document is None or document.status != "pending":
+            # Another delivery of the same task stored it first: keep those bytes (D6).
+            return False
+        document.content = pdf
+        document.sha256 = hashlib.sha256(pdf).hexdigest()
+        document.size = len(pdf)
+        document.status = "rendered"
+        document.rendered_at = utcnow()
+        document.error = None
+        return True
+
+
+def _record_failure(
+    sessions: sessionmaker[Session], document_id: int, exc: Exception, count_attempt: bool
+) -> None:
+    with sessions() as session, session.begin():
+        document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+        if document is None or document.status != "pending":
+            return
+        if count_attempt:
+            document.attempts += 1
+        document.error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
+        if document.attempts >= get_settings().max_attempts:
+            document.status = "failed"
+    log.warning("document %s: rendering failed: %s", document_id, exc)
+
+
+def render_pending(sessions: sessionmaker[Session], locale: str | None = None) -> int:
+    """Render every pending document in this process (the embedded mode, no queue); returns
+    how many were rendered. A document that keeps failing is tried up to ``max_attempts``
+    times and then left ``failed``; it does not stop the others."""
+    with sessions() as session:
+        ids = list(
+            session.scalars(
+                select(Document.id).where(Document.status == "pending").order_by(Document.id)
+            )
+        )
+    rendered = 0
+    for document_id in ids:
+        for _ in range(get_settings().max_attempts):
+            try:
+                rendered += _render_once(sessions, document_id, locale)
+                break
+            except Exception:  # counted on the row; the next document still renders
+                if _status(sessions, document_id) != "pending":
+                    break
+    return rendered
+
+
+def _status(sessions: sessionmaker[Session], document_id: int) -> str | None:
+    with sessions() as session:
+        return session.scalar(select(Document.status).where(Document.id == document_id))
+
+
+# --- reading back ----------------------------------------------------------------------------
+
+
+def export_documents(sessions: sessionmaker[Session], folder: Path) -> list[Path]:
+    """Write every rendered revision into `folder` under its filename; the paths written."""
+    written = []
+    with sessions() as session:
+        for filename, content in session.execute(
+            select(Document.filename, Document.content)
+            .where(Document.status == "rendered")
+            .order_by(Document.id)
+        ):
+            if content is None:
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            # Filenames are made from journal numbers; .name keeps a bad one inside `folder`.
+            path = folder / Path(filename).name
+            path.write_bytes(content)
+            written.append(path)
+    return written
+
+
+def list_documents(session: Session, journal_number: str | None = None) -> list[dict[str, Any]]:
+    """Stored documents, oldest first, as plain dicts (the content left out)."""
+    query = (
+        select(
+            Document.id,
+            Document.kind,
+            Journal.number,
+            Document.revision,
+            Document.filename,
+            Document.status,
+            Document.sha256,
+            Document.size,
+            Document.attempts,
+            Document.error,
+            Document.rendered_at,
+        )
+        .join(Journal, Journal.id == Document.journal_id)
+        .order_by(Document.id)
+    )
+    if journal_number is not None:
+        query = query.where(Journal.number == journal_number)
+    return [
+        {
+            "id": row.id,
+            "kind": row.kind,
+            "journal": row.number,
+            "revision": row.revision,
+            "filename": row.filename,
+            "status": row.status,
+            "sha256": row.sha256,
+            "size": row.size,
+            "attempts": row.attempts,
+            "error": row.error,
+            "rendered_at": row.rendered_at.isoformat() if row.rendered_at else None,
+        }
+        for row in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class StoredPdf:
+    document_id: int
+    filename: str
+    status: str
+    error: str | None
+    sha256: str | None
+    content: bytes | None
+
+    @property
+    def intact(self) -> bool:
+        """The bytes still match the checksum stored with them (D6)."""
+        return (
+            self.content is not None
+            and self.sha256 is not None
+            and hashlib.sha256(self.content).hexdigest() == self.sha256
+        )
+
+
+def stored_pdf(session: Session, document_id: int) -> StoredPdf:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise DocumentNotFound(f"document {document_id} does not exist")
+    return StoredPdf(
+        document.id,
+        document.filename,
+        document.status,
+        document.error,
+        document.sha256,
+        document.content,
+    )

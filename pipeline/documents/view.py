@@ -1,0 +1,214 @@
+"""From a posted journal (a ``JournalSnapshot``) to the reports view model: pure, no I/O.
+
+What is printed is decided here (``reports.viewmodel`` explains the shape):
+
+- D1 confirmation and invoice: a bundle prints as one parent line, never its components. The
+  confirmation snapshots the parent itself (``is_bundle_parent``); an invoice holds only the
+  component lines (B9), so the parent line is made from them: bundle count = component
+  quantity / BOM quantity (the same for every component, B7), amount = sum of the component
+  amounts, unit price = amount / count rounded to cents.
+- D2 packing slip (and its cancellation): the component lines, never the parent, no prices.
+- D3 credit note: the component lines it credits.
+- D4 totals: the journal's total, which is what the ledger got; the printed lines must add
+  up to it or nothing is printed.
+- D5 serials under their line; on an invoice, the serials of every serialized component of a
+  bundle under the bundle line. ``None`` is a blank registration ("not readable").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from pipeline.documents.snapshot import JournalSnapshot, LineSnapshot
+from reports.viewmodel import CompanyView, DocumentView, LineView, ReferenceView, TotalsView
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+PRICED_KINDS = ("confirmation", "invoice", "credit_note")
+
+# Sentences printed in a document's notes. reports.labels holds single words only, so these
+# live here; every locale must have the same keys (a test checks it).
+NOTES: Mapping[str, Mapping[str, str]] = {
+    "en_US": {
+        "credits": "Credit for invoice {invoice}.",
+        "cancels": "Cancels packing slip {packing_slip}.",
+        "revision": "Serial numbers corrected: revision {revision} replaces revision {previous}.",
+    },
+    "nb_NO": {
+        "credits": "Kreditering av faktura {invoice}.",
+        "cancels": "Annullerer følgeseddel {packing_slip}.",
+        "revision": "Serienumre korrigert: revisjon {revision} erstatter revisjon {previous}.",
+    },
+}
+
+
+class UnprintableJournal(ValueError):
+    """The journal breaks a rule the document relies on (B7, D4): a bug, never printed."""
+
+
+def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) -> DocumentView:
+    kind = snapshot.kind
+    if kind == "confirmation":
+        lines = [_priced(ln) for ln in snapshot.lines if ln.bundle_line_no is None]
+    elif kind == "invoice":
+        lines = _invoice_lines(snapshot.lines, snapshot.bundle_units)
+    elif kind == "credit_note":
+        lines = [_priced(ln) for ln in snapshot.lines]
+    elif kind == "packing_slip":
+        lines = [_unpriced(ln) for ln in snapshot.lines]
+    else:
+        raise UnprintableJournal(f"{snapshot.number}: no document for journal kind {kind!r}")
+    view: DocumentView = {
+        "kind": kind,  # type: ignore[typeddict-item]
+        "number": snapshot.number,
+        "revision": snapshot.revision,
+        "date": snapshot.posting_date,
+        "currency": snapshot.currency,
+        "company": company,
+        "customer": {
+            "customer": snapshot.customer_code,
+            "name": snapshot.customer_name,
+            "address": snapshot.customer_address,
+        },
+        "order": snapshot.order_no,
+        "references": _references(snapshot),
+        "lines": lines,
+        "totals": _totals(snapshot, lines),
+        "notes": _notes(snapshot, locale),
+    }
+    return view
+
+
+# --- lines -----------------------------------------------------------------------------------
+
+
+def _unpriced(line: LineSnapshot) -> LineView:
+    return {
+        "line": str(line.line_no),
+        "item": line.item_code,
+        "name": line.item_name,
+        "unit": line.unit,
+        "quantity": _plain(line.quantity),
+        "serials": list(line.serials),
+        "is_bundle": False,
+    }
+
+
+def _priced(line: LineSnapshot) -> LineView:
+    return {
+        **_unpriced(line),
+        "unit_price": line.unit_price,
+        # Stored as 0.00 when there is none; None keeps the discount column off the page.
+        "discount_percent": line.discount_percent or None,
+        "discount_amount": line.discount_amount or None,
+        "amount": line.amount,
+        "is_bundle": line.is_bundle_parent,
+    }
+
+
+def _invoice_lines(
+    lines: Sequence[LineSnapshot], bundle_units: Mapping[str, str]
+) -> list[LineView]:
+    """D1: each bundle's component lines become one parent line, where its first one was."""
+    bundles: dict[int, list[LineSnapshot]] = {}
+    order: list[LineSnapshot | int] = []
+    for line in lines:
+        if line.bundle_line_no is None:
+            order.append(line)
+        elif line.bundle_line_no in bundles:
+            bundles[line.bundle_line_no].append(line)
+        else:
+            bundles[line.bundle_line_no] = [line]
+            order.append(line.bundle_line_no)
+    return [
+        _priced(entry)
+        if isinstance(entry, LineSnapshot)
+        else _bundle_line(entry, bundles[entry], bundle_units)
+        for entry in order
+    ]
+
+
+def _bundle_line(
+    bundle_line_no: int, components: Sequence[LineSnapshot], bundle_units: Mapping[str, str]
+) -> LineView:
+    first = components[0]
+    counts = {_bundle_count(c) for c in components}
+    if len(counts) != 1:
+        raise UnprintableJournal(
+            f"bundle line {bundle_line_no} ({first.bundle_item_code}): components posted for "
+            f"different bundle counts {sorted(counts)} (B7)"
+        )
+    (count,) = counts
+    amount = sum((c.amount or ZERO for c in components), ZERO)
+    return {
+        "line": str(bundle_line_no),
+        "item": first.bundle_item_code or "",
+        "name": first.bundle_item_name or "",
+        "unit": bundle_units.get(first.bundle_item_code or "", first.unit),
+        "quantity": count,
+        "unit_price": (amount / count).quantize(CENT, ROUND_HALF_UP) if count else None,
+        # The components' discounts are allocated shares of the parent's (B4): the bundle's
+        # unit price is already net of them, so no discount column for the bundle line.
+        "discount_percent": None,
+        "discount_amount": None,
+        "amount": amount,
+        "serials": [s for c in components for s in c.serials],
+        "is_bundle": True,
+    }
+
+
+def _bundle_count(component: LineSnapshot) -> Decimal:
+    if not component.bom_quantity:
+        raise UnprintableJournal(
+            f"line {component.line_no} ({component.item_code}) is a bundle component without "
+            "a BOM quantity"
+        )
+    return _plain(component.quantity / component.bom_quantity)
+
+
+def _plain(quantity: Decimal) -> Decimal:
+    """5.000000 -> 5: quantities as people write them (the view may also be shown as JSON)."""
+    return Decimal(f"{quantity.normalize():f}")
+
+
+# --- header and footer -----------------------------------------------------------------------
+
+
+def _references(snapshot: JournalSnapshot) -> list[ReferenceView]:
+    if snapshot.kind == "credit_note" and snapshot.reverses:
+        return [{"label": "invoice", "value": snapshot.reverses}]
+    if snapshot.kind == "packing_slip" and snapshot.reverses:
+        return [{"label": "packing_slip", "value": snapshot.reverses}]
+    if snapshot.kind == "invoice":
+        return [{"label": "packing_slip", "value": number} for number in snapshot.packing_slips]
+    return []
+
+
+def _notes(snapshot: JournalSnapshot, locale: str) -> list[str]:
+    phrases = NOTES[locale]
+    notes = []
+    if snapshot.kind == "credit_note" and snapshot.reverses:
+        notes.append(phrases["credits"].format(invoice=snapshot.reverses))
+    if snapshot.kind == "packing_slip" and snapshot.reverses:
+        notes.append(phrases["cancels"].format(packing_slip=snapshot.reverses))
+    if snapshot.revision > 1:
+        notes.append(
+            phrases["revision"].format(revision=snapshot.revision, previous=snapshot.revision - 1)
+        )
+    return notes
+
+
+def _totals(snapshot: JournalSnapshot, lines: Iterable[LineView]) -> TotalsView | None:
+    """D4: the journal's total (what the ledger got), after checking the lines add up to it."""
+    if snapshot.kind not in PRICED_KINDS:
+        return None
+    if snapshot.total_amount is None:
+        raise UnprintableJournal(f"{snapshot.number} has no total amount")
+    printed = sum((ln.get("amount") or ZERO for ln in lines), ZERO)
+    if printed != snapshot.total_amount:
+        raise UnprintableJournal(
+            f"{snapshot.number}: the printed lines add up to {printed}, the journal total is "
+            f"{snapshot.total_amount} (D4)"
+        )
+    return {"net": snapshot.total_amount, "total": snapshot.total_amount}
