@@ -69,9 +69,8 @@ class UnitOfWork:
         ).one_or_none()
         if order is None:
             raise Rejection("order.unknown", f"order {order_no!r} does not exist")
-        # The lines were possibly loaded before the lock: read them again under it.
-        for line in order.lines:
-            self.session.refresh(line)
+        # populate_existing also re-runs the lines' selectin load, so lines read before the
+        # lock (by an earlier query of this session) are read again under it.
         return order
 
     def next_number(self, series: str) -> str:
