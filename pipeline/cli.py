@@ -22,6 +22,7 @@ from pipeline.cli_documents import register_document_commands
 from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
+from pipeline.documents import render_pending
 from pipeline.execute import execute_or_fail
 from pipeline.outbox import drain_inline
 from pipeline.requests_io import read_request_file
@@ -211,6 +212,9 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
         run_one(body)
         # Follow-up requests (bulk invoicing's invoices) run right after their parent.
         drain_inline(sessions, {"execute_request": lambda payload: run_one(payload["body"])})
+    # In this process no worker relays the render tasks, so the PDFs are made here. Rendering
+    # is idempotent: a relay of the same outbox messages later renders nothing again.
+    render_pending(sessions)
     if args.json:
         _print_json(outcomes)
     failed = [o for o in outcomes if o["status"] in ("rejected", "failed")]

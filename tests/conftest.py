@@ -48,7 +48,7 @@ def pg_base_url() -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection problem means "not reachable"
+    except Exception as exc:
         admin.dispose()
         unavailable("PostgreSQL", exc)
     separator = "&" if "?" in PG_URL else "?"

@@ -149,6 +149,7 @@ def render_pending(sessions: sessionmaker[Session], locale: str | None = None) -
     """Render every pending document in this process (the embedded mode, no queue); returns
     how many were rendered. A document that keeps failing is tried up to ``max_attempts``
     times and then left ``failed``; it does not stop the others."""
+    locale = document_locale(locale)  # a configuration error stops here, not per document
     with sessions() as session:
         ids = list(
             session.scalars(

@@ -49,14 +49,15 @@ class UnprintableJournal(ValueError):
 
 def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) -> DocumentView:
     kind = snapshot.kind
+    ordered = _in_order_line_order(snapshot.lines)
     if kind == "confirmation":
-        lines = [_priced(ln) for ln in snapshot.lines if ln.bundle_line_no is None]
+        lines = [_priced(ln) for ln in ordered if ln.bundle_line_no is None]
     elif kind == "invoice":
-        lines = _invoice_lines(snapshot.lines, snapshot.bundle_units)
+        lines = _invoice_lines(ordered, snapshot.bundle_units)
     elif kind == "credit_note":
-        lines = [_priced(ln) for ln in snapshot.lines]
+        lines = [_priced(ln) for ln in ordered]
     elif kind == "packing_slip":
-        lines = [_unpriced(ln) for ln in snapshot.lines]
+        lines = [_unpriced(ln) for ln in ordered]
     else:
         raise UnprintableJournal(f"{snapshot.number}: no document for journal kind {kind!r}")
     view: DocumentView = {
@@ -81,6 +82,18 @@ def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) 
 
 
 # --- lines -----------------------------------------------------------------------------------
+
+
+def _in_order_line_order(lines: Sequence[LineSnapshot]) -> list[LineSnapshot]:
+    """As the order lists them, components at their bundle's place: a journal keeps the order
+    the request named the lines in, and confirmation numbers components after every line."""
+    return sorted(
+        lines,
+        key=lambda ln: (
+            ln.line_no if ln.bundle_line_no is None else ln.bundle_line_no,
+            ln.line_no,
+        ),
+    )
 
 
 def _unpriced(line: LineSnapshot) -> LineView:
@@ -110,7 +123,7 @@ def _priced(line: LineSnapshot) -> LineView:
 def _invoice_lines(
     lines: Sequence[LineSnapshot], bundle_units: Mapping[str, str]
 ) -> list[LineView]:
-    """D1: each bundle's component lines become one parent line, where its first one was."""
+    """D1: each bundle's component lines become one parent line, where its first one is."""
     bundles: dict[int, list[LineSnapshot]] = {}
     order: list[LineSnapshot | int] = []
     for line in lines:
