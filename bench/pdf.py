@@ -1,6 +1,6 @@
-"""Time a one-page invoice: the cached renderer against plain WeasyPrint.
+"""PDF speed: the cached renderer against plain WeasyPrint, and a 200-line invoice.
 
-    python -m reports.benchmark [--runs 20] [--locale en_US]
+    python -m bench.pdf [--runs 20] [--locale en_US]
 
 *cached*: ``render_pdf`` — bundled subset font, one FontConfiguration and one CSS per process.
 *plain*: the same HTML and stylesheet, but with the system's full DejaVu Sans and a new
@@ -45,18 +45,38 @@ def median_ms(render: Callable[[], bytes], runs: int) -> float:
     return statistics.median(times) * 1000
 
 
+def measure(runs: int = 20, long_runs: int = 5, locale: str = "en_US") -> dict[str, float]:
+    """Median ms of a one-page invoice (cached and plain) and of a 200-line invoice."""
+    view = sample_view("invoice")
+    long_view = sample_view("invoice", line_count=200)
+    cached = median_ms(lambda: render_pdf(view, locale), runs)
+    plain = median_ms(lambda: plain_render(view, locale), runs)
+    long_cached = median_ms(lambda: render_pdf(long_view, locale), long_runs)
+    return {
+        "pdf_one_page_ms": round(cached, 1),
+        "pdf_one_page_plain_ms": round(plain, 1),
+        "pdf_speedup": round(plain / cached, 2),
+        "pdf_200_lines_ms": round(long_cached, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--locale", default="en_US")
     args = parser.parse_args()
-    view = sample_view("invoice")
-    cached = median_ms(lambda: render_pdf(view, args.locale), args.runs)
-    plain = median_ms(lambda: plain_render(view, args.locale), args.runs)
+    figures = measure(args.runs, max(3, args.runs // 4), args.locale)
     print(f"one-page invoice, median of {args.runs} after warm-up ({args.locale})")
-    print(f"cached renderer (subset font, shared FontConfiguration + CSS): {cached:7.1f} ms")
-    print(f"plain WeasyPrint (system DejaVu Sans, new FontConfiguration):  {plain:7.1f} ms")
-    print(f"speed-up: {plain / cached:.1f}x")
+    print(
+        f"cached renderer (subset font, shared FontConfiguration + CSS): "
+        f"{figures['pdf_one_page_ms']:7.1f} ms"
+    )
+    print(
+        f"plain WeasyPrint (system DejaVu Sans, new FontConfiguration):  "
+        f"{figures['pdf_one_page_plain_ms']:7.1f} ms"
+    )
+    print(f"speed-up: {figures['pdf_speedup']:.1f}x")
+    print(f"200-line invoice, cached: {figures['pdf_200_lines_ms']:.1f} ms")
 
 
 if __name__ == "__main__":
