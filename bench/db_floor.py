@@ -61,8 +61,9 @@ TRANSACTION = [
     ),
     ("UPDATE sales_lines SET delivered_qty = quantity WHERE order_id = %(order_id)s", False),
     (
-        "INSERT INTO documents (journal_id, kind, revision, filename, status, attempts, created_at) "
-        "VALUES (%(journal_id)s, 'packing_slip', 1, 'x.pdf', 'pending', 0, now()) RETURNING id",
+        "INSERT INTO documents (journal_id, kind, revision, filename, status, attempts, "
+        "created_at) VALUES (%(journal_id)s, 'packing_slip', 1, 'x.pdf', 'pending', 0, now()) "
+        "RETURNING id",
         True,
     ),
     (
