@@ -43,6 +43,12 @@ def register_queue_commands(command: CommandFactory) -> None:
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--wait", action="store_true", help="wait for and print every outcome")
+    p.add_argument(
+        "--in-order",
+        action="store_true",
+        help="submit each request only when the one before it (and what it fanned out) is "
+        "final, for files whose requests build on each other; implies --wait",
+    )
     p.add_argument("--timeout", type=float, metavar="S", help=WAIT_HELP)
 
     for name, handler, what in (
@@ -64,7 +70,7 @@ def register_queue_commands(command: CommandFactory) -> None:
         "with --wait, a progress bar on stderr while the invoices complete",
     )
     p.add_argument("--customer", help="only this customer's orders")
-    p.add_argument("--actor", help="who runs it (default: DOCPOST_BULK_INVOICE_ACTOR or erp)")
+    p.add_argument("--actor", help="who runs it (default: DOCPOST_SYSTEM_ACTOR, erp)")
     p.add_argument("--wait", action="store_true", help="wait for the run and its invoices")
     p.add_argument("--timeout", type=float, metavar="S", help=WAIT_HELP)
 
@@ -165,8 +171,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     try:
         with _queue_session() as (sessions, embedded):
-            if embedded:
-                # The queue dies with this process: run everything now, in file order.
+            if embedded or args.in_order:
+                # Embedded: the queue dies with this process, so run everything now, in order.
                 outcomes = run_in_order(requests, sessions, show, args.timeout)
             else:
                 handles = [submit(body, sessions) for body in requests]
@@ -235,10 +241,9 @@ def _celery(command: str, celery_args: list[str]) -> int:
 
 def cmd_bulk_invoice(args: argparse.Namespace) -> int:
     from tasks.client import Handle, fan_out_ids, submit, wait_all
-    from tasks.config import get_queue_settings
     from tasks.schedule import bulk_invoice_request
 
-    actor = args.actor or get_queue_settings().bulk_invoice_actor
+    actor = args.actor or get_settings().system_actor
     request = bulk_invoice_request(f"bulk-invoice-cli:{uuid.uuid4().hex}", actor, args.customer)
     try:
         with _queue_session() as (sessions, embedded):
@@ -278,6 +283,8 @@ class ProgressBar:
         if done == self.shown or not self.total:
             return
         self.shown = done
+        if not self.stream.isatty() and done < total:
+            return  # a log file gets the final line only
         filled = self.width * done // total
         bar = "#" * filled + "." * (self.width - filled)
         self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
@@ -306,6 +313,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "outcomes": result.outcomes,
                 "trial_balance": result.trial_balance,
                 "documents": result.documents,
+                "documents_not_rendered": result.documents_failed,
                 "documents_note": result.documents_note,
             }
         )
@@ -325,6 +333,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if result.documents_note:
         print(result.documents_note)
     else:
-        folder = Path(settings.documents_dir)
-        print(f"{len(result.documents)} PDF(s) written to {folder}/")
+        print(f"{len(result.documents)} PDF(s) written to {Path(settings.documents_dir)}/")
+        for problem in result.documents_failed:
+            print(f"not rendered: {problem}")
     return EXIT_OK if result.ok else EXIT_REJECTED

@@ -1,0 +1,133 @@
+"""The request task: count the delivery, execute, relay the outbox. Nothing else.
+
+pipeline.execute does the work and keeps the one outcome per request_id. This task adds
+what only the queue needs: an attempt counter committed before each run (so a message that
+kills its worker ends as `failed` after DOCPOST_MAX_ATTEMPTS deliveries instead of looping),
+retries with backoff on transient faults, and the outbox relay after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from celery import Task
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import get_settings
+from pipeline.execute import execute, record_failure, record_queued, start_attempt
+from tasks.app import app
+from tasks.db import worker_sessions
+from tasks.publish import publish_request
+from tasks.relay import relay_quietly
+from tasks.retry import backoff, is_transient
+from tasks.routing import EXECUTE_REQUEST, SCHEDULED_BULK_INVOICE
+from tasks.schedule import bulk_invoice_request, latest_slot, parse_cron, slot_request_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Attempt:
+    """One delivery of a request: its id and which delivery this is (None: not counted yet,
+    e.g. the database could not be reached)."""
+
+    request_id: str | None = None
+    number: int | None = None
+
+
+def begin_attempt(body: Any, sessions: sessionmaker[Session], attempt: Attempt) -> bool:
+    """Count this delivery. Returns False when there is nothing to run (the request is final,
+    or was malformed and has just been rejected)."""
+    request_id = body.get("request_id") if isinstance(body, dict) else None
+    attempts, final = (0, False)
+    if isinstance(request_id, str):
+        attempts, final = start_attempt(request_id, sessions)
+    if attempts == 0 and not final:
+        # Not seen before: an upstream system or the outbox published it without
+        # record_queued. Record it now (a malformed body is rejected right here).
+        request_id = record_queued(body, sessions)
+        attempts, final = start_attempt(request_id, sessions)
+    attempt.request_id, attempt.number = request_id, attempts
+    return not final
+
+
+def failure(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"code": code, "rule": None, "message": message, "details": details}
+
+
+@app.task(name=EXECUTE_REQUEST, bind=True, max_retries=None)
+def execute_request(self: Task, body: dict[str, Any] | str) -> None:
+    """Execute one request (a JSON object, or the raw text of one)."""
+    sessions = worker_sessions()
+    max_attempts = get_settings().max_attempts
+    attempt = Attempt()
+    try:
+        if not begin_attempt(body, sessions, attempt):
+            return
+        assert attempt.request_id is not None and attempt.number is not None
+        if attempt.number > max_attempts:
+            log.error("request %s: giving up after %d deliveries", attempt.request_id, max_attempts)
+            record_failure(
+                attempt.request_id,
+                failure(
+                    "internal.worker_lost",
+                    f"the request was delivered {attempt.number - 1} times without finishing "
+                    "(its worker died or timed out each time); it was not executed again",
+                    attempts=attempt.number - 1,
+                ),
+                sessions,
+            )
+            return
+        execute(body, sessions)
+    except Exception as exc:
+        handle_fault(self, exc, attempt, sessions, max_attempts)
+        return
+    relay_quietly(sessions)
+
+
+def handle_fault(
+    task: Task,
+    exc: Exception,
+    attempt: Attempt,
+    sessions: sessionmaker[Session],
+    max_attempts: int,
+) -> None:
+    """Retry a transient fault with backoff while attempts remain; otherwise end the request
+    as `failed`. If even that cannot be written (the database is down), retry: the next
+    delivery counts and decides again."""
+    transient = is_transient(exc)
+    if transient and (attempt.number is None or attempt.number < max_attempts):
+        number = attempt.number or task.request.retries + 1
+        log.warning("request %s: %s; retrying", attempt.request_id, exc.__class__.__name__)
+        raise task.retry(exc=exc, countdown=backoff(number))
+    if not transient:
+        log.exception("request %s failed on an unexpected error", attempt.request_id)
+    if attempt.request_id is None:
+        raise exc  # not even recorded: nothing to mark; Celery logs it and acks
+    error = failure(
+        "internal.unavailable" if transient else "internal.error",
+        f"the request could not be executed: {exc.__class__.__name__}: {str(exc)[:300]}"
+        + (f" (after {attempt.number} attempts)" if transient else ""),
+        attempts=attempt.number,
+    )
+    try:
+        record_failure(attempt.request_id, error, sessions)
+    except Exception as write_error:
+        if not is_transient(write_error):
+            raise
+        raise task.retry(exc=write_error, countdown=backoff(attempt.number or 1)) from None
+
+
+@app.task(name=SCHEDULED_BULK_INVOICE)
+def scheduled_bulk_invoice() -> str:
+    """Beat's bulk invoicing. Beat sends fixed arguments, so the slot (and with it the
+    request id) is worked out here; the run itself is an ordinary `bulk_invoice` request."""
+    slot = latest_slot(parse_cron(get_settings().bulk_invoice_cron), dt.datetime.now(dt.UTC))
+    request = bulk_invoice_request(slot_request_id(slot), get_settings().system_actor)
+    sessions = worker_sessions()
+    record_queued(request, sessions)
+    publish_request(request)
+    return request["request_id"]

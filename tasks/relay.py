@@ -1,0 +1,76 @@
+"""The transactional outbox relay: publish what postings wrote to the outbox.
+
+A posting writes its follow-up messages (render a document, execute a fan-out request) in its
+own transaction. After it commits, the executing task relays them at once; beat's sweep
+relays whatever a crash or a broker outage left behind. Rows are locked with SKIP LOCKED so
+relays running side by side take different rows, and each is marked published only after
+its send succeeded: delivery is at least once, and the consumers are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.outbox import mark_published, pending_messages
+from tasks.app import app
+from tasks.db import worker_sessions
+from tasks.publish import publish_render, publish_request
+from tasks.routing import RELAY_OUTBOX
+
+log = logging.getLogger(__name__)
+
+RELAYED_TASKS = frozenset({"execute_request", "render_document"})
+BATCH = 100
+
+
+def publish_outbox_message(task: str, payload: dict[str, Any]) -> None:
+    if task == "execute_request":
+        # Only bulk requests write requests to the outbox: their fan-out goes to `bulk`.
+        publish_request(payload["body"], fan_out=True)
+    elif task == "render_document":
+        publish_render(payload["document_id"])
+    else:
+        raise ValueError(f"no relay for outbox task {task!r}")
+
+
+def relay_outbox(sessions: sessionmaker[Session], batch: int = BATCH) -> int:
+    """Publish every unpublished outbox row; returns how many were sent. A failed send ends
+    the relay with that error after the rows sent before it are marked published."""
+    sent_total = 0
+    while True:
+        error: Exception | None = None
+        with sessions() as session, session.begin():
+            messages = pending_messages(session, set(RELAYED_TASKS), batch, lock=True)
+            sent: list[int] = []
+            for message in messages:
+                try:
+                    publish_outbox_message(message.task, message.payload)
+                except Exception as exc:
+                    error = exc
+                    break
+                sent.append(message.id)
+            if sent:
+                mark_published(session, sent)
+        sent_total += len(sent)
+        if error is not None:
+            raise error
+        if len(messages) < batch:
+            return sent_total
+
+
+def relay_quietly(sessions: sessionmaker[Session]) -> None:
+    """The relay right after a posting: its failure must not fail the posting (which has
+    committed); the sweep publishes the rows later."""
+    try:
+        relay_outbox(sessions)
+    except Exception:
+        log.warning("outbox relay failed; the periodic sweep will publish later", exc_info=True)
+
+
+@app.task(name=RELAY_OUTBOX)
+def sweep_outbox() -> int:
+    """Beat's periodic sweep."""
+    return relay_outbox(worker_sessions())

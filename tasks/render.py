@@ -1,0 +1,81 @@
+"""The render task: one document's PDF, on the `documents` queue.
+
+pipeline.documents.render_document is idempotent (a rendered document is left alone), so a
+redelivered message costs a lookup. Deliveries are counted on the document row before
+rendering, as requests count theirs, so that a document whose rendering kills the process
+(WeasyPrint on a pathological input, the hard time limit) ends `failed` after
+DOCPOST_MAX_ATTEMPTS deliveries instead of looping; the renderer is told not to count again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import get_settings
+from schema import Document
+from tasks.app import app
+from tasks.db import worker_sessions
+from tasks.retry import backoff, is_transient
+from tasks.routing import RENDER_DOCUMENT
+
+log = logging.getLogger(__name__)
+
+
+def start_render_attempt(document_id: int, sessions: sessionmaker[Session]) -> int | None:
+    """Count one delivery; None when there is nothing to render (done, failed or unknown)."""
+    with sessions() as session, session.begin():
+        document = session.get(Document, document_id, with_for_update=True)
+        if document is None or document.status != "pending":
+            return None
+        document.attempts += 1
+        return document.attempts
+
+
+def mark_render_failed(document_id: int, error: str, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        document = session.get(Document, document_id, with_for_update=True)
+        if document is not None and document.status == "pending":
+            document.status, document.error = "failed", error[:2000]
+
+
+@app.task(name=RENDER_DOCUMENT, bind=True, max_retries=None)
+def render_document(self: Task, document_id: int) -> None:
+    # Imported here: only processes that render should load the renderer (and WeasyPrint).
+    from pipeline.documents import DocumentNotFound
+    from pipeline.documents import render_document as render
+
+    sessions = worker_sessions()
+    max_attempts = get_settings().max_attempts
+    attempts: int | None = None
+    try:
+        attempts = start_render_attempt(document_id, sessions)
+        if attempts is None:
+            return
+        if attempts > max_attempts:
+            mark_render_failed(
+                document_id,
+                f"rendering was started {attempts - 1} times without finishing; given up",
+                sessions,
+            )
+            return
+        render(sessions, document_id, count_attempt=False)
+    except DocumentNotFound:
+        log.warning("document %s does not exist; nothing to render", document_id)
+    except Exception as exc:
+        # Any failure is retried while attempts remain, not only transient ones: rendering
+        # writes nothing but the document row, and the renderer has already kept the error
+        # text (and marked the document failed on the last attempt).
+        if attempts is None or attempts < max_attempts:
+            raise self.retry(
+                exc=exc, countdown=backoff(attempts or self.request.retries + 1)
+            ) from exc
+        log.exception("document %s could not be rendered", document_id)
+        try:
+            mark_render_failed(document_id, f"{exc.__class__.__name__}: {exc}", sessions)
+        except Exception as write_error:
+            if not is_transient(write_error):
+                raise
+            raise self.retry(exc=write_error, countdown=backoff(attempts)) from None

@@ -1,0 +1,76 @@
+"""The queue's commands: `docpost demo` in an empty folder, `submit` without a broker, and
+the arguments `worker`/`beat` hand to Celery."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def docpost(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`docpost ARGS` in `cwd` with no DOCPOST_* variable set: the embedded defaults."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCPOST_")}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_demo_in_an_empty_folder(tmp_path: Path) -> None:
+    result = docpost(["demo"], tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "docpost.db").exists()
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["request", "kind", "status", "journal"]
+    assert any(line.startswith("usmf-012 ") and " succeeded " in line for line in lines)
+    assert not any(" rejected " in line or " failed " in line for line in lines)
+    assert "Trial balance" in result.stdout
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split()[-1] == "0.00"
+
+    again = docpost(["demo", "--json"], tmp_path)  # a second run finds every outcome kept
+    assert again.returncode == 0, again.stderr
+    document = json.loads(again.stdout)
+    assert {o["status"] for o in document["outcomes"]} == {"succeeded"}
+    assert document["trial_balance"]["total"] == "0.00"
+
+
+def test_submit_without_a_broker_runs_in_process(tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    confirm = {"request_id": "cli-1", "kind": "confirm_order", "actor": "erp",
+               "payload": {"order": "SO-404"}}  # fmt: skip
+    requests.write_text(json.dumps(confirm) + "\n{not json\n")
+    result = docpost(["submit", str(requests)], tmp_path)
+
+    assert result.returncode == 1  # both are rejected
+    assert "no broker configured" in result.stderr
+    assert "cli-1: rejected actor.unknown" in result.stdout
+    assert "rejected request.invalid" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["worker", "beat"])
+def test_worker_and_beat_pass_their_arguments_to_celery(command: str) -> None:
+    extra = ["--concurrency", "2", "-Q", "posting,bulk", "--loglevel=INFO", "-n", "w1@%h"]
+    args = build_parser().parse_args([command, *extra])
+    assert args.celery_args == extra
+    assert build_parser().parse_args([command]).celery_args == []
+
+
+def test_worker_without_a_broker_says_so(tmp_path: Path) -> None:
+    result = docpost(["worker"], tmp_path)
+    assert result.returncode == 2
+    assert "DOCPOST_BROKER_URL" in result.stderr
