@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import queries
 from pipeline.cli_documents import register_document_commands
+from pipeline.cli_http import register_http_commands
 from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_queue_commands(command)
     register_document_commands(command)
+    register_http_commands(command)
     return parser
 
 

@@ -3,6 +3,7 @@
 Import the models from here; `schema.migrate.upgrade(url)` creates or upgrades a database.
 """
 
+from schema.api_keys import ApiKey
 from schema.base import Base
 from schema.documents import Document, OutboxMessage
 from schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
@@ -23,6 +24,7 @@ from schema.serials import SerialChange, SerialRegistration
 __all__ = [
     "Actor",
     "ActorDuty",
+    "ApiKey",
     "Base",
     "BomLine",
     "Customer",

@@ -1,0 +1,117 @@
+"""The HTTP service's commands: `docpost serve` and `docpost actor-key ACTOR`.
+
+FastAPI and uvicorn are imported inside the handlers, so that other commands do not pay for
+loading them. `python -m pipeline.cli_http serve ...` runs the same commands on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pipeline.cli_queue import CommandFactory
+from pipeline.config import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def register_http_commands(command: CommandFactory) -> None:
+    """Add `serve` and `actor-key` with `command(name, handler, help)`."""
+    p = command(
+        "serve",
+        cmd_serve,
+        "run the HTTP service (OpenAPI at /docs): requests go to the queue as with "
+        "`docpost submit`; without DOCPOST_BROKER_URL an embedded worker runs in this process",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+
+    p = command(
+        "actor-key",
+        cmd_actor_key,
+        "make an API key for an existing actor and print it (once: only its hash is stored)",
+    )
+    p.add_argument("actor", metavar="ACTOR")
+
+
+def _migrated_sessions() -> sessionmaker[Session]:
+    from pipeline.db import engine_for, session_factory
+    from schema.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(engine_for(url))
+    return session_factory(url)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pipeline.db import session_factory
+    from pipeline.http import create_app
+    from tasks.app import broker_is_embedded
+
+    # No migration here: several servers may start at once; `docpost init` upgrades the schema
+    # (and `docpost load` / `actor-key`, which come first on a new database, do too).
+    sessions = session_factory(get_settings().database_url)
+    if broker_is_embedded():
+        from pipeline.cli_queue import NO_BROKER_NOTE
+
+        print(f"docpost: {NO_BROKER_NOTE}", file=sys.stderr)
+    app = create_app(sessions, embedded_worker=True)
+    # proxy_headers: behind a reverse proxy the scheme (https) decides the Secure cookie.
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="info")
+    return EXIT_OK
+
+
+def cmd_actor_key(args: argparse.Namespace) -> int:
+    from pipeline.http.auth import UnknownActor, create_key
+
+    sessions = _migrated_sessions()
+    try:
+        with sessions() as session, session.begin():
+            key = create_key(session, args.actor)
+    except UnknownActor as exc:
+        if args.json:
+            print(json.dumps({"error": {"code": "actor.unknown", "message": str(exc)}}))
+        else:
+            print(f"docpost: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"actor": args.actor, "key": key}))
+    else:
+        print(key)
+        print(
+            f"the API key of {args.actor}: shown only now, store it safely "
+            "(send it as `Authorization: Bearer <key>`, or open /?key=<key> in a browser)",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """These commands alone, with the same options as under `docpost`."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    parser = argparse.ArgumentParser(prog="docpost", parents=[common])
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p.set_defaults(handler=handler)
+        return p
+
+    register_http_commands(command)
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The ASGI app: `create_app()` for uvicorn (`docpost serve`), tests, or any ASGI server.
+
+Requests go to the queue through `tasks.client.submit` like `docpost submit`; reads call
+`pipeline.queries` and `pipeline.documents` like `docpost show`. Configuration is the same
+DOCPOST_* settings (database, broker). OpenAPI is at /openapi.json, its page at /docs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import get_settings
+from pipeline.db import session_factory
+from pipeline.http import health, pages, routes_documents, routes_read, routes_requests
+from pipeline.http.errors import install_error_handlers
+from pipeline.http.schemas import request_body_schema
+
+DESCRIPTION = """\
+The docpost sales document posting pipeline over HTTP.
+
+**Authentication.** API clients send `Authorization: Bearer <key>`; a key belongs to one actor
+and is made with `docpost actor-key ACTOR`. The request's actor is always the key's: leave
+`actor` out of a request, or give that same actor. People open `/?key=<key>` once in a
+browser; the key is kept in an HttpOnly cookie that works for reads (GET) only.
+
+**Duties (M5).** Posting kinds need `post_sales_documents`, `change_serial` needs
+`correct_serial_numbers`; reading orders, journals, documents and traces needs
+`post_sales_documents`; a request's outcome is visible to its own actor too.
+
+**Errors** have the shape `{"error": {"code", "rule", "message", "details"}}`: 400 not JSON,
+401 no or unknown key, 403 duty missing or another actor named, 404 unknown, 409 request_id
+reused for another body or PDF not rendered yet, 422 the request breaks the contract (with
+the contract's own messages), 503 database or broker down.
+"""
+
+
+def create_app(
+    sessions: sessionmaker[Session] | None = None, *, embedded_worker: bool = False
+) -> FastAPI:
+    """The app. `embedded_worker`: with no DOCPOST_BROKER_URL, run the embedded Celery worker
+    in this process while the app runs, as `docpost submit` does, so the queued requests
+    are executed without any server."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _redact_keys_in_access_log()
+        with contextlib.ExitStack() as stack:
+            if embedded_worker:
+                from tasks.app import broker_is_embedded
+                from tasks.embedded import embedded_worker as worker
+
+                if broker_is_embedded():
+                    stack.enter_context(worker())
+                    app.state.embedded_worker = True
+            yield
+            app.state.embedded_worker = False
+
+    app = FastAPI(
+        title="docpost",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.sessions = sessions or session_factory(get_settings().database_url)
+    app.state.embedded_worker = False
+    install_error_handlers(app)
+    for module in (routes_requests, routes_read, routes_documents, health, pages):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+class _RedactKeys(logging.Filter):
+    """Access logs print the URL; `/?key=...` (the browser sign-in) must not leave the key in
+    them. uvicorn passes the path as the third argument of its access record."""
+
+    PATTERN = re.compile(r"([?&]key=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], self.PATTERN.sub(r"\1<redacted>", args[2]), *args[3:])
+        return True
+
+
+def _redact_keys_in_access_log() -> None:
+    # Added at start-up, after uvicorn has configured its loggers.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _RedactKeys) for f in access.filters):
+        access.addFilter(_RedactKeys())
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the request body schema: that body is parsed by the contract
+    itself (see routes_requests), so FastAPI cannot know it."""
+    if app.openapi_schema is None:
+        document = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        body, components = request_body_schema()
+        document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        for path in document["paths"].values():
+            for operation in path.values():
+                if operation.pop("x-docpost-body", False):
+                    operation["requestBody"] = {
+                        "required": True,
+                        "content": {"application/json": {"schema": body}},
+                    }
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -1,0 +1,189 @@
+"""API keys: one actor per key; who calls is the key's actor, never what a body says.
+
+How callers authenticate:
+
+- API clients send `Authorization: Bearer <key>` on every call.
+- People in a browser open `/?key=<key>` once: the page stores the key in an HttpOnly,
+  SameSite=Lax cookie and redirects to `/` (so the key leaves the address bar), and the PDF
+  links then work with that cookie. The cookie is honoured on GET (and HEAD) only, never on
+  POST /requests: a cookie that a browser sends by itself cannot post anything (no CSRF).
+
+What a key may do (DOMAIN.md M5, checked again by the pipeline itself):
+
+- post a request of a posting kind: `post_sales_documents`; `change_serial`:
+  `correct_serial_numbers`; any other kind: any known actor (the pipeline decides the rest,
+  e.g. blanks need `register_non_readable_serials`, and rejects with `actor.missing_duty`).
+- read orders, journals, documents, PDFs, traces and the journal page:
+  `post_sales_documents` (they show customers, prices and serials).
+- read a request's outcome: its own actor, or any actor with `post_sales_documents`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.http.errors import ApiError
+from pipeline.uow import CORRECT_SERIALS, POST_SALES_DOCUMENTS
+from schema import Actor, ApiKey
+
+KEY_PREFIX = "dpk_"
+COOKIE_NAME = "docpost_key"
+# Longest key accepted before hashing: ours are 47 characters; this only bounds the work.
+MAX_KEY_LENGTH = 200
+
+READ_DUTY = POST_SALES_DOCUMENTS
+POSTING_KINDS = frozenset(
+    {
+        "post_packing_slip",
+        "post_invoice",
+        "post_credit_note",
+        "cancel_packing_slip",
+        "post_pos_sale",
+        "bulk_invoice",
+        "recognize_revenue",
+    }
+)
+KIND_DUTIES: dict[str, str] = {
+    **dict.fromkeys(POSTING_KINDS, POST_SALES_DOCUMENTS),
+    "change_serial": CORRECT_SERIALS,
+}
+
+
+class UnknownActor(LookupError):
+    pass
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+def key_digest(key: str) -> str:
+    """sha256 of the key. A fast hash is enough here: the keys are 32 random bytes, so there
+    is nothing to guess by brute force that a slow password hash would protect; and it lets
+    a key be looked up by its digest (an index) on every call."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, actor: str) -> str:
+    """A new key for an existing actor; only its digest is stored. Returns the key (shown
+    once: it cannot be recovered later)."""
+    if session.get(Actor, actor) is None:
+        raise UnknownActor(f"actor {actor!r} does not exist; load it with the catalog first")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(actor=actor, key_sha256=key_digest(key), prefix=key[:12]))
+    return key
+
+
+@dataclass(frozen=True)
+class Caller:
+    actor: str
+    duties: frozenset[str]
+
+    def has(self, duty: str) -> bool:
+        return duty in self.duties
+
+    def require(self, duty: str, what: str) -> None:
+        if duty not in self.duties:
+            raise ApiError(
+                403,
+                "actor.missing_duty",
+                f"actor {self.actor!r} may not {what}; that needs the duty {duty}",
+                rule="M5",
+                duty=duty,
+            )
+
+
+def caller_for_key(session: Session, key: str) -> Caller | None:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return None
+    actor_name = session.scalar(select(ApiKey.actor).where(ApiKey.key_sha256 == key_digest(key)))
+    if actor_name is None:
+        return None
+    actor = session.get(Actor, actor_name)
+    if actor is None:  # pragma: no cover - the foreign key keeps the actor
+        return None
+    return Caller(actor.actor, frozenset(actor.duty_names))
+
+
+# --- FastAPI dependencies ----------------------------------------------------------------------
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key made with `docpost actor-key ACTOR`.",
+)
+_cookie = APIKeyCookie(
+    name=COOKIE_NAME,
+    auto_error=False,
+    description="Set by opening `/?key=<key>` in a browser; honoured on GET only.",
+)
+
+
+def sessions_of(request: Request) -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+Sessions = Annotated[sessionmaker[Session], Depends(sessions_of)]
+
+_MISSING = ApiError(
+    401,
+    "auth.missing",
+    "this call needs an API key: send `Authorization: Bearer <key>` "
+    "(keys are made with `docpost actor-key ACTOR`)",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def _authenticate(sessions: sessionmaker[Session], key: str | None) -> Caller:
+    if not key:
+        raise _MISSING
+    with sessions() as session:
+        caller = caller_for_key(session, key)
+    if caller is None:
+        raise ApiError(
+            401,
+            "auth.invalid",
+            "the API key is not known; make one with `docpost actor-key ACTOR`",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return caller
+
+
+def bearer_caller(
+    sessions: Sessions,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """The caller of a call that changes something: Bearer only."""
+    return _authenticate(sessions, credentials.credentials if credentials else None)
+
+
+def reading_caller(
+    request: Request,
+    sessions: Sessions,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Caller:
+    """The caller of a read: Bearer, or the browser's cookie (GET and HEAD only)."""
+    if credentials is not None:
+        return _authenticate(sessions, credentials.credentials)
+    if request.method in ("GET", "HEAD"):
+        return _authenticate(sessions, cookie)
+    raise _MISSING
+
+
+def reader(caller: Annotated[Caller, Depends(reading_caller)]) -> Caller:
+    """A caller allowed to read sales data."""
+    caller.require(READ_DUTY, "read orders, journals, documents or traces")
+    return caller
+
+
+Poster = Annotated[Caller, Depends(bearer_caller)]
+AnyReader = Annotated[Caller, Depends(reading_caller)]
+SalesReader = Annotated[Caller, Depends(reader)]

@@ -1,0 +1,72 @@
+"""GET /health: the database, the broker and the workers, each reported; no key needed.
+
+503 when the database or the broker is down: the service can then neither read nor accept
+requests. No worker answering is `degraded` (200): requests are still accepted and wait in
+the queue until a worker comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from pipeline.http.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+PING_SECONDS = 1.0
+
+
+def _database(request: Request) -> dict[str, Any]:
+    try:
+        with request.app.state.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:
+        # The class only: /health is public, and driver messages name hosts and users.
+        return {"ok": False, "detail": type(exc).__name__}
+    return {"ok": True}
+
+
+def _broker_and_workers(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    from tasks.app import app as celery_app
+    from tasks.app import broker_is_embedded
+
+    if broker_is_embedded():
+        alive = request.app.state.embedded_worker
+        return (
+            {"ok": True, "detail": "embedded (in this process)"},
+            {"ok": alive, "detail": "embedded worker" if alive else "no embedded worker"},
+        )
+    try:
+        with celery_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=PING_SECONDS)
+            # A broadcast over the broker: every worker answers with its name. limit=1 returns
+            # on the first answer instead of always waiting the whole timeout.
+            replies = celery_app.control.ping(timeout=PING_SECONDS, limit=1, connection=connection)
+    except Exception as exc:
+        return {"ok": False, "detail": type(exc).__name__}, {"ok": False, "detail": "unknown"}
+    names = sorted(name for reply in replies for name in reply)
+    workers = {"ok": bool(names), "detail": ", ".join(names) if names else "no worker answered"}
+    return {"ok": True}, workers
+
+
+@router.get(
+    "/health",
+    summary="Database, broker and worker status; 503 when the database or broker is down",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "the database or the broker is down"}},
+)
+def health(request: Request) -> JSONResponse:
+    database = _database(request)
+    broker, workers = _broker_and_workers(request)
+    if not (database["ok"] and broker["ok"]):
+        status, code = "unavailable", 503
+    elif not workers["ok"]:
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    body = {"status": status, "database": database, "broker": broker, "workers": workers}
+    return JSONResponse(body, status_code=code, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,159 @@
+"""Documents: the list, one PDF by id, and a journal's latest rendered PDF.
+
+A PDF's bytes never change once rendered (D6), so its sha256 is a strong ETag: a client
+that has it sends `If-None-Match` and gets 304 without the bytes. `Cache-Control: private,
+no-cache` lets a browser keep the file but ask each time, so a key that lost its duty stops
+seeing it, and shared caches never store it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from pipeline.documents import DocumentNotFound, StoredPdf, list_documents, stored_pdf
+from pipeline.http.auth import SalesReader, Sessions
+from pipeline.http.errors import ApiError, not_found
+from pipeline.http.routes_read import READ_ERRORS, text_param
+from pipeline.http.schemas import DocumentList, errors
+from schema import Journal
+
+router = APIRouter(tags=["documents"])
+
+MAX_LISTED = 1000
+# Document ids are PostgreSQL integers: a larger id is refused (422), not a database error.
+MAX_ID = 2**31 - 1
+PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "the PDF, as an attachment"},
+    304: {"description": "not modified: the If-None-Match ETag is the PDF's sha256"},
+    **errors(401, 403, 404, 409, 422, 503),
+}
+
+
+@router.get(
+    "/documents",
+    summary="Stored documents (newest last): id, kind, journal, revision, status, sha256, size",
+    response_model=DocumentList,
+    responses=READ_ERRORS,
+)
+def get_documents(
+    caller: SalesReader,
+    sessions: Sessions,
+    journal: Annotated[str | None, Query(max_length=30)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
+) -> dict[str, Any]:
+    with sessions() as session:
+        number = None if journal is None else text_param(journal, "journal")
+        documents = list_documents(session, number)
+        if number is not None and not documents and not _journal_exists(session, number):
+            raise not_found(f"journal {number!r} does not exist")
+    shown = documents[-limit:]
+    for document in shown:
+        document["links"] = {"pdf": f"/documents/{document['id']}"}
+    return {"documents": shown}
+
+
+def _journal_exists(session: Any, number: str) -> bool:
+    return session.scalar(select(Journal.id).where(Journal.number == number)) is not None
+
+
+@router.get(
+    "/documents/{document_id}",
+    summary="A stored PDF (Content-Disposition attachment, ETag = sha256, If-None-Match → 304)",
+    response_class=Response,
+    responses=PDF_RESPONSES,
+)
+def get_document(
+    document_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    caller: SalesReader,
+    sessions: Sessions,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    with sessions() as session:
+        try:
+            pdf = stored_pdf(session, document_id)
+        except DocumentNotFound as exc:
+            raise not_found(str(exc)) from None
+    return pdf_response(pdf, if_none_match)
+
+
+@router.get(
+    "/journals/{number}/pdf",
+    summary="A journal's latest rendered PDF (a corrected packing slip has several revisions)",
+    response_class=Response,
+    responses=PDF_RESPONSES,
+)
+def get_journal_pdf(
+    number: str,
+    caller: SalesReader,
+    sessions: Sessions,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    with sessions() as session:
+        number = text_param(number, "journal")
+        documents = list_documents(session, number)
+        if not documents:
+            if not _journal_exists(session, number):
+                raise not_found(f"journal {number!r} does not exist")
+            raise not_found(f"journal {number!r} has no document")
+        rendered = [d for d in documents if d["status"] == "rendered"]
+        if not rendered:
+            latest = documents[-1]
+            raise _not_rendered(latest["id"], latest["status"], latest["error"])
+        newest = max(rendered, key=lambda d: d["revision"])
+        pdf = stored_pdf(session, newest["id"])
+    return pdf_response(pdf, if_none_match)
+
+
+def _not_rendered(document_id: int, status: str, error: str | None) -> ApiError:
+    if status == "failed":
+        return ApiError(
+            409,
+            "document.failed",
+            f"document {document_id} could not be rendered: {error}",
+        )
+    return ApiError(
+        409,
+        "document.pending",
+        f"document {document_id} is not rendered yet (status {status}); try again shortly",
+        headers={"Retry-After": "2"},
+    )
+
+
+def pdf_response(pdf: StoredPdf, if_none_match: str | None) -> Response:
+    if pdf.status != "rendered" or pdf.content is None:
+        raise _not_rendered(pdf.document_id, pdf.status, pdf.error)
+    if not pdf.intact:
+        # D6: the stored checksum is the document's identity; never hand out other bytes.
+        raise ApiError(
+            500,
+            "document.checksum_mismatch",
+            f"document {pdf.document_id}: stored content does not match its sha256",
+        )
+    etag = f'"{pdf.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if if_none_match is not None and etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    headers["Content-Disposition"] = content_disposition(pdf.filename)
+    return Response(pdf.content, media_type="application/pdf", headers=headers)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 If-None-Match: `*`, or a list of tags compared weakly (W/ ignored)."""
+    if if_none_match.strip() == "*":
+        return True
+    tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return etag in tags
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form."""
+    name = filename.rsplit("/", 1)[-1] or "document.pdf"
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

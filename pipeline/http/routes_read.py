@@ -1,0 +1,86 @@
+"""Reads: orders, journals (with their serials, S11), the warranty trace (S11).
+
+Thin: each route calls `pipeline.queries` and returns its dict as JSON, so the HTTP answer
+is exactly `docpost show ... --json`. All need the read duty (see pipeline.http.auth).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+
+from pipeline import queries
+from pipeline.http.auth import SalesReader, Sessions
+from pipeline.http.errors import not_found
+from pipeline.http.schemas import errors
+
+router = APIRouter(tags=["reads"])
+
+READ_ERRORS = errors(401, 403, 404, 422, 503)
+
+
+def text_param(value: str, what: str) -> str:
+    """A path or query value as a lookup key. NUL can be in no stored key (PostgreSQL text
+    cannot hold it), so such a value is simply not found rather than a database error."""
+    if "\x00" in value:
+        raise not_found(f"{what} {value[:100]!r} does not exist")
+    return value
+
+
+def journal_links(number: str) -> dict[str, str]:
+    path = quote(number, safe="")
+    return {"pdf": f"/journals/{path}/pdf", "documents": f"/documents?journal={path}"}
+
+
+@router.get(
+    "/orders/{order:path}",
+    summary="An order: lines, bundle parents, delivered, invoiced, serial registrations",
+    responses=READ_ERRORS,
+)
+def get_order(order: str, caller: SalesReader, sessions: Sessions) -> dict[str, Any]:
+    with sessions() as session:
+        try:
+            return queries.show_order(session, text_param(order, "order"))
+        except queries.NotFound as exc:
+            raise not_found(str(exc)) from None
+
+
+@router.get(
+    "/journals/{number}",
+    summary="A posted journal and, per line, the serials it included (S11 inquiry)",
+    responses=READ_ERRORS,
+)
+def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> dict[str, Any]:
+    with sessions() as session:
+        try:
+            journal = queries.show_journal(session, text_param(number, "journal"))
+        except queries.NotFound as exc:
+            raise not_found(str(exc)) from None
+    for document in journal["documents"]:
+        document["links"] = {"pdf": f"/documents/{document['id']}"}
+    return {**journal, "links": journal_links(journal["journal"])}
+
+
+@router.get(
+    "/trace/{serial:path}",
+    summary="The warranty trace of a serial (S11): item, customer, order, packing slip, "
+    "invoice, date, credited",
+    responses=READ_ERRORS,
+)
+def get_trace(
+    serial: str,
+    caller: SalesReader,
+    sessions: Sessions,
+    item: Annotated[str | None, Query(max_length=50)] = None,
+) -> dict[str, Any]:
+    text_param(serial, "serial")
+    if item is not None:
+        text_param(item, "item")
+    with sessions() as session:
+        found = queries.trace(session, serial, item)
+    if not found["sales"]:
+        of_item = f" of item {item!r}" if item is not None else ""
+        raise not_found(f"serial {serial.strip()[:100]!r}{of_item} was never sold")
+    return found

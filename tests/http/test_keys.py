@@ -1,0 +1,97 @@
+"""`docpost actor-key`, what is stored of a key, and the duty table the service checks up
+front agreeing with the pipeline's own checks (no server needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from pipeline.cli_http import main
+from pipeline.config import get_settings
+from pipeline.contract import PAYLOADS
+from pipeline.db import session_factory
+from pipeline.execute import execute
+from pipeline.http.auth import KIND_DUTIES, caller_for_key, key_digest
+from schema import ApiKey
+from tests.conftest import Runner, usmf_catalog
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    url = f"sqlite:///{tmp_path / 'docpost.db'}"
+    (tmp_path / "docpost.db").write_bytes(sqlite_template.read_bytes())
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", url)
+    get_settings.cache_clear()
+    sessions = session_factory(url)
+    outcome = execute(
+        {"request_id": "c", "kind": "upsert_catalog", "actor": "erp", "payload": usmf_catalog()},
+        sessions,
+    )
+    assert outcome["status"] == "succeeded"
+    yield sessions
+    get_settings.cache_clear()
+
+
+def test_actor_key_prints_a_key_once_and_stores_only_its_hash(
+    sqlite_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["actor-key", "warehouse-1", "--json"]) == 0
+    key = json.loads(capsys.readouterr().out)["key"]
+    assert main(["actor-key", "warehouse-1"]) == 0
+    second = capsys.readouterr().out.strip()
+
+    assert key.startswith("dpk_") and len(key) == 47
+    assert second != key
+    with sqlite_env() as session:
+        rows = session.scalars(select(ApiKey).order_by(ApiKey.id)).all()
+        caller = caller_for_key(session, key)
+    assert [r.actor for r in rows] == ["warehouse-1", "warehouse-1"]
+    assert rows[0].key_sha256 == key_digest(key)
+    assert all(key not in (r.key_sha256, r.prefix) for r in rows)
+    assert caller is not None and caller.actor == "warehouse-1"
+    assert caller.duties == {"post_sales_documents", "register_non_readable_serials"}
+
+
+def test_actor_key_for_an_unknown_actor_fails(
+    sqlite_env: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["actor-key", "ghost"]) == 1
+    assert "actor 'ghost' does not exist; load it with the catalog first" in capsys.readouterr().err
+
+
+# One request per kind, each valid by the contract; the duty check comes first in each service.
+SAMPLES: dict[str, dict[str, Any]] = {
+    "upsert_catalog": {},
+    "upsert_order": {"order": "SO-X", "customer": "NOPE"},
+    "confirm_order": {"order": "SO-X"},
+    "post_packing_slip": {"order": "SO-X"},
+    "post_invoice": {"order": "SO-X"},
+    "post_credit_note": {"invoice": "INV-X"},
+    "cancel_packing_slip": {"packing_slip": "PS-X"},
+    "change_serial": {"order": "SO-X", "line": 1, "old": None, "new": "SN"},
+    "post_pos_sale": {"lines": [{"item": "X", "quantity": "1", "unit_price": "1"}]},
+    "bulk_invoice": {},
+    "recognize_revenue": {"as_of": "2026-01-01"},
+}
+
+
+def test_every_kind_of_the_contract_is_classified() -> None:
+    assert set(SAMPLES) == set(PAYLOADS)
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_the_service_duty_table_matches_the_pipeline(run: Runner, kind: str) -> None:
+    """An actor without duties: the pipeline refuses exactly the kinds the service refuses
+    with 403 up front, naming the same duty."""
+    run.ok("upsert_catalog", {"actors": [{"actor": "clerk", "duties": []}]}, actor="clerk")
+    outcome = run(kind, SAMPLES[kind], actor="clerk")
+    missing = (outcome.get("error") or {}).get("code") == "actor.missing_duty"
+    if kind in KIND_DUTIES:
+        assert missing, outcome
+        assert outcome["error"]["details"] == {"duty": KIND_DUTIES[kind]}
+    else:
+        assert not missing, outcome
