@@ -34,7 +34,7 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -46,6 +46,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, f"no such file: {exc.filename}", "usage", EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
+
+
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None = None
+) -> argparse.Namespace:
+    """Commands that wrap another program (worker, beat) pass the options they do not know on
+    to it, in order, as `args.passthrough`; every other command refuses them (exit 2)."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "passthrough"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.passthrough = [*args.passthrough, *extra]
+    return args
 
 
 def _fail(args: argparse.Namespace, message: str, code: str, exit_code: int = EXIT_REJECTED) -> int:
@@ -269,12 +282,9 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_recognize(args: argparse.Namespace) -> int:
-    request = {
-        "request_id": f"recognize-revenue:{args.as_of.isoformat()}",
-        "kind": "recognize_revenue",
-        "actor": args.actor or get_settings().system_actor,
-        "payload": {"as_of": args.as_of.isoformat()},
-    }
+    from tasks.schedule import revenue_recognition_request
+
+    request = revenue_recognition_request(args.as_of, args.actor or get_settings().system_actor)
     return _run_and_report(args, [request])
 
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,7 +61,8 @@ def register_queue_commands(command: CommandFactory) -> None:
             f"start {what}; needs DOCPOST_BROKER_URL. Further arguments go to "
             f"`celery {name}` unchanged (e.g. --concurrency 2 -Q posting,bulk --loglevel INFO)",
         )
-        _pass_unknown_arguments(p, "celery_args")
+        # Options docpost does not know are collected here by pipeline.cli.main.
+        p.set_defaults(passthrough=[])
 
     p = command(
         "bulk-invoice",
@@ -81,26 +82,6 @@ def register_queue_commands(command: CommandFactory) -> None:
         "(DOCPOST_DATABASE_URL, default ./docpost.db), runs the requests through the embedded "
         "queue, writes the PDFs into ./documents and prints a summary and the trial balance",
     )
-
-
-def _pass_unknown_arguments(parser: argparse.ArgumentParser, dest: str) -> None:
-    """Collect the options this parser does not know into `dest`, in order, for Celery.
-
-    argparse cannot do that with a REMAINDER positional when the first extra argument is an
-    option (`docpost worker --concurrency 2`), and the top-level parser rejects unknown
-    arguments; so this subparser keeps them for itself.
-    """
-    parser.set_defaults(**{dest: []})
-    parse_known_args = parser.parse_known_args
-
-    def keep_unknown(
-        args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        parsed, extra = parse_known_args(args, namespace)
-        setattr(parsed, dest, [*getattr(parsed, dest), *extra])
-        return parsed, []
-
-    parser.parse_known_args = keep_unknown  # type: ignore[method-assign]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -209,11 +190,11 @@ def _report_queued(args: argparse.Namespace, handles: list[Any]) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    return _celery("worker", args.celery_args)
+    return _celery("worker", args.passthrough)
 
 
 def cmd_beat(args: argparse.Namespace) -> int:
-    return _celery("beat", args.celery_args)
+    return _celery("beat", args.passthrough)
 
 
 def _celery(command: str, celery_args: list[str]) -> int:

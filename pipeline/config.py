@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     company_address: str = "1 Microsoft Way, Redmond, WA 98052"
     # Beat's bulk invoicing schedule, crontab fields "minute hour day month weekday".
     bulk_invoice_cron: str = "0 2 * * *"
+    # Beat's release of deferred revenue (B11), as of the slot's date; once per date.
+    revenue_recognition_cron: str = "30 2 * * *"
     max_attempts: int = 5
     # The actor scheduled work (bulk invoicing, revenue release) runs as; it needs the duty
     # post_sales_documents.

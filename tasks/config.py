@@ -141,5 +141,9 @@ def celery_config(settings: Settings, queue: QueueSettings) -> dict[str, Any]:
         "timezone": "UTC",
         "enable_utc": True,
         # Bulk invoicing at DOCPOST_BULK_INVOICE_CRON and the outbox sweep (tasks.schedule).
-        "beat_schedule": beat_schedule(settings.bulk_invoice_cron, queue.outbox_sweep_seconds),
+        "beat_schedule": beat_schedule(
+            settings.bulk_invoice_cron,
+            queue.outbox_sweep_seconds,
+            settings.revenue_recognition_cron,
+        ),
     }

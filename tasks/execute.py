@@ -23,8 +23,18 @@ from tasks.db import worker_sessions
 from tasks.publish import publish_request
 from tasks.relay import relay_quietly
 from tasks.retry import backoff, is_transient
-from tasks.routing import EXECUTE_REQUEST, SCHEDULED_BULK_INVOICE
-from tasks.schedule import bulk_invoice_request, latest_slot, parse_cron, slot_request_id
+from tasks.routing import (
+    EXECUTE_REQUEST,
+    SCHEDULED_BULK_INVOICE,
+    SCHEDULED_REVENUE_RECOGNITION,
+)
+from tasks.schedule import (
+    bulk_invoice_request,
+    latest_slot,
+    parse_cron,
+    revenue_recognition_request,
+    slot_request_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +137,18 @@ def scheduled_bulk_invoice() -> str:
     request id) is worked out here; the run itself is an ordinary `bulk_invoice` request."""
     slot = latest_slot(parse_cron(get_settings().bulk_invoice_cron), dt.datetime.now(dt.UTC))
     request = bulk_invoice_request(slot_request_id(slot), get_settings().system_actor)
+    sessions = worker_sessions()
+    record_queued(request, sessions)
+    publish_request(request)
+    return request["request_id"]
+
+
+@app.task(name=SCHEDULED_REVENUE_RECOGNITION)
+def scheduled_revenue_recognition() -> str:
+    """Beat's release of deferred revenue (B11) as of the latest slot's date: an ordinary
+    `recognize_revenue` request, idempotent per date."""
+    slot = latest_slot(parse_cron(get_settings().revenue_recognition_cron), dt.datetime.now(dt.UTC))
+    request = revenue_recognition_request(slot.date(), get_settings().system_actor)
     sessions = worker_sessions()
     record_queued(request, sessions)
     publish_request(request)

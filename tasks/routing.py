@@ -17,8 +17,10 @@ EXECUTE_REQUEST = "docpost.execute_request"
 RENDER_DOCUMENT = "docpost.render_document"
 RELAY_OUTBOX = "docpost.relay_outbox"
 SCHEDULED_BULK_INVOICE = "docpost.scheduled_bulk_invoice"
+SCHEDULED_REVENUE_RECOGNITION = "docpost.scheduled_revenue_recognition"
 
-BULK_KINDS = frozenset({"bulk_invoice"})
+# Periodic, heavy work: kept off the queue interactive postings wait on.
+BULK_KINDS = frozenset({"bulk_invoice", "recognize_revenue"})
 
 
 def queue_for_request(body: Any, fan_out: bool = False) -> str:
@@ -34,6 +36,7 @@ def queue_for_request(body: Any, fan_out: bool = False) -> str:
 _FIXED_QUEUES = {
     RENDER_DOCUMENT: DOCUMENTS,
     SCHEDULED_BULK_INVOICE: BULK,
+    SCHEDULED_REVENUE_RECOGNITION: BULK,
     RELAY_OUTBOX: POSTING,
 }
 

@@ -1,4 +1,5 @@
-"""Beat's schedule: bulk invoicing at a configurable cron, the outbox sweep every ~30 s.
+"""Beat's schedule: bulk invoicing and the release of deferred revenue at configurable crons,
+the outbox sweep every ~30 s.
 
 A scheduled bulk invoicing run is an ordinary `bulk_invoice` request whose id names its
 schedule slot (`bulk-invoice-run:2026-11-21T02:00Z`), so a slot triggered twice (two beats,
@@ -12,7 +13,7 @@ from typing import Any
 
 from celery.schedules import ParseException, crontab
 
-from tasks.routing import RELAY_OUTBOX, SCHEDULED_BULK_INVOICE
+from tasks.routing import RELAY_OUTBOX, SCHEDULED_BULK_INVOICE, SCHEDULED_REVENUE_RECOGNITION
 
 CRON_FIELDS = "minute hour day month weekday"
 # Every slot of a valid cron recurs within 28 years (Feb 29 on a given weekday).
@@ -70,11 +71,28 @@ def bulk_invoice_request(
     return {"request_id": request_id, "kind": "bulk_invoice", "actor": actor, "payload": payload}
 
 
-def beat_schedule(bulk_invoice_cron: str, sweep_seconds: float) -> dict[str, dict[str, Any]]:
+def revenue_recognition_request(as_of: dt.date, actor: str) -> dict[str, Any]:
+    """The same request as `docpost recognize --as-of`: one id per date, so a date released
+    by hand and by beat is released once."""
+    return {
+        "request_id": f"recognize-revenue:{as_of.isoformat()}",
+        "kind": "recognize_revenue",
+        "actor": actor,
+        "payload": {"as_of": as_of.isoformat()},
+    }
+
+
+def beat_schedule(
+    bulk_invoice_cron: str, sweep_seconds: float, revenue_recognition_cron: str = "30 2 * * *"
+) -> dict[str, dict[str, Any]]:
     return {
         "bulk-invoice": {
             "task": SCHEDULED_BULK_INVOICE,
             "schedule": parse_cron(bulk_invoice_cron),
+        },
+        "revenue-recognition": {
+            "task": SCHEDULED_REVENUE_RECOGNITION,
+            "schedule": parse_cron(revenue_recognition_cron),
         },
         "outbox-sweep": {
             "task": RELAY_OUTBOX,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser
+from pipeline.cli import build_parser, parse_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,9 +65,12 @@ def test_submit_without_a_broker_runs_in_process(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", ["worker", "beat"])
 def test_worker_and_beat_pass_their_arguments_to_celery(command: str) -> None:
     extra = ["--concurrency", "2", "-Q", "posting,bulk", "--loglevel=INFO", "-n", "w1@%h"]
-    args = build_parser().parse_args([command, *extra])
-    assert args.celery_args == extra
-    assert build_parser().parse_args([command]).celery_args == []
+    args = parse_arguments(build_parser(), [command, *extra])
+    assert args.passthrough == extra
+    assert parse_arguments(build_parser(), [command]).passthrough == []
+    with pytest.raises(SystemExit) as refused:
+        parse_arguments(build_parser(), ["ledger", "--concurrency", "2"])
+    assert refused.value.code == 2
 
 
 def test_worker_without_a_broker_says_so(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def test_celery_config_reliability_settings() -> None:
     assert {q.name for q in config["task_queues"]} == {POSTING, DOCUMENTS, BULK}
     visibility = config["broker_transport_options"]["visibility_timeout"]
     assert config["task_soft_time_limit"] < config["task_time_limit"] <= visibility / 2
-    assert set(config["beat_schedule"]) == {"bulk-invoice", "outbox-sweep"}
+    assert set(config["beat_schedule"]) == {"bulk-invoice", "revenue-recognition", "outbox-sweep"}
 
 
 def test_no_broker_means_the_embedded_one() -> None:
@@ -386,6 +386,22 @@ def test_scheduled_bulk_invoicing_submits_one_request_per_slot(
     with task_db() as session:
         record = session.get(RequestRecord, first)
         assert record is not None and record.status == "queued"
+
+
+def test_scheduled_revenue_recognition_releases_once_per_date(
+    task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B11's release on beat: the request id names the date, like `docpost recognize`."""
+    import tasks.execute
+
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr(tasks.execute, "publish_request", published.append)
+    first = tasks.execute.scheduled_revenue_recognition()
+    second = tasks.execute.scheduled_revenue_recognition()
+    slot = latest_slot(parse_cron(get_settings().revenue_recognition_cron), dt.datetime.now(UTC))
+    assert first == second == f"recognize-revenue:{slot.date().isoformat()}"
+    assert published[0]["kind"] == "recognize_revenue"
+    assert published[0]["payload"] == {"as_of": slot.date().isoformat()}
 
 
 def test_messages_need_no_binding_table_in_redis() -> None:
