@@ -33,6 +33,7 @@ from schema import (
     JournalLine,
     JournalLineSerial,
     PackingSlipInvoicing,
+    SalesLine,
     SalesOrder,
     SerialChange,
     SerialRegistration,
@@ -76,6 +77,10 @@ class JournalSnapshot:
     reverses: str | None  # the journal a credit note or packing slip cancellation reverses
     packing_slips: tuple[str, ...]  # packing slips an invoice invoiced, oldest first
     bundle_units: dict[str, str]  # bundle item -> its unit (the journal keeps only the name)
+    # bundle line -> the parent's (unit price, discount %, discount amount) as entered: the
+    # parent line is frozen at confirmation (B3, B5), so the invoice prints what the
+    # confirmation printed.
+    bundle_prices: dict[int, tuple[Decimal, Decimal, Decimal]]
     lines: tuple[LineSnapshot, ...]
 
 
@@ -95,6 +100,24 @@ def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> Jour
         if bundle_codes
         else {}
     )
+    bundle_line_nos = {ln.bundle_line_no for ln in journal.lines if ln.bundle_line_no is not None}
+    bundle_prices = (
+        {
+            row.line_no: (row.unit_price, row.discount_percent, row.discount_amount)
+            for row in session.execute(
+                select(
+                    SalesLine.line_no,
+                    SalesLine.unit_price,
+                    SalesLine.discount_percent,
+                    SalesLine.discount_amount,
+                ).where(
+                    SalesLine.order_id == journal.order_id, SalesLine.line_no.in_(bundle_line_nos)
+                )
+            )
+        }
+        if bundle_line_nos
+        else {}
+    )
     return JournalSnapshot(
         kind=journal.kind,
         number=journal.number,
@@ -111,6 +134,7 @@ def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> Jour
         if journal.kind == "invoice"
         else (),
         bundle_units=bundle_units,
+        bundle_prices=bundle_prices,
         lines=tuple(_line(ln, tuple(serials.get(ln.id, ()))) for ln in journal.lines),
     )
 

@@ -53,7 +53,7 @@ def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) 
     if kind == "confirmation":
         lines = [_priced(ln) for ln in ordered if ln.bundle_line_no is None]
     elif kind == "invoice":
-        lines = _invoice_lines(ordered, snapshot.bundle_units)
+        lines = _invoice_lines(ordered, snapshot.bundle_units, snapshot.bundle_prices)
     elif kind == "credit_note":
         lines = [_priced(ln) for ln in ordered]
     elif kind == "packing_slip":
@@ -121,7 +121,9 @@ def _priced(line: LineSnapshot) -> LineView:
 
 
 def _invoice_lines(
-    lines: Sequence[LineSnapshot], bundle_units: Mapping[str, str]
+    lines: Sequence[LineSnapshot],
+    bundle_units: Mapping[str, str],
+    bundle_prices: Mapping[int, tuple[Decimal, Decimal, Decimal]],
 ) -> list[LineView]:
     """D1: each bundle's component lines become one parent line, where its first one is."""
     bundles: dict[int, list[LineSnapshot]] = {}
@@ -137,13 +139,16 @@ def _invoice_lines(
     return [
         _priced(entry)
         if isinstance(entry, LineSnapshot)
-        else _bundle_line(entry, bundles[entry], bundle_units)
+        else _bundle_line(entry, bundles[entry], bundle_units, bundle_prices.get(entry))
         for entry in order
     ]
 
 
 def _bundle_line(
-    bundle_line_no: int, components: Sequence[LineSnapshot], bundle_units: Mapping[str, str]
+    bundle_line_no: int,
+    components: Sequence[LineSnapshot],
+    bundle_units: Mapping[str, str],
+    parent_price: tuple[Decimal, Decimal, Decimal] | None,
 ) -> LineView:
     first = components[0]
     counts = {_bundle_count(c) for c in components}
@@ -160,11 +165,15 @@ def _bundle_line(
         "name": first.bundle_item_name or "",
         "unit": bundle_units.get(first.bundle_item_code or "", first.unit),
         "quantity": count,
-        "unit_price": (amount / count).quantize(CENT, ROUND_HALF_UP) if count else None,
-        # The components' discounts are allocated shares of the parent's (B4): the bundle's
-        # unit price is already net of them, so no discount column for the bundle line.
-        "discount_percent": None,
-        "discount_amount": None,
+        # The parent's price and discounts as entered, as on the confirmation (D1); without
+        # the parent line, the net price per bundle.
+        "unit_price": parent_price[0]
+        if parent_price
+        else (amount / count).quantize(CENT, ROUND_HALF_UP)
+        if count
+        else None,
+        "discount_percent": (parent_price[1] or None) if parent_price else None,
+        "discount_amount": (parent_price[2] or None) if parent_price else None,
         "amount": amount,
         "serials": [s for c in components for s in c.serials],
         "is_bundle": True,

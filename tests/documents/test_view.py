@@ -68,6 +68,7 @@ def _journal(kind: str, lines: list[LineSnapshot], total: str | None, **kw: Any)
         "reverses": None,
         "packing_slips": (),
         "bundle_units": {"KIT": "set"},
+        "bundle_prices": {},
         "lines": tuple(lines),
     }
     fields.update(kw)
@@ -97,6 +98,18 @@ def test_d1_invoice_bundle_count_amount_and_rounded_unit_price() -> None:
         "is_bundle": True,
     }
     assert view["totals"] == {"net": Decimal("100.01"), "total": Decimal("100.01")}
+
+
+def test_d1_invoice_bundle_prints_the_parents_price_and_discount_as_the_confirmation() -> None:
+    prices = {1: (Decimal("35.00"), Decimal("5.00"), Decimal("0.00"))}
+    view = document_view(_journal("invoice", KIT, "100.01", bundle_prices=prices), COMPANY, "en_US")
+    [bundle] = view["lines"]
+    assert (bundle["unit_price"], bundle["discount_percent"], bundle["discount_amount"]) == (
+        Decimal("35.00"),
+        Decimal("5.00"),
+        None,
+    )
+    assert bundle["amount"] == Decimal("100.01")
 
 
 def test_d1_d2_lines_print_in_order_line_order_components_at_their_bundle() -> None:
