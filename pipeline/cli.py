@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline import queries
 from pipeline.cli_documents import register_document_commands
 from pipeline.cli_http import register_http_commands
+from pipeline.cli_output import describe_outcome, print_error, print_json
 from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
@@ -65,7 +66,7 @@ def _fail(args: argparse.Namespace, message: str, code: str, exit_code: int = EX
     if getattr(args, "json", False):
         print(json.dumps({"error": {"code": code, "message": message}}))
     else:
-        print(f"docpost: {message}", file=sys.stderr)
+        print_error(message)
     return exit_code
 
 
@@ -146,29 +147,6 @@ def _sessions(migrate: bool = False) -> sessionmaker[Session]:
     return session_factory(url)
 
 
-def _print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def describe_outcome(outcome: dict[str, Any]) -> str:
-    head = f"{outcome['request_id']}: {outcome['status']}"
-    if "error" in outcome:
-        error = outcome["error"]
-        rule = f" [{error['rule']}]" if error.get("rule") else ""
-        return f"{head} {error['code']}{rule}: {error['message']}"
-    result = outcome.get("result") or {}
-    shown = ", ".join(
-        f"{k}={v}" for k, v in result.items() if isinstance(v, str | int) and k != "created"
-    )
-    return f"{head} {shown}".rstrip()
-
-
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -176,7 +154,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     url = get_settings().database_url
     upgrade(engine_for(url))
     if args.json:
-        _print_json(
+        print_json(
             {
                 "database": engine_for(url).url.render_as_string(hide_password=True),
                 "schema": "up to date",
@@ -231,7 +209,7 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
     # is idempotent: a relay of the same outbox messages later renders nothing again.
     render_pending(sessions)
     if args.json:
-        _print_json(outcomes)
+        print_json(outcomes)
     failed = [o for o in outcomes if o["status"] in ("rejected", "failed")]
     return EXIT_REJECTED if failed else EXIT_OK
 
@@ -244,7 +222,7 @@ def _query(
     with _sessions()() as session:
         document = fetch(session)
     if args.json:
-        _print_json(document)
+        print_json(document)
     else:
         render(document)
     return EXIT_OK

@@ -42,7 +42,8 @@ def register_document_commands(command: CommandFactory) -> None:
 def cmd_documents(args: argparse.Namespace) -> int:
     # Imported here: pipeline.cli imports this module while it is being loaded.
     from pipeline import queries
-    from pipeline.cli import _print_json, _sessions
+    from pipeline.cli import _sessions
+    from pipeline.cli_output import print_json
     from pipeline.documents import list_documents
 
     with _sessions()() as session:
@@ -54,7 +55,7 @@ def cmd_documents(args: argparse.Namespace) -> int:
         ):
             raise queries.NotFound(f"journal {args.journal!r} does not exist")
     if args.json:
-        _print_json({"documents": documents})
+        print_json({"documents": documents})
     else:
         print(_documents_table(documents) if documents else "no documents")
     return EXIT_OK
@@ -94,7 +95,8 @@ def _one_line(text: str | None, limit: int = 80) -> str | None:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from pipeline.cli import _fail, _print_json, _sessions
+    from pipeline.cli import _fail, _sessions
+    from pipeline.cli_output import print_json
     from pipeline.documents import DocumentNotFound, stored_pdf
 
     try:
@@ -124,7 +126,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     path = _target_path(args.output, pdf.filename)
     path.write_bytes(pdf.content)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "id": pdf.document_id,
                 "path": str(path),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipeline.cli_output import describe_outcome, print_error, print_json
 from pipeline.config import get_settings
 from pipeline.requests_io import read_request_file
 
@@ -87,26 +86,6 @@ def register_queue_commands(command: CommandFactory) -> None:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _describe(outcome: dict[str, Any]) -> str:
-    from pipeline.cli import describe_outcome
-
-    return describe_outcome(outcome)
-
-
-def _print_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, default=_json_default, ensure_ascii=False))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _error(message: str) -> None:
-    print(f"docpost: {message}", file=sys.stderr)
-
-
 @contextlib.contextmanager
 def _queue_session() -> Iterator[tuple[Any, bool]]:
     """The database sessions (schema created or upgraded, as `docpost run` does) and, when no
@@ -120,7 +99,7 @@ def _queue_session() -> Iterator[tuple[Any, bool]]:
     upgrade(engine_for(url))
     embedded = broker_is_embedded()
     if embedded:
-        _error(NO_BROKER_NOTE)
+        print_error(NO_BROKER_NOTE)
     with embedded_worker() if embedded else contextlib.nullcontext():
         yield session_factory(url), embedded
 
@@ -148,7 +127,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     def show(outcome: dict[str, Any]) -> None:
         if not args.json:
-            print(_describe(outcome), flush=True)
+            print(describe_outcome(outcome), flush=True)
 
     try:
         with _queue_session() as (sessions, embedded):
@@ -164,13 +143,13 @@ def cmd_submit(args: argparse.Namespace) -> int:
                     outcomes.append(outcome)
                     show(outcome)
     except TimeoutError as exc:
-        _error(str(exc))
+        print_error(str(exc))
         return EXIT_REJECTED
     except _broker_errors() as exc:
-        _error(f"cannot reach the broker ({exc}); the requests stay queued, submit again")
+        print_error(f"cannot reach the broker ({exc}); the requests stay queued, submit again")
         return EXIT_REJECTED
     if args.json:
-        _print_json(outcomes)
+        print_json(outcomes)
     return _exit_code(outcomes)
 
 
@@ -179,10 +158,10 @@ def _report_queued(args: argparse.Namespace, handles: list[Any]) -> int:
     a repeat may be final already)."""
     current = [h.outcome() or {"request_id": h.request_id, "status": "queued"} for h in handles]
     if args.json:
-        _print_json(current)
+        print_json(current)
     else:
         for outcome in current:
-            print(_describe(outcome))
+            print(describe_outcome(outcome))
     return _exit_code(current)
 
 
@@ -203,7 +182,7 @@ def _celery(command: str, celery_args: list[str]) -> int:
     from tasks.app import app, broker_is_embedded
 
     if broker_is_embedded():
-        _error(
+        print_error(
             f"`docpost {command}` needs a broker that other processes can reach: set "
             "DOCPOST_BROKER_URL (e.g. redis://localhost:6379/0). Without one, `docpost run` "
             "or `docpost submit` process requests in their own process."
@@ -240,16 +219,16 @@ def cmd_bulk_invoice(args: argparse.Namespace) -> int:
             )
             bar.close()
     except TimeoutError as exc:
-        _error(str(exc))
+        print_error(str(exc))
         return EXIT_REJECTED
     except _broker_errors() as exc:
-        _error(f"cannot reach the broker ({exc}); bulk invoicing was not started")
+        print_error(f"cannot reach the broker ({exc}); bulk invoicing was not started")
         return EXIT_REJECTED
     if args.json:
-        _print_json({"run": outcome, "invoices": invoices})
+        print_json({"run": outcome, "invoices": invoices})
     else:
         for o in (outcome, *invoices):
-            print(_describe(o))
+            print(describe_outcome(o))
     return _exit_code([outcome, *invoices])
 
 
@@ -286,10 +265,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tasks.demo import run_demo, summary_rows
 
     settings = get_settings()
-    _error(f"running the USMF example through the embedded queue on {settings.database_url}")
+    print_error(f"running the USMF example through the embedded queue on {settings.database_url}")
     result = run_demo(on_outcome=lambda outcome: None)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "outcomes": result.outcomes,
                 "trial_balance": result.trial_balance,

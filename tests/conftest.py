@@ -6,6 +6,7 @@ with CI=true it fails instead, so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -40,15 +41,16 @@ def unavailable(what: str, error: Exception) -> None:
 # --- PostgreSQL: one private schema per test session ------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pg_base_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, migrated to head."""
+@contextlib.contextmanager
+def private_schema(prefix: str = "docpost_t") -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema, migrated; dropped afterwards. Each
+    test run (and suite) gets its own, so runs on one server never see each other's rows."""
     admin = make_engine(PG_URL)
-    name = f"docpost_t{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:
+    except Exception as exc:  # any connection problem means "not reachable"
         admin.dispose()
         unavailable("PostgreSQL", exc)
     separator = "&" if "?" in PG_URL else "?"
@@ -56,10 +58,19 @@ def pg_base_url() -> Iterator[str]:
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> Iterator[str]:
+    """The session's private PostgreSQL schema."""
+    with private_schema() as url:
+        yield url
 
 
 def reset_postgres(engine: Engine) -> None:

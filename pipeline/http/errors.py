@@ -14,11 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pipeline.errors import Rejection
+
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """Ends a call with `status` and an error body. Raised by routes and dependencies."""
+class ApiError(Rejection):
+    """Ends a call with `status` and an error body. Raised by routes and dependencies: a
+    Rejection (code, rule, message, details) with the HTTP status and headers to send."""
 
     def __init__(
         self,
@@ -30,21 +33,9 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
         **details: Any,
     ) -> None:
-        super().__init__(message)
+        super().__init__(code, message, rule=rule, **details)
         self.status = status
-        self.code = code
-        self.message = message
-        self.rule = rule
         self.headers = headers
-        self.details = details
-
-    def as_error(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "rule": self.rule,
-            "message": self.message,
-            "details": self.details,
-        }
 
 
 def not_found(message: str) -> ApiError:

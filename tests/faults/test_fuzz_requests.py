@@ -15,25 +15,56 @@ from sqlalchemy import func, select
 from pipeline.contract import PAYLOADS
 from pipeline.execute import execute
 from schema import Base, RequestRecord
-from tests.conftest import Runner, usmf_catalog
+from tests.conftest import Runner
 
 # Requests that are valid, each of which a mutation below turns hostile.
 VALID = [
-    {"kind": "post_packing_slip", "actor": "warehouse-1",
-     "payload": {"order": "SO-F", "lines": [{"line": 1, "quantity": "1", "serials": ["F-1"]}]}},
+    {
+        "kind": "post_packing_slip",
+        "actor": "warehouse-1",
+        "payload": {"order": "SO-F", "lines": [{"line": 1, "quantity": "1", "serials": ["F-1"]}]},
+    },
     {"kind": "post_invoice", "actor": "erp", "payload": {"order": "SO-F"}},
-    {"kind": "upsert_order", "actor": "erp", "payload": {
-        "order": "SO-N", "customer": "US-004",
-        "lines": [{"line": 1, "item": "S0021", "quantity": "1", "unit_price": "150.00"}]}},
-    {"kind": "post_pos_sale", "actor": "pos-1", "payload": {
-        "lines": [{"item": "M0001", "quantity": "1", "unit_price": "299.00", "serial": "P-1"}]}},
-    {"kind": "change_serial", "actor": "supervisor",
-     "payload": {"order": "SO-F", "line": 1, "old": "X", "new": "Y"}},
+    {
+        "kind": "upsert_order",
+        "actor": "erp",
+        "payload": {
+            "order": "SO-N",
+            "customer": "US-004",
+            "lines": [{"line": 1, "item": "S0021", "quantity": "1", "unit_price": "150.00"}],
+        },
+    },
+    {
+        "kind": "post_pos_sale",
+        "actor": "pos-1",
+        "payload": {
+            "lines": [{"item": "M0001", "quantity": "1", "unit_price": "299.00", "serial": "P-1"}]
+        },
+    },
+    {
+        "kind": "change_serial",
+        "actor": "supervisor",
+        "payload": {"order": "SO-F", "line": 1, "old": "X", "new": "Y"},
+    },
 ]
 
 # For each field, values that break its contract (so a request carrying one must be rejected).
-DECIMAL_BREAKERS = ["-1", "abc", True, None, "1e400", "NaN", "Infinity", [1], {"a": 1}, "9" * 60,
-                    "1.0000001", 10**40, "", "\u0000"]
+DECIMAL_BREAKERS = [
+    "-1",
+    "abc",
+    True,
+    None,
+    "1e400",
+    "NaN",
+    "Infinity",
+    [1],
+    {"a": 1},
+    "9" * 60,
+    "1.0000001",
+    10**40,
+    "",
+    "\u0000",
+]
 CODE_BREAKERS = [None, 12345, "", "   ", "x" * 51, [1], True, {"a": "b"}]
 INVALID_BY_FIELD: dict[str, list[Any]] = {
     "quantity": DECIMAL_BREAKERS,
@@ -59,8 +90,21 @@ HOSTILE_VALUES = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
     st.text(min_size=5000, max_size=20000),
-    st.sampled_from(["-1", "0", "1e400", "NaN", "Infinity", "1.0000001", "9" * 60, "\u0000", "🦄",
-                     "<script>alert(1)</script>", "'; DROP TABLE journals; --"]),
+    st.sampled_from(
+        [
+            "-1",
+            "0",
+            "1e400",
+            "NaN",
+            "Infinity",
+            "1.0000001",
+            "9" * 60,
+            "\u0000",
+            "🦄",
+            "<script>alert(1)</script>",
+            "'; DROP TABLE journals; --",
+        ]
+    ),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
 )
@@ -84,20 +128,41 @@ def hostile_requests(draw: st.DrawFn) -> tuple[str, str | bytes]:
     """(how it was made hostile, the raw body)."""
     base = json.loads(json.dumps(draw(st.sampled_from(VALID))))
     base["request_id"] = "__ID__"  # replaced by a fresh id per example (shrinking repeats draws)
-    mutation = draw(st.sampled_from([
-        "not_json", "not_object", "drop_envelope_field", "bad_envelope_type", "unknown_kind",
-        "bad_field", "extra_field", "negative_quantity", "enormous_quantity", "many_serials",
-        "unknown_actor", "huge_request_id", "bad_request_id",
-    ]))
+    mutation = draw(
+        st.sampled_from(
+            [
+                "not_json",
+                "not_object",
+                "drop_envelope_field",
+                "bad_envelope_type",
+                "unknown_kind",
+                "bad_field",
+                "extra_field",
+                "negative_quantity",
+                "enormous_quantity",
+                "many_serials",
+                "unknown_actor",
+                "huge_request_id",
+                "bad_request_id",
+            ]
+        )
+    )
     if mutation == "not_json":
-        return mutation, draw(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(lambda t: "{" + t)))
+        return mutation, draw(
+            st.one_of(st.binary(max_size=200), st.text(max_size=200).map(lambda t: "{" + t))
+        )
     if mutation == "not_object":
-        return mutation, json.dumps(draw(st.one_of(st.lists(st.integers(), max_size=3), st.text(), st.integers(), st.none())))
+        return mutation, json.dumps(
+            draw(
+                st.one_of(st.lists(st.integers(), max_size=3), st.text(), st.integers(), st.none())
+            )
+        )
     if mutation == "drop_envelope_field":
         del base[draw(st.sampled_from(["request_id", "kind", "actor", "payload"]))]
     elif mutation == "bad_envelope_type":
         base[draw(st.sampled_from(["kind", "actor", "payload"]))] = draw(
-            st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.none()))
+            st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.none())
+        )
     elif mutation == "unknown_kind":
         base["kind"] = draw(st.text(max_size=40).filter(lambda k: k not in PAYLOADS))
     elif mutation == "bad_field":
@@ -106,23 +171,57 @@ def hostile_requests(draw: st.DrawFn) -> tuple[str, str | bytes]:
         if not _set_somewhere(base["payload"], field, value):
             base["payload"]["order"] = draw(st.sampled_from(CODE_BREAKERS))
     elif mutation == "extra_field":
-        base["payload"][draw(st.text(min_size=1, max_size=20).filter(lambda k: k not in FIELDS + ["invoice", "store", "currency", "packing_slips", "remove_lines", "discount_percent", "discount_amount", "site", "warehouse"]))] = draw(HOSTILE_VALUES)
+        base["payload"][
+            draw(
+                st.text(min_size=1, max_size=20).filter(
+                    lambda k: (
+                        k
+                        not in [
+                            *FIELDS,
+                            "invoice",
+                            "store",
+                            "currency",
+                            "packing_slips",
+                            "remove_lines",
+                            "discount_percent",
+                            "discount_amount",
+                            "site",
+                            "warehouse",
+                        ]
+                    )
+                )
+            )
+        ] = draw(HOSTILE_VALUES)
     elif mutation == "negative_quantity":
         _set_somewhere(base["payload"], "quantity", draw(st.sampled_from(["-1", "-0.5", -3, "0"])))
         _set_somewhere(base["payload"], "line", -1)
     elif mutation == "enormous_quantity":
-        _set_somewhere(base["payload"], "quantity", draw(st.sampled_from(["1e30", "123456789012345678901234567890", 10**40])))
+        _set_somewhere(
+            base["payload"],
+            "quantity",
+            draw(st.sampled_from(["1e30", "123456789012345678901234567890", 10**40])),
+        )
         _set_somewhere(base["payload"], "line", 10**12)
     elif mutation == "many_serials":
         base = json.loads(json.dumps(VALID[0]))
         base["request_id"] = "__ID__"
         base["payload"]["lines"][0]["serials"] = [f"N-{i}" for i in range(10_000)]
     elif mutation == "unknown_actor":
-        base["actor"] = draw(st.text(min_size=1, max_size=50).filter(lambda a: a.strip() and a not in {"erp", "warehouse-1", "supervisor", "pos-1"}))
+        base["actor"] = draw(
+            st.text(min_size=1, max_size=50).filter(
+                lambda a: a.strip() and a not in {"erp", "warehouse-1", "supervisor", "pos-1"}
+            )
+        )
     elif mutation == "huge_request_id":
         base["request_id"] = "x" * draw(st.integers(min_value=201, max_value=100_000))
     elif mutation == "bad_request_id":
-        base["request_id"] = draw(st.one_of(st.just(""), st.integers(), st.text(alphabet="\n\t\u00e9\u4e2d", min_size=1, max_size=10)))
+        base["request_id"] = draw(
+            st.one_of(
+                st.just(""),
+                st.integers(),
+                st.text(alphabet="\n\t\u00e9\u4e2d", min_size=1, max_size=10),
+            )
+        )
     return mutation, json.dumps(base)
 
 
@@ -138,8 +237,14 @@ def written_rows(run: Runner) -> dict[str, int]:
 @pytest.fixture
 def fuzz_target(usmf: Runner) -> Runner:
     """An order with a serialized line to aim at (SO-F), so rule checks run deep."""
-    usmf.ok("upsert_order", {"order": "SO-F", "customer": "US-004", "lines": [
-        {"line": 1, "item": "1000", "quantity": "2", "unit_price": "1900.00"}]})
+    usmf.ok(
+        "upsert_order",
+        {
+            "order": "SO-F",
+            "customer": "US-004",
+            "lines": [{"line": 1, "item": "1000", "quantity": "2", "unit_price": "1900.00"}],
+        },
+    )
     return usmf
 
 
@@ -152,9 +257,16 @@ def test_fuzz_every_hostile_request_is_rejected_specifically_and_writes_only_its
     ids = itertools.count(1)
     examples = 1000 if "sqlite" in request.node.name else 250
 
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
     @given(hostile_requests())
     def check(case: tuple[str, str | bytes]) -> None:
         mutation, body = case

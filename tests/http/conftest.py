@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +25,17 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 import redis
-from sqlalchemy import text
 
-from pipeline.db import make_engine, session_factory
+from pipeline.db import session_factory
 from pipeline.http.auth import create_key
-from schema.migrate import upgrade
 from schema.requests import FINAL_STATUSES
-from tests.conftest import EXAMPLES, PG_URL, REDIS_URL, unavailable, usmf_requests
+from tests.conftest import (
+    EXAMPLES,
+    REDIS_URL,
+    private_schema,
+    unavailable,
+    usmf_requests,
+)
 from tests.integration.conftest import Worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,30 +110,6 @@ class Server:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
-
-
-@contextlib.contextmanager
-def private_schema() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a new schema, migrated; dropped afterwards."""
-    admin = make_engine(PG_URL)
-    name = f"docpost_h{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        unavailable("PostgreSQL", exc)
-    separator = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{separator}options=-csearch_path%3D{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
 
 
 def empty_redis() -> str:
