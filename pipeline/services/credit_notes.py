@@ -21,9 +21,10 @@ from pipeline.services.journal import (
 )
 from pipeline.services.lines import line_label, reject_repeats, resolve_line
 from pipeline.services.posting import Target, check_full_bundles
+from pipeline.services.registrations import link_to_journal_line
 from pipeline.services.revenue import credit_note_entries
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
-from schema import Journal, JournalLine, JournalLineSerial, SalesOrder, SerialRegistration
+from schema import Journal, JournalLine, SalesOrder, SerialRegistration
 
 ZERO = Decimal(0)
 
@@ -111,9 +112,7 @@ def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
         for registration in target.registrations:
             registration.active = False  # B10: a credited serial is free again (S5)
             registration.credit_line_id = credit_line.id
-            uow.session.add(
-                JournalLineSerial(journal_line_id=credit_line.id, registration_id=registration.id)
-            )
+        link_to_journal_line(uow, credit_line, target.registrations)
     post_voucher(uow, journal, credit_note_entries(uow, journal))
     return {
         "journal": journal.number,

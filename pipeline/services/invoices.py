@@ -32,13 +32,13 @@ from pipeline.services.registrations import (
     check_new_registrations,
     check_not_in_use,
     guarded_activation,
+    link_to_journal_line,
 )
 from pipeline.services.revenue import invoice_entries
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
     Journal,
     JournalLine,
-    JournalLineSerial,
     PackingSlipInvoicing,
     SalesOrder,
     SerialRegistration,
@@ -335,9 +335,6 @@ def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePl
                 registration.invoice_line_id = journal_line.id
                 registration.active = True
     for plan, journal_line in zip(plans, journal.lines, strict=True):
-        for registration in plan.target.registrations:
-            uow.session.add(
-                JournalLineSerial(journal_line_id=journal_line.id, registration_id=registration.id)
-            )
+        link_to_journal_line(uow, journal_line, plan.target.registrations)
     post_voucher(uow, journal, invoice_entries(uow, journal))
     return journal

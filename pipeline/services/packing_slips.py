@@ -23,12 +23,12 @@ from pipeline.services.registrations import (
     check_new_registrations,
     check_not_in_use,
     guarded_activation,
+    link_to_journal_line,
 )
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
     Journal,
     JournalLine,
-    JournalLineSerial,
     PackingSlipInvoicing,
     SalesLine,
     SalesOrder,
@@ -71,7 +71,7 @@ def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journ
 
     journal = new_journal(uow, "packing_slip", "PS", order)
     for target in targets:
-        journal_line = add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
+        add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
         target.line.delivered_qty += target.quantity
     serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in targets]
     with guarded_activation(uow, serials):
@@ -80,10 +80,7 @@ def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journ
                 registration.active = True
                 registration.packing_slip_line_id = journal_line.id
     for target, journal_line in zip(targets, journal.lines, strict=True):
-        for registration in target.registrations:
-            uow.session.add(
-                JournalLineSerial(journal_line_id=journal_line.id, registration_id=registration.id)
-            )
+        link_to_journal_line(uow, journal_line, target.registrations)
     return journal
 
 
@@ -105,29 +102,27 @@ def _prepare_registrations(uow: UnitOfWork, target: Target) -> None:
         )
     )
     if target.entry is None:
-        reused = pending[: int(target.quantity)]
+        registrations = pending[: int(target.quantity)]
         entry = SerialEntry(
-            [r.serial for r in reused if r.serial], sum(1 for r in reused if r.serial is None)
+            [r.serial for r in registrations if r.serial],
+            sum(1 for r in registrations if r.serial is None),
         )
-        check_new_registrations(uow, line, target.quantity, entry)
-        check_not_in_use(uow, line, entry.serials)
-        target.registrations = reused
-        return
-    entry = target.entry
+    else:
+        # A serial scanned again that the line still holds from a canceled packing slip is
+        # that same registration, not a second one.
+        entry = target.entry
+        by_serial = {r.serial: r for r in pending if r.serial is not None}
+        registrations = [
+            by_serial.get(serial)
+            or SerialRegistration(sales_line_id=line.id, item_code=line.item_code, serial=serial)
+            for serial in entry.serials
+        ] + [
+            SerialRegistration(sales_line_id=line.id, item_code=line.item_code, serial=None)
+            for _ in range(entry.blanks)
+        ]
     check_new_registrations(uow, line, target.quantity, entry)
     check_not_in_use(uow, line, entry.serials)
-    by_serial = {r.serial: r for r in pending if r.serial is not None}
-    registrations = [
-        by_serial.get(serial)
-        or SerialRegistration(sales_line_id=line.id, item_code=line.item_code, serial=serial)
-        for serial in entry.serials
-    ]
-    registrations += [
-        SerialRegistration(sales_line_id=line.id, item_code=line.item_code, serial=None)
-        for _ in range(entry.blanks)
-    ]
-    for registration in registrations:
-        uow.session.add(registration)
+    uow.session.add_all(registrations)
     target.registrations = registrations
 
 
@@ -183,12 +178,11 @@ def cancel_packing_slip(uow: UnitOfWork, cmd: CancelPackingSlip) -> dict[str, An
         line.corrected_by_negative_quantity = True
     uow.session.flush()
     for original_line, reversal_line in zip(original.lines, journal.lines, strict=True):
-        for registration in _registrations_on(uow, original_line):
+        registrations = _registrations_on(uow, original_line)
+        for registration in registrations:
             registration.active = False
             registration.packing_slip_line_id = None
-            uow.session.add(
-                JournalLineSerial(journal_line_id=reversal_line.id, registration_id=registration.id)
-            )
+        link_to_journal_line(uow, reversal_line, registrations)
     return {
         "journal": journal.number,
         "reverses": original.number,

@@ -21,7 +21,14 @@ from pipeline.rules.serials import (
 )
 from pipeline.services.lines import line_label
 from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
-from schema import Journal, JournalLine, SalesLine, SalesOrder, SerialRegistration
+from schema import (
+    Journal,
+    JournalLine,
+    JournalLineSerial,
+    SalesLine,
+    SalesOrder,
+    SerialRegistration,
+)
 
 ACTIVE_SERIAL_INDEX = "uq_serial_registrations_active_serial"
 
@@ -135,6 +142,16 @@ def in_use(uow: UnitOfWork, line: SalesLine, serial: str) -> Rejection:
         f"{holder}; a serial can be sold only once",
         rule="S5",
         serial=serial,
+    )
+
+
+def link_to_journal_line(
+    uow: UnitOfWork, journal_line: JournalLine, registrations: Iterable[SerialRegistration]
+) -> None:
+    """Record that a journal line included these registrations (the S11 inquiry reads it)."""
+    uow.session.add_all(
+        JournalLineSerial(journal_line_id=journal_line.id, registration_id=registration.id)
+        for registration in registrations
     )
 
 
