@@ -333,7 +333,7 @@ class Request(BaseModel):
 def load_body(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
     """The request as a JSON object, floats kept as their decimal text."""
     if isinstance(raw, dict):
-        return raw
+        return _valid_unicode(raw)
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -350,6 +350,21 @@ def load_body(raw: str | bytes | dict[str, Any]) -> dict[str, Any]:
             "request.invalid",
             f"a request is one JSON object, got {type(body).__name__}",
         )
+    return _valid_unicode(body)
+
+
+def _valid_unicode(body: dict[str, Any]) -> dict[str, Any]:
+    """JSON text may escape half a UTF-16 surrogate pair ("\\udcff"); Python keeps it as a
+    lone surrogate, which no database column can hold. Refuse it here, like any malformed
+    text."""
+    try:
+        json.dumps(body, default=str, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Rejection(
+            "request.invalid",
+            "request body holds a lone UTF-16 surrogate (an escape in \\ud800-\\udfff without "
+            "its pair), which is not text; send valid Unicode",
+        ) from None
     return body
 
 

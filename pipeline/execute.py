@@ -144,6 +144,8 @@ def _reject_unparsed(
         request_id = fallback_request_id(raw)
     # Kept for inspection only; PostgreSQL text cannot hold NUL characters.
     body = (raw if isinstance(raw, str) else repr(raw)).replace("\x00", "\\u0000")
+    # Lone surrogates cannot be stored either: kept as their escape text.
+    body = body.encode("utf-8", "backslashreplace").decode("utf-8")
     kind, actor = kind.replace("\x00", ""), actor.replace("\x00", "")
     digest = hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()
     outcome = {"request_id": request_id, "status": "rejected", "error": rejection.as_error()}

@@ -53,7 +53,9 @@ def begin_attempt(body: Any, sessions: sessionmaker[Session], attempt: Attempt) 
     or was malformed and has just been rejected)."""
     request_id = body.get("request_id") if isinstance(body, dict) else None
     attempts, final = (0, False)
-    if isinstance(request_id, str):
+    if isinstance(request_id, str) and 0 < len(request_id) <= 200 and request_id.isprintable():
+        # Only an id that can be stored (a lone surrogate cannot, and is not printable): a
+        # body with any other is rejected by record_queued below, under a derived id.
         attempts, final = start_attempt(request_id, sessions)
     if attempts == 0 and not final:
         # Not seen before: an upstream system or the outbox published it without

@@ -28,7 +28,8 @@ def queue_for_request(body: Any, fan_out: bool = False) -> str:
     of a bulk request (bulk invoicing's per-order invoices)."""
     if fan_out:
         return BULK
-    if isinstance(body, Mapping) and body.get("kind") in BULK_KINDS:
+    kind = body.get("kind") if isinstance(body, Mapping) else None
+    if isinstance(kind, str) and kind in BULK_KINDS:
         return BULK
     return POSTING
 

@@ -65,7 +65,7 @@ DECIMAL_BREAKERS = [
     "",
     "\u0000",
 ]
-CODE_BREAKERS = [None, 12345, "", "   ", "x" * 51, [1], True, {"a": "b"}]
+CODE_BREAKERS = [None, 12345, "", "   ", "x" * 51, [1], True, {"a": "b"}, "\udcff"]
 INVALID_BY_FIELD: dict[str, list[Any]] = {
     "quantity": DECIMAL_BREAKERS,
     "unit_price": DECIMAL_BREAKERS,

@@ -1,0 +1,282 @@
+"""Every duty check (DOMAIN.md M5) with both outcomes: refused for an actor without the duty
+(changing nothing but the stored outcome), then allowed for one with it.
+
+The cases are listed per check site; test_every_duty_check_has_a_case reads the pipeline's
+source and fails when a duty check appears that no case covers (or a case outlives its site).
+A blank reused from a canceled packing slip (S10) is checked again like a new one: it has a
+case of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.execute import SERVICES
+from tests.conftest import Runner
+from tests.services.helpers import counts, order, ship, unchanged_but_outcome
+
+PIPELINE = Path(__file__).resolve().parents[2] / "pipeline"
+DUTY_CALLS = frozenset({"require_duty", "has_duty"})
+
+POST = "post_sales_documents"
+BLANKS = "register_non_readable_serials"
+CORRECT = "correct_serial_numbers"
+
+
+@dataclass(frozen=True)
+class Case:
+    # (file under pipeline/, enclosing function, the duty's constant or "via <helper>")
+    site: tuple[str, str, str]
+    kind: str
+    refused: str  # an actor without the duty
+    allowed: str  # an actor with it
+    code: str
+    rule: str
+    message: str  # the end of the refusal's message
+    setup: Callable[[Runner], dict[str, Any]]  # prepares the order, returns the payload
+
+
+def _plain_order(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("S0021", "2", "150.00"))
+    return {"order": "SO-1"}
+
+
+def _shipped(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("S0021", "2", "150.00"))
+    return {"packing_slip": ship(run, "SO-1", {"line": 1, "quantity": "1"})}
+
+
+def _invoiced(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("S0021", "2", "150.00"))
+    return {"invoice": run.ok("post_invoice", {"order": "SO-1"})["journal"]}
+
+
+def _shipped_not_invoiced(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("S0021", "2", "150.00"))
+    ship(run, "SO-1")
+    return {}
+
+
+def _deferred_revenue(run: Runner) -> dict[str, Any]:
+    """An invoiced Support line (revenue schedule 12M): deferred, to be released."""
+    order(run, "SO-1", ("Support", "1", "500.00"))
+    run.ok("post_invoice", {"order": "SO-1"})
+    return {"as_of": (dt.date.today() + dt.timedelta(days=62)).isoformat()}
+
+
+def _pos_sale(run: Runner) -> dict[str, Any]:
+    return {"lines": [{"item": "S0021", "quantity": "1", "unit_price": "150.00"}]}
+
+
+def _pos_blank(run: Runner) -> dict[str, Any]:
+    return {"lines": [{"item": "M0001", "quantity": "1", "unit_price": "299.00", "not_readable": True}]}  # fmt: skip
+
+
+def _blank_on_packing_slip(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("M0001", "1", "299.00"))
+    return {"order": "SO-1", "lines": [{"line": 1, "quantity": "1", "not_readable": 1}]}
+
+
+def _blank_left_by_a_canceled_packing_slip(run: Runner) -> dict[str, Any]:
+    """S10: the next packing slip reuses the canceled one's blank registration."""
+    order(run, "SO-1", ("M0001", "1", "299.00"))
+    ps = ship(run, "SO-1", {"line": 1, "quantity": "1", "not_readable": 1})
+    run.ok("cancel_packing_slip", {"packing_slip": ps})
+    return {"order": "SO-1"}
+
+
+def _blank_on_direct_invoice(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("M0001", "1", "299.00"))
+    return {"order": "SO-1", "lines": [{"line": 1, "quantity": "1", "not_readable": 1}]}
+
+
+def _registered_serial(new: str | None) -> Callable[[Runner], dict[str, Any]]:
+    def setup(run: Runner) -> dict[str, Any]:
+        order(run, "SO-1", ("1000", "1", "1900.00"))
+        ship(run, "SO-1", {"line": 1, "quantity": "1", "serials": ["A"]})
+        return {"order": "SO-1", "line": 1, "old": "A", "new": new}
+
+    return setup
+
+
+def _missing(what: str, duty: str) -> str:
+    return f"may not {what}; that needs the duty {duty}"
+
+
+BLANK_REFUSED = "may not register not-readable serials; that needs the duty register_non_readable_serials"  # fmt: skip
+
+CASES = {
+    "packing_slip": Case(
+        ("services/packing_slips.py", "post_packing_slip", "POST_SALES_DOCUMENTS"),
+        "post_packing_slip", "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("post packing slips", POST), _plain_order,
+    ),
+    "cancel_packing_slip": Case(
+        ("services/packing_slips.py", "cancel_packing_slip", "POST_SALES_DOCUMENTS"),
+        "cancel_packing_slip", "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("cancel packing slips", POST), _shipped,
+    ),
+    "invoice": Case(
+        ("services/invoices.py", "post_invoice", "POST_SALES_DOCUMENTS"),
+        "post_invoice", "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("post invoices", POST), _plain_order,
+    ),
+    "credit_note": Case(
+        ("services/credit_notes.py", "post_credit_note", "POST_SALES_DOCUMENTS"),
+        "post_credit_note", "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("post credit notes", POST), _invoiced,
+    ),
+    "bulk_invoice": Case(
+        ("services/bulk.py", "bulk_invoice", "POST_SALES_DOCUMENTS"),
+        "bulk_invoice", "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("run bulk invoicing", POST), _shipped_not_invoiced,
+    ),
+    "recognize_revenue": Case(
+        ("services/revenue.py", "recognize_revenue", "POST_SALES_DOCUMENTS"),
+        "recognize_revenue", "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("recognise revenue", POST), _deferred_revenue,
+    ),
+    "pos_sale": Case(
+        ("services/pos.py", "post_pos_sale", "POST_SALES_DOCUMENTS"),
+        "post_pos_sale", "viewer", "pos-1", "actor.missing_duty", "M5",
+        _missing("post point-of-sale sales", POST), _pos_sale,
+    ),
+    "pos_blank": Case(
+        ("services/pos.py", "post_pos_sale", "REGISTER_NON_READABLE"),
+        "post_pos_sale", "pos-1", "warehouse-1", "serial.blank_not_allowed", "S6",
+        BLANK_REFUSED, _pos_blank,
+    ),
+    "packing_slip_blank": Case(
+        ("services/packing_slips.py", "_prepare_registrations", "via check_new_registrations"),
+        "post_packing_slip", "erp", "warehouse-1", "serial.blank_not_allowed", "S6",
+        BLANK_REFUSED, _blank_on_packing_slip,
+    ),
+    "packing_slip_reused_blank": Case(
+        ("services/packing_slips.py", "_prepare_registrations", "via check_new_registrations"),
+        "post_packing_slip", "erp", "warehouse-1", "serial.blank_not_allowed", "S6",
+        BLANK_REFUSED, _blank_left_by_a_canceled_packing_slip,
+    ),
+    "direct_invoice_blank": Case(
+        ("services/invoices.py", "_plan_direct", "via check_new_registrations"),
+        "post_invoice", "erp", "warehouse-1", "serial.blank_not_allowed", "S6",
+        BLANK_REFUSED, _blank_on_direct_invoice,
+    ),
+    "change_serial": Case(
+        ("services/serial_changes.py", "change_serial", "CORRECT_SERIALS"),
+        "change_serial", "warehouse-1", "supervisor", "actor.missing_duty", "M5",
+        _missing("correct serial numbers", CORRECT), _registered_serial("B"),
+    ),
+    "change_serial_to_blank": Case(
+        ("services/serial_changes.py", "change_serial", "REGISTER_NON_READABLE"),
+        "change_serial", "corrector", "supervisor", "serial.blank_not_allowed", "S6",
+        BLANK_REFUSED, _registered_serial(None),
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture
+def duty_run(usmf: Runner) -> Runner:
+    """The USMF catalog, plus an actor without duties and one that may only correct serials."""
+    usmf.ok(
+        "upsert_catalog",
+        {
+            "actors": [
+                {"actor": "viewer", "duties": []},
+                {"actor": "corrector", "duties": [CORRECT]},
+            ]
+        },
+    )
+    return usmf
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_duty_check_refuses_without_and_allows_with_the_duty(duty_run: Runner, name: str) -> None:
+    case = CASES[name]
+    payload = case.setup(duty_run)
+    before = counts(duty_run)
+
+    error = duty_run.rejected(case.kind, payload, actor=case.refused)
+    assert (error["code"], error["rule"]) == (case.code, case.rule), error
+    assert error["message"].endswith(f"actor {case.refused!r} {case.message}"), error
+    assert unchanged_but_outcome(before, counts(duty_run))
+
+    result = duty_run.ok(case.kind, payload, actor=case.allowed)
+    assert result, result
+
+
+def test_an_unknown_actor_is_refused_and_a_known_one_allowed(duty_run: Runner) -> None:
+    """The check before every duty: who asks must be a loaded actor (M5)."""
+    payload = _plain_order(duty_run)
+    before = counts(duty_run)
+    error = duty_run.rejected("post_packing_slip", payload, actor="mallory")
+    assert (error["code"], error["rule"]) == ("actor.unknown", "M5")
+    assert unchanged_but_outcome(before, counts(duty_run))
+    duty_run.ok("post_packing_slip", payload, actor="erp")
+
+
+def duty_check_sites() -> Counter[tuple[str, str, str]]:
+    """Where the pipeline checks a duty: (file, function, duty constant) per require_duty /
+    has_duty call; a helper that checks one (check_new_registrations) counts at each of its
+    call sites instead, as (file, calling function, "via helper")."""
+    calls: list[tuple[str, str, ast.Call]] = []
+    for path in sorted(PIPELINE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == "UnitOfWork":
+                continue  # require_duty's own definition
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for call in ast.walk(node):
+                    if isinstance(call, ast.Call):
+                        calls.append((str(path.relative_to(PIPELINE)), node.name, call))
+    in_uow = {
+        n.name
+        for n in ast.walk(ast.parse((PIPELINE / "uow.py").read_text()))
+        if isinstance(n, ast.FunctionDef)
+    }
+
+    def called(call: ast.Call) -> str:
+        func = call.func
+        return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+    # A check outside a service function (pipeline.execute.SERVICES) is in a helper.
+    services = {service.__name__ for service in SERVICES.values()}
+    sites: Counter[tuple[str, str, str]] = Counter()
+    helpers: set[str] = set()
+    for file, function, call in calls:
+        if called(call) in DUTY_CALLS and not (file == "uow.py" and function in in_uow):
+            duty = call.args[0]
+            name = duty.id if isinstance(duty, ast.Name) else ast.unparse(duty)
+            sites[(file, function, name)] += 1
+            if function not in services:
+                helpers.add(function)
+    for helper in helpers:
+        for key in [k for k in sites if k[1] == helper]:
+            del sites[key]
+        for file, function, call in calls:
+            if called(call) == helper:
+                sites[(file, function, f"via {helper}")] += 1
+    return sites
+
+
+def test_every_duty_check_has_a_case() -> None:
+    found = duty_check_sites()
+    covered = Counter(case.site for case in CASES.values())
+    print(
+        f"\nfaults: duties check_sites={sum(found.values())} cases={len(CASES) + 1} "
+        "(each refused and allowed, on SQLite and PostgreSQL; +1: unknown actor)"
+    )
+    for site, n in sorted(found.items()):
+        print(f"  {site[0]}:{site[1]} {site[2]} x{n}")
+    # Every site has a case, and every case a site (a refactoring may merge or move sites).
+    assert set(found) == set(covered), (
+        sorted(set(found) - set(covered)),
+        sorted(set(covered) - set(found)),
+    )
