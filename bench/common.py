@@ -20,7 +20,7 @@ from pipeline.execute import execute
 from schema.migrate import upgrade
 
 PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("DOCPOST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("DOCPOST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 CATALOG = Path(__file__).resolve().parent.parent / "pipeline" / "examples" / "usmf" / "catalog.json"
 
 

@@ -8,12 +8,14 @@ it says how much the pipeline costs on top of the database.
 from __future__ import annotations
 
 import multiprocessing
+import time
 from typing import Any
 
 import psycopg2
 
-from bench.common import Database, Stopwatch, ok, order_request
-from pipeline.execute import execute
+from bench.common import Database, Stopwatch
+from bench.cpu import cpu_seconds
+from bench.prepare import prepare_orders
 
 TRANSACTION = [
     (
@@ -77,10 +79,17 @@ TRANSACTION = [
 ]
 
 
-def _run_transactions(dsn: str, schema: str, orders: list[str], ready: Any, start: Any) -> None:
+def _run_transactions(
+    dsn: str, schema: str, orders: list[str], ready: Any, start: Any, spent: Any
+) -> None:
     conn = psycopg2.connect(dsn, options=f"-csearch_path={schema}")
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
+    conn.commit()
     ready.release()
     start.wait()  # the clock starts when every process is connected
+    client_started, backend_started = time.process_time(), cpu_seconds(backend)
     for number in orders:
         values: dict[str, Any] = {
             "rid": f"floor-{number}",
@@ -104,21 +113,22 @@ def _run_transactions(dsn: str, schema: str, orders: list[str], ready: Any, star
                     values["jl1"] = rows[0][0]
                 elif statement.startswith("INSERT INTO serial_registrations"):
                     values.update(r1=rows[0][0], r2=rows[1][0])
+    # CPU of this process and of its backend (same machine), read before the backend exits
+    spent.put((time.process_time() - client_started, cpu_seconds(backend) - backend_started))
     conn.close()
 
 
 def measure(db: Database, transactions: int, processes: int = 2) -> dict[str, Any]:
     orders = [f"FLOOR-{n}" for n in range(transactions)]
-    for number in orders:
-        ok(execute(order_request(number), db.sessions))
+    prepare_orders(db.url, orders)  # not timed
     with db.engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO number_series (code, next_value) VALUES ('FLOOR', 1)")
     dsn = db.engine.url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
     chunks = [orders[i::processes] for i in range(processes)]
     context = multiprocessing.get_context("spawn")
-    ready, start = context.Semaphore(0), context.Event()
+    ready, start, spent = context.Semaphore(0), context.Event(), context.Queue()
     workers = [
-        context.Process(target=_run_transactions, args=(dsn, db.schema, chunk, ready, start))
+        context.Process(target=_run_transactions, args=(dsn, db.schema, chunk, ready, start, spent))
         for chunk in chunks
     ]
     for worker in workers:
@@ -131,4 +141,9 @@ def measure(db: Database, transactions: int, processes: int = 2) -> dict[str, An
             worker.join()
     if any(w.exitcode for w in workers):
         raise RuntimeError("a database floor process failed")
-    return {"db_floor_tps": round(transactions / watch.seconds, 1)}
+    cpu = [spent.get(timeout=10) for _ in workers]
+    return {
+        "db_floor_tps": round(transactions / watch.seconds, 1),
+        "db_floor_client_cpu_ms": round(1000 * sum(c for c, _ in cpu) / transactions, 2),
+        "db_floor_db_cpu_ms": round(1000 * sum(d for _, d in cpu) / transactions, 2),
+    }

@@ -12,13 +12,21 @@ import sys
 from typing import Any
 
 _PROBE = """
-import json, resource, sys
+import json, sys
 from reports.render import render_pdf
 from reports.samples import sample_view
 
+def status_mb(field):
+    # VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across execve, so that would
+    # report the peak of the (large) benchmark process this one was forked from.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
 def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+    return status_mb("VmRSS")
 
 view = sample_view("invoice")
 renders = int(sys.argv[1])
@@ -27,8 +35,7 @@ for n in range(1, renders + 1):
     render_pdf(view, "en_US")
     if n % max(1, renders // 10) == 0:
         samples.append(round(rss_mb(), 1))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"samples": samples, "peak": round(peak, 1)}))
+print(json.dumps({"samples": samples, "peak": round(status_mb("VmHWM"), 1)}))
 """
 
 
@@ -42,10 +49,13 @@ def measure(renders: int) -> dict[str, Any]:
     data = json.loads(result.stdout.strip().splitlines()[-1])
     samples = data["samples"]
     half = len(samples) // 2
+    between = (len(samples) - 1 - half) * max(1, renders // 10)  # renders from half to last
+    growth = samples[-1] - samples[half]
     return {
         "render_renders": renders,
         "render_rss_mb_samples": samples,
         "render_rss_peak_mb": data["peak"],
         # Growth over the second half of the run: near zero when memory has levelled off.
-        "render_rss_growth_second_half_mb": round(samples[-1] - samples[half], 1),
+        "render_rss_growth_second_half_mb": round(growth, 1),
+        "render_rss_growth_per_1000_renders_mb": round(growth * 1000 / max(1, between), 2),
     }

@@ -1,0 +1,389 @@
+"""`python -m bench`: every benchmark on the real PostgreSQL and Redis, a table, a JSON line.
+
+    python -m bench [--quick] [--requests N] [--orders N] [--profile DIR] [--prototype]
+                    [--skip SECTION ...]
+
+Sections, each printing its figures as it goes (progress on stderr):
+
+1. queue floor: a no-op task (bench.noop) drained by 2 worker processes, tasks/s
+2. posting: packing slips (3 lines, 2 serials) end to end on 2 worker processes, requests/s
+   and the ratio to (1). The renders they queue are not consumed during the run (the worker
+   takes -Q posting,bulk); they are then rendered by a `documents`-only worker (renders/s),
+   and a second run on a worker taking all three queues shows posting with rendering mixed in
+3. database floor: the same number of raw-SQL transactions doing one posting's writes
+4. bulk invoicing: `bulk_invoice` over N orders with posted packing slips, invoices/s
+5. PDF speed against plain WeasyPrint
+6. scaling: posting on 1 worker process (2 processes: section 2)
+7. memory of a render worker over N renders; SQL statements per posting
+
+Every figure is compared with its limit measured in the same run: other processes on the
+machine (test runs) slow both alike. The broker is Redis database 13 (DOCPOST_BENCH_REDIS_URL)
+under a key prefix of this run's own; the database a fresh schema in DOCPOST_TEST_PG_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SECTIONS = ("floor", "posting", "db_floor", "bulk", "pdf", "scaling", "memory", "sql")
+
+POSTING_RATIO_TARGET = 0.30
+BULK_TARGET_SECONDS = 60.0
+BULK_TARGET_ORDERS = 10_000
+PDF_SPEEDUP_TARGET = 3.0
+# --prototype: render pool processes recycled after this many tasks instead of production's
+RECYCLE_LESS = 1_000
+
+
+@dataclass(frozen=True)
+class Sizes:
+    floor_tasks: int
+    requests: int
+    orders: int
+    pdf_runs: int
+    pdf_long_runs: int
+    renders: int
+
+
+QUICK = Sizes(floor_tasks=2_000, requests=120, orders=200, pdf_runs=5, pdf_long_runs=1, renders=100)
+DEFAULT = Sizes(
+    floor_tasks=10_000, requests=1_000, orders=2_000, pdf_runs=20, pdf_long_runs=5, renders=1_000
+)
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def show(figures: dict[str, Any]) -> None:
+    """A section's figures on stdout as soon as they are known."""
+    for name, value in figures.items():
+        print(f"  {name} = {value}", flush=True)
+
+
+def machine() -> dict[str, Any]:
+    def first_line(command: list[str]) -> str:
+        try:
+            return subprocess.run(command, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return ""
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in first_line(["lscpu"]).splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor(),
+    )
+    with open("/proc/meminfo") as meminfo:
+        total_kb = int(meminfo.readline().split()[1])
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gib": round(total_kb / 2**20, 1),
+        "python": platform.python_version(),
+        "load_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def configure_client(env: dict[str, str]) -> None:
+    """Point this process's Celery app (tasks.client.submit) at the benchmark's broker."""
+    os.environ.update(env)
+    from pipeline.config import get_settings
+    from tasks.app import configure
+    from tasks.config import get_queue_settings
+
+    get_settings.cache_clear()
+    get_queue_settings.cache_clear()
+    configure()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from bench import db_floor, memory, pdf, sql_count, throughput
+    from bench.common import private_database
+    from bench.workers import Broker
+    from tasks.routing import DOCUMENTS
+
+    sizes = QUICK if args.quick else DEFAULT
+    requests = args.requests or sizes.requests
+    orders = args.orders or sizes.orders
+    profile_dir: Path | None = args.profile
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+
+    def profile(name: str) -> Path | None:
+        return profile_dir / f"{name}.raw" if profile_dir is not None else None
+
+    figures: dict[str, Any] = {"machine": machine(), "quick": args.quick}
+    wanted = [s for s in SECTIONS if s not in args.skip]
+
+    def section(title: str, measure: Callable[[], dict[str, Any]]) -> None:
+        print(f"== {title}", flush=True)
+        started = time.monotonic()
+        result = measure()
+        result[f"{title.split(':')[0].strip().replace(' ', '_')}_section_s"] = round(
+            time.monotonic() - started, 1
+        )
+        show(result)
+        figures.update(result)
+
+    broker = Broker()
+    configure_client(broker.env())
+    try:
+        if "floor" in wanted:
+            section("queue floor", lambda: throughput.queue_floor(broker, sizes.floor_tasks))
+        need_db = {"posting", "db_floor", "scaling", "sql"} & set(wanted)
+        if need_db:
+            with private_database() as db:
+                numbers: list[str] = []
+                if "posting" in wanted:
+
+                    def posting() -> dict[str, Any]:
+                        nonlocal numbers
+                        progress(f"posting: {requests} packing slips on 2 processes")
+                        result = throughput.posting(
+                            db, broker, requests, 2, profile=profile("posting")
+                        )
+                        numbers = result["numbers"]
+                        out = {
+                            "posting_rps": result["rps"],
+                            "posting_worker_cpu_ms": result["worker_cpu_ms"],
+                            "posting_db_cpu_ms": result["db_cpu_ms"],
+                            "posting_client_cpu_ms": result["client_cpu_ms"],
+                        }
+                        progress("posting: rendering their PDFs on a `documents` worker")
+                        out.update(
+                            throughput.renders(db, broker, numbers, 2, profile=profile("renders"))
+                        )
+                        progress("posting: again on a worker that also renders (all queues)")
+                        broker.purge(DOCUMENTS)  # only this run's renders on `documents`
+                        mixed = throughput.posting(
+                            db, broker, requests, 2, queues=throughput.QUEUES, label="mixed"
+                        )
+                        out["posting_with_renders_rps"] = mixed["rps"]
+                        out["posting_with_renders_all_pdfs_done_s"] = mixed["renders_done_s"]
+                        if args.prototype:  # last: its renders are left unrendered
+                            progress("posting: again with bench/prototype.py's patches")
+                            proto = throughput.posting(
+                                db, broker, requests, 2, label="proto", prototype=args.prototype
+                            )
+                            out["posting_rps_prototype"] = proto["rps"]
+                            out["posting_worker_cpu_ms_prototype"] = proto["worker_cpu_ms"]
+                            out["posting_db_cpu_ms_prototype"] = proto["db_cpu_ms"]
+                            progress("posting: their PDFs, render processes recycled less often")
+                            fewer = throughput.renders(
+                                db, broker, proto["numbers"], 2, max_tasks_per_child=RECYCLE_LESS
+                            )
+                            out["renders_per_s_recycle_less"] = fewer["renders_per_s"]
+                            out["render_cpu_ms_recycle_less"] = fewer["render_cpu_ms"]
+                        return out
+
+                    section("posting", posting)
+                if "db_floor" in wanted:
+                    section("db floor", lambda: db_floor.measure(db, requests))
+                if "scaling" in wanted:
+
+                    def scaling() -> dict[str, Any]:
+                        progress(f"scaling: {requests} packing slips on 1 process")
+                        one = throughput.posting(db, broker, requests, 1, label="single")
+                        return {"posting_rps_1_process": one["rps"]}
+
+                    section("scaling", scaling)
+                if "sql" in wanted:
+                    section("sql per posting", lambda: sql_count.measure(db))
+        if "bulk" in wanted:
+            with private_database() as db:
+
+                def bulk() -> dict[str, Any]:
+                    out = throughput.bulk_invoicing(db, broker, orders, 2, profile("bulk"))
+                    if args.prototype:
+                        progress("bulk: again with bench/prototype.py's patches")
+                        proto = throughput.bulk_invoicing(
+                            db, broker, orders, 2, prototype=args.prototype
+                        )
+                        out["bulk_wall_s_prototype"] = proto["bulk_wall_s"]
+                        out["bulk_invoices_per_s_prototype"] = proto["bulk_invoices_per_s"]
+                        out["bulk_worker_cpu_ms_per_invoice_prototype"] = proto[
+                            "bulk_worker_cpu_ms_per_invoice"
+                        ]
+                        out["bulk_db_cpu_ms_per_invoice_prototype"] = proto[
+                            "bulk_db_cpu_ms_per_invoice"
+                        ]
+                    return out
+
+                section("bulk invoicing", bulk)
+    finally:
+        broker.close()
+    if "pdf" in wanted:
+        section("pdf", lambda: pdf.measure(sizes.pdf_runs, sizes.pdf_long_runs))
+    if "memory" in wanted:
+        renders = sizes.renders
+        progress(f"memory: {renders} renders in a fresh process")
+        section("memory", lambda: memory.measure(renders))
+    figures["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    derive(figures)
+    return figures
+
+
+def derive(f: dict[str, Any]) -> None:
+    """Ratios and target checks from the measured figures."""
+    if "posting_rps" in f and "queue_floor_tps" in f:
+        f["posting_ratio_to_queue_floor"] = round(f["posting_rps"] / f["queue_floor_tps"], 3)
+    if "posting_rps" in f and "db_floor_tps" in f:
+        f["posting_ratio_to_db_floor"] = round(f["posting_rps"] / f["db_floor_tps"], 3)
+    if "posting_rps" in f and "posting_rps_1_process" in f:
+        f["scaling_2_over_1"] = round(f["posting_rps"] / f["posting_rps_1_process"], 2)
+    if "posting_worker_cpu_ms" in f and "queue_floor_worker_cpu_ms" in f:
+        cpus = f.get("machine", {}).get("cpus") or 2
+        per_posting = f["posting_worker_cpu_ms"] + f["posting_db_cpu_ms"]
+        # No scheduling does better than all cores busy with nothing but this work.
+        f["posting_cpu_bound_rps"] = round(1000 * cpus / per_posting, 1)
+        f["posting_cpu_bound_ratio_to_queue_floor"] = round(
+            f["queue_floor_worker_cpu_ms"] / per_posting, 3
+        )
+    if "bulk_wall_s" in f:
+        f["bulk_projected_10000_s"] = round(
+            f["bulk_wall_s"] * BULK_TARGET_ORDERS / f["bulk_orders"], 1
+        )
+
+
+def _value(f: dict[str, Any], key: str, unit: str = "") -> str:
+    return f"{f[key]}{unit}" if key in f else "-"
+
+
+def _cpu(f: dict[str, Any], worker: str, database: str) -> str:
+    if worker not in f:
+        return "-"
+    return f"{f[worker]} + {f[database]} ms"
+
+
+def _check(ok: bool | None) -> str:
+    return "-" if ok is None else ("yes" if ok else "NO")
+
+
+def table(f: dict[str, Any]) -> str:
+    def get(key: str) -> Any:
+        return f.get(key)
+
+    ratio = get("posting_ratio_to_queue_floor")
+    bulk_s = get("bulk_wall_s") if get("bulk_orders") == BULK_TARGET_ORDERS else None
+    projected = get("bulk_projected_10000_s")
+    rows = [
+        ("1", "queue floor (no-op task, 2 processes)", _value(f, "queue_floor_tps", " tasks/s"),
+         "", "", "-"),
+        ("2", "posting (packing slip, 2 processes)", _value(f, "posting_rps", " req/s"),
+         _value(f, "posting_ratio_to_queue_floor", " x (1)"), f">= {POSTING_RATIO_TARGET} x (1)",
+         _check(None if ratio is None else ratio >= POSTING_RATIO_TARGET)),
+        ("2", "  CPU per posting: worker + PostgreSQL", _cpu(f, "posting_worker_cpu_ms",
+         "posting_db_cpu_ms"), _value(f, "queue_floor_worker_cpu_ms", " ms per no-op task"),
+         "", "-"),
+        ("2", "  ratio if CPU-bound (no-op CPU / posting CPU)",
+         _value(f, "posting_cpu_bound_ratio_to_queue_floor"), _value(
+         f, "posting_cpu_bound_rps", " req/s bound"), f">= {POSTING_RATIO_TARGET}", _check(
+         None if "posting_cpu_bound_ratio_to_queue_floor" not in f else
+         f["posting_cpu_bound_ratio_to_queue_floor"] >= POSTING_RATIO_TARGET)),
+        ("2", "  posting with bench/prototype.py", _value(f, "posting_rps_prototype", " req/s"),
+         _cpu(f, "posting_worker_cpu_ms_prototype", "posting_db_cpu_ms_prototype"), "", "-"),
+        ("2", "posting, same worker also rendering", _value(f, "posting_with_renders_rps",
+         " req/s"), "", "", "-"),
+        ("2", "renders (documents worker, 2 processes)", _value(f, "renders_per_s", " PDFs/s"),
+         _value(f, "render_cpu_ms", " ms CPU per render"), "", "-"),
+        ("2", f"  renders, processes recycled every {RECYCLE_LESS}", _value(f,
+         "renders_per_s_recycle_less", " PDFs/s"), _value(f, "render_cpu_ms_recycle_less",
+         " ms CPU per render"), "", "-"),
+        ("3", "database floor (raw SQL, 2 processes)", _value(f, "db_floor_tps", " tx/s"),
+         _value(f, "posting_ratio_to_db_floor", " = (2)/(3)"), "", "-"),
+        ("3", "  CPU per transaction: client + PostgreSQL", _cpu(f, "db_floor_client_cpu_ms",
+         "db_floor_db_cpu_ms"), "", "", "-"),
+        ("4", f"bulk invoicing ({get('bulk_orders') or '-'} orders, 2 processes)",
+         _value(f, "bulk_invoices_per_s", " inv/s"), _value(f, "bulk_wall_s", " s wall"),
+         f"< {BULK_TARGET_SECONDS:.0f} s for 10,000",
+         _check(None if bulk_s is None else bulk_s < BULK_TARGET_SECONDS)),
+        ("4", "  CPU per invoice: worker + PostgreSQL", _cpu(f,
+         "bulk_worker_cpu_ms_per_invoice", "bulk_db_cpu_ms_per_invoice"), "", "", "-"),
+        ("4", "  bulk with bench/prototype.py", _value(f, "bulk_invoices_per_s_prototype",
+         " inv/s"), _cpu(f, "bulk_worker_cpu_ms_per_invoice_prototype",
+         "bulk_db_cpu_ms_per_invoice_prototype"), "", "-"),
+        ("4", "  projected to 10,000 orders", _value(f, "bulk_projected_10000_s", " s"), "",
+         f"< {BULK_TARGET_SECONDS:.0f} s",
+         _check(None if projected is None else projected < BULK_TARGET_SECONDS)),
+        ("5", "PDF one-page invoice (cached renderer)", _value(f, "pdf_one_page_ms", " ms"),
+         _value(f, "pdf_one_page_plain_ms", " ms plain"), "", "-"),
+        ("5", "PDF speed-up vs plain WeasyPrint", _value(f, "pdf_speedup", " x"), "",
+         f">= {PDF_SPEEDUP_TARGET:.0f} x",
+         _check(None if "pdf_speedup" not in f else f["pdf_speedup"] >= PDF_SPEEDUP_TARGET)),
+        ("5", "PDF 200-line invoice", _value(f, "pdf_200_lines_ms", " ms"),
+         _value(f, "pdf_200_lines_plain_ms", " ms plain"), "", "-"),
+        ("6", "posting on 1 process", _value(f, "posting_rps_1_process", " req/s"),
+         _value(f, "scaling_2_over_1", " x (2 processes / 1)"), "", "-"),
+        ("7", f"render worker peak RSS ({get('render_renders') or '-'} renders)",
+         _value(f, "render_rss_peak_mb", " MB"),
+         _value(f, "render_rss_growth_second_half_mb", " MB growth, 2nd half"), "", "-"),
+        ("", "SQL statements per packing slip", _value(f, "sql_per_packing_slip"),
+         _value(f, "sql_per_packing_slip_30_lines", " with 30 lines"), "", "-"),
+        ("", "SQL statements per invoice", _value(f, "sql_per_invoice"), "", "", "-"),
+    ]  # fmt: skip
+    header = ("#", "figure", "value", "compared", "target", "met")
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(r) for r in rows]
+    m = f.get("machine", {})
+    out.append(
+        f"\n{m.get('date')}; {m.get('cpus')} CPUs ({m.get('cpu_model')}), "
+        f"{m.get('memory_gib')} GiB; Python {m.get('python')}; load average at start "
+        f"{m.get('load_at_start')}, at end {m.get('load_at_end')}"
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: under two minutes")
+    parser.add_argument("--requests", type=int, help="packing slips per posting run")
+    parser.add_argument("--orders", type=int, help="orders to bulk-invoice (full run: 10000)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record the posting, render and bulk workers with py-spy into DIR (slows them: "
+        "figures of a profiled run do not compare); summarise with python -m bench.profile",
+    )
+    parser.add_argument(
+        "--prototype",
+        nargs="?",
+        const="attempt,ping,relay,fanout",
+        metavar="PATCHES",
+        help="also run posting and bulk invoicing with bench/prototype.py's patches (proposed "
+        "production changes, monkeypatched into the bench worker), comma-separated; "
+        "default all",
+    )
+    parser.add_argument("--skip", nargs="*", default=[], choices=SECTIONS, metavar="SECTION")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    figures = run(args)
+    figures["total_s"] = round(time.monotonic() - started, 1)
+    print()
+    print(table(figures))
+    print(json.dumps(figures, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Set-up that is not timed: orders (and their packing slips) through the services.
+
+Every row is written by `pipeline.execute.execute`, the same entry point the workers use (no
+bulk SQL: the data is what postings make). The work is split over processes, each with its
+own engine, since set-up of 10,000 orders one at a time would take minutes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Sequence
+
+from bench.common import ok, order_request, packing_slip_request
+
+
+def _prepare_chunk(url: str, numbers: Sequence[str], packing_slips: bool) -> None:
+    from pipeline.db import session_factory
+    from pipeline.execute import execute
+
+    sessions = session_factory(url)
+    for number in numbers:
+        ok(execute(order_request(number), sessions))
+        if packing_slips:
+            ok(execute(packing_slip_request(number), sessions))
+    sessions.kw["bind"].dispose()
+
+
+def prepare_orders(
+    url: str, numbers: Sequence[str], packing_slips: bool = False, processes: int = 2
+) -> None:
+    """Create the orders (3 lines each: bench.common.order_request) and, with `packing_slips`,
+    post the benchmark packing slip of each, on `processes` processes."""
+    if len(numbers) < 50 or processes == 1:
+        _prepare_chunk(url, numbers, packing_slips)
+        return
+    context = multiprocessing.get_context("spawn")
+    chunks = [list(numbers[i::processes]) for i in range(processes)]
+    workers = [
+        context.Process(target=_prepare_chunk, args=(url, chunk, packing_slips)) for chunk in chunks
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if any(w.exitcode for w in workers):
+        raise RuntimeError("benchmark set-up failed in a child process (see its traceback above)")
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
