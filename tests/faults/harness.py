@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -39,7 +38,7 @@ from pipeline.execute import execute
 from schema import Document, Journal, LedgerEntry, NumberSeries, RequestRecord, SalesOrder
 from schema.requests import FINAL_STATUSES
 from tests.conftest import REDIS_URL, usmf_catalog
-from tests.integration.conftest import ROOT, Broker, Worker
+from tests.integration.conftest import Broker, Worker
 
 LONG = os.environ.get("DOCPOST_LONG_FAULTS", "").lower() in ("1", "true", "yes")
 QUEUES = ("posting", "bulk", "documents")
@@ -65,26 +64,8 @@ def seeded_random(what: str) -> tuple[random.Random, int]:
 
 
 class FaultWorker(Worker):
-    """tests.integration's Worker, with the Celery app module as a choice (`-A`)."""
-
-    def __init__(
-        self, name: str, env: dict[str, str], log: Path, concurrency: int, app: str = "tasks.app"
-    ) -> None:
-        self.name, self.log = name, log
-        command = [
-            sys.executable, "-m", "celery", "-A", app, "worker",
-            "--hostname", f"{name}@%h", "--concurrency", str(concurrency),
-            "--loglevel", "INFO", "--without-mingle", "--without-gossip",
-        ]  # fmt: skip
-        self._log_file = log.open("ab")
-        self.process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    """tests.integration's Worker (whose `app` picks the Celery app module, `-A`), with the
+    liveness checks the fault tests need."""
 
     @property
     def hostname(self) -> str:

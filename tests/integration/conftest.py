@@ -119,10 +119,12 @@ class Worker:
     """A `celery worker` subprocess in its own process group (so SIGKILL takes its pool
     processes too), logging to a file the test can show."""
 
-    def __init__(self, name: str, env: dict[str, str], log: Path, concurrency: int) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], log: Path, concurrency: int, app: str = "tasks.app"
+    ) -> None:
         self.name, self.log = name, log
         command = [
-            sys.executable, "-m", "celery", "-A", "tasks.app", "worker",
+            sys.executable, "-m", "celery", "-A", app, "worker",
             "--hostname", f"{name}@%h", "--concurrency", str(concurrency),
             "--loglevel", "INFO", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
