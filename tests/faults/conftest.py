@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from pipeline.config import get_settings
 from tests.conftest import unavailable
@@ -57,14 +56,7 @@ def make_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Make
         get_settings.cache_clear()
         get_queue_settings.cache_clear()
         configure()
-        broker = Broker(broker_url, prefix)
-        try:
-            broker.client.ping()
-            broker.flush()
-            broker.mark()
-        except redis.exceptions.RedisError as exc:
-            broker.client.close()
-            unavailable("Redis", exc)
+        broker = Broker.open(broker_url, prefix)
         stack = Stack(env, broker, tmp_path, new_engine(database_url))
         stacks.append(stack)
         return stack
