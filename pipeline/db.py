@@ -39,10 +39,13 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
 
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, pre_ping: bool = True) -> Engine:
     """One engine (and pool) per URL per process."""
-    return make_engine(url)
+    return make_engine(url, pool_pre_ping=pre_ping)
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(engine_for(url), expire_on_commit=False)
+def session_factory(url: str, *, pre_ping: bool = True) -> sessionmaker[Session]:
+    """`pre_ping`: test each pooled connection with a round trip before use. The queue's
+    workers go without: a connection that broke meanwhile fails the task with an
+    OperationalError, which the task retries as transient, and SQLAlchemy drops the pool."""
+    return sessionmaker(engine_for(url, pre_ping), expire_on_commit=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -31,7 +32,7 @@ from pipeline.services.pos import post_pos_sale
 from pipeline.services.revenue import recognize_revenue
 from pipeline.services.serial_changes import change_serial
 from pipeline.uow import UnitOfWork
-from schema import RequestRecord
+from schema import OutboxMessage, RequestRecord
 from schema.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -67,15 +68,45 @@ def outcome_of(record: RequestRecord) -> dict[str, Any]:
     return outcome
 
 
+@dataclass
+class Executed:
+    """One run of a request: its outcome, and the follow-up messages (outbox rows) the run
+    committed, which the queue publishes right away."""
+
+    outcome: dict[str, Any]
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+
+class CountedBefore(Exception):
+    """A first-delivery run found the request's deliveries already counted: an earlier
+    delivery happened after all, so this one must be counted before it runs."""
+
+
 def execute(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Session]) -> dict[str, Any]:
     """Parse and execute one request; return its outcome (stored or, on a repeat, the first)."""
+    return run_request(raw, sessions).outcome
+
+
+def run_request(
+    raw: str | bytes | dict[str, Any],
+    sessions: sessionmaker[Session],
+    *,
+    first_delivery: bool = False,
+) -> Executed:
+    """`execute`, returning the outbox rows it committed too.
+
+    `first_delivery`: the queue's first delivery of the message. Its delivery is counted in
+    the request's own transaction instead of one of its own before it (a commit less per
+    request); if that transaction never commits (the worker died), the redelivery is counted
+    as the second (see `start_attempt`). Raises CountedBefore when deliveries were counted
+    already, as `start_attempt` does not know of this one."""
     try:
         request = parse_request(raw)
     except Rejection as rejection:
-        return _reject_unparsed(raw, rejection, sessions)
+        return Executed(_reject_unparsed(raw, rejection, sessions))
     for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
-            return _execute_parsed(request, sessions)
+            return _execute_parsed(request, sessions, first_delivery)
         except IntegrityError:
             if attempt == RACE_ATTEMPTS:
                 raise
@@ -83,36 +114,72 @@ def execute(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Session]) 
     raise AssertionError("unreachable")
 
 
-def _execute_parsed(request: Request, sessions: sessionmaker[Session]) -> dict[str, Any]:
-    with sessions() as session, session.begin():
-        record = session.scalars(
-            select(RequestRecord)
-            .where(RequestRecord.request_id == request.request_id)
-            .with_for_update()
-        ).one_or_none()
-        if record is not None and record.body_sha256 != request.body_sha256:
-            return _conflict(request)
-        if record is not None and record.is_final:
-            return outcome_of(record)
-        if record is None:
-            record = RequestRecord(
-                request_id=request.request_id,
-                kind=request.kind,
-                actor=request.actor,
-                body_sha256=request.body_sha256,
-                body=request.body,
-                status="running",
-                attempts=1,
-            )
-            session.add(record)
-            session.flush()  # the unique request id is claimed here, inside the transaction
-        try:
-            with session.begin_nested():
-                uow = UnitOfWork(session, request.request_id, request.actor)
-                result = SERVICES[request.kind](uow, request.command)
+def _execute_parsed(
+    request: Request, sessions: sessionmaker[Session], first_delivery: bool
+) -> Executed:
+    try:
+        with sessions() as session, session.begin():
+            record = _claim(session, request, first_delivery)
+            if isinstance(record, dict):
+                return Executed(record)
+            uow = UnitOfWork(session, request.request_id, request.actor)
+            result = SERVICES[request.kind](uow, request.command)
             record.status, record.result, record.error = "succeeded", result, None
-        except Rejection as rejection:
-            record.status, record.result, record.error = "rejected", None, rejection.as_error()
+            record.finished_at = utcnow()
+            return Executed(outcome_of(record), uow.outbox)
+    except Rejection as rejection:
+        # The service's writes rolled back with the transaction (no savepoint on the way of
+        # every request): the rejected outcome is stored in a transaction of its own.
+        return Executed(_store_rejection(request, rejection, sessions, first_delivery))
+
+
+def _claim(
+    session: Session, request: Request, first_delivery: bool
+) -> RequestRecord | dict[str, Any]:
+    """The request's row, locked and marked as being run; or, when there is nothing to run
+    (another body under this id, or a final outcome already), the outcome to return."""
+    record = session.scalars(
+        select(RequestRecord)
+        .where(RequestRecord.request_id == request.request_id)
+        .with_for_update()
+    ).one_or_none()
+    if record is not None and record.body_sha256 != request.body_sha256:
+        return _conflict(request)
+    if record is not None and record.is_final:
+        return outcome_of(record)
+    if record is None:
+        record = RequestRecord(
+            request_id=request.request_id,
+            kind=request.kind,
+            actor=request.actor,
+            body_sha256=request.body_sha256,
+            body=request.body,
+            status="running",
+            attempts=1,
+        )
+        session.add(record)
+        session.flush()  # the unique request id is claimed here, inside the transaction
+    elif first_delivery:
+        if record.attempts:
+            raise CountedBefore(request.request_id)
+        record.attempts = 1
+    return record
+
+
+def _store_rejection(
+    request: Request,
+    rejection: Rejection,
+    sessions: sessionmaker[Session],
+    first_delivery: bool,
+) -> dict[str, Any]:
+    with sessions() as session, session.begin():
+        record = _claim(session, request, first_delivery=False)
+        if isinstance(record, dict):
+            return record  # another delivery finished it meanwhile: its outcome stands
+        if first_delivery:
+            record.attempts = max(record.attempts, 1)
+        rejection = rejection.resolved(session)
+        record.status, record.result, record.error = "rejected", None, rejection.as_error()
         record.finished_at = utcnow()
         return outcome_of(record)
 
@@ -224,31 +291,45 @@ def record_queued(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Sess
     return request.request_id
 
 
-def start_attempt(request_id: str, sessions: sessionmaker[Session]) -> tuple[int, bool]:
+def start_attempt(
+    request_id: str, sessions: sessionmaker[Session], *, redelivered: bool = False
+) -> tuple[int, bool]:
     """Count one more delivery of a request, committed before it runs, so that a message that
-    kills its worker is not retried forever. Returns (attempts so far, already final)."""
+    kills its worker is not retried forever. Returns (attempts so far, already final).
+
+    `redelivered`: an earlier delivery is known to have happened (the broker redelivered the
+    message, or Celery retried it). If nothing was counted yet, that earlier one was a first
+    delivery whose own count rolled back with it (`run_request(first_delivery=True)`): this
+    one is the second."""
     with sessions() as session, session.begin():
         record = session.get(RequestRecord, request_id, with_for_update=True)
         if record is None:
             return 0, False
         if record.is_final:
             return record.attempts, True
-        record.attempts += 1
+        record.attempts = (max(record.attempts, 1) if redelivered else record.attempts) + 1
         record.status = "running"
         return record.attempts, False
 
 
 def record_failure(
-    request_id: str, error: dict[str, Any], sessions: sessionmaker[Session]
+    request_id: str,
+    error: dict[str, Any],
+    sessions: sessionmaker[Session],
+    *,
+    attempts: int | None = None,
 ) -> dict[str, Any]:
     """End a request as `failed` (retries used up on a fault that was not the request's).
-    A request that reached a final outcome meanwhile keeps it."""
+    A request that reached a final outcome meanwhile keeps it. `attempts`: deliveries known
+    to the caller that may not have been counted (a first delivery's count rolls back with
+    its transaction)."""
     with sessions() as session, session.begin():
         record = session.get(RequestRecord, request_id, with_for_update=True)
         if record is None:
             return {"request_id": request_id, "status": "failed", "error": error}
         if not record.is_final:
             record.status, record.error, record.finished_at = "failed", error, utcnow()
+            record.attempts = max(record.attempts, attempts or 0)
         return outcome_of(record)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from pipeline.errors import Rejection
 from schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
@@ -28,14 +28,19 @@ class UnitOfWork:
     request_id: str
     actor_name: str
     posting_date: dt.date = field(default_factory=dt.date.today)
+    # Follow-up messages this unit of work wrote: published right after its commit.
+    outbox: list[OutboxMessage] = field(default_factory=list)
     _actor: Actor | None = None
+    _new_journals: list[Journal] = field(default_factory=list)
 
     # --- who asks (M5) -----------------------------------------------------------------------
 
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            actor = self.session.get(Actor, self.actor_name)
+            actor = self.session.get(
+                Actor, self.actor_name, options=[joinedload(Actor.duties)]
+            )  # one query with the duties, on every request
             if actor is None:
                 raise Rejection(
                     "actor.unknown",
@@ -89,18 +94,28 @@ class UnitOfWork:
     # --- follow-up work (outbox) ---------------------------------------------------------------
 
     def add_outbox(self, task: str, payload: dict[str, Any]) -> None:
-        self.session.add(OutboxMessage(task=task, payload=payload))
+        message = OutboxMessage(task=task, payload=payload)
+        self.session.add(message)
+        self.outbox.append(message)
+
+    # --- journals and their documents ----------------------------------------------------------
+
+    def add_journal(self, journal: Journal) -> None:
+        self.session.add(journal)
+        self._new_journals.append(journal)
 
     def add_document(self, journal: Journal) -> str:
         """A pending document row for the journal's next PDF revision, and its render task."""
-        revision = 1 + (
-            self.session.scalar(
-                select(text("max(revision)"))
-                .select_from(Document)
-                .where(Document.journal_id == journal.id)
+        revision = 1
+        if not any(new is journal for new in self._new_journals):  # else it has none yet
+            revision += (
+                self.session.scalar(
+                    select(text("max(revision)"))
+                    .select_from(Document)
+                    .where(Document.journal_id == journal.id)
+                )
+                or 0
             )
-            or 0
-        )
         filename = f"{journal.number}.pdf" if revision == 1 else f"{journal.number}-r{revision}.pdf"
         document = Document(
             journal_id=journal.id, kind=journal.kind, revision=revision, filename=filename

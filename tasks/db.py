@@ -13,4 +13,4 @@ from pipeline.db import session_factory
 
 
 def worker_sessions() -> sessionmaker[Session]:
-    return session_factory(get_settings().database_url)
+    return session_factory(get_settings().database_url, pre_ping=False)

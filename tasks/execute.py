@@ -1,13 +1,14 @@
 """The request task: count the delivery, execute, relay the outbox. Nothing else.
 
 pipeline.execute does the work and keeps the one outcome per request_id. This task adds
-what only the queue needs: an attempt counter committed before each run (so a message that
-kills its worker ends as `failed` after DOCPOST_MAX_ATTEMPTS deliveries instead of looping),
-retries with backoff on transient faults, and the outbox relay after the commit.
+what only the queue needs: an attempt counter (so a message that kills its worker ends as
+`failed` after DOCPOST_MAX_ATTEMPTS deliveries instead of looping), retries with backoff on
+transient faults, and publishing the outbox rows the request wrote once it has committed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -17,11 +18,17 @@ from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import get_settings
-from pipeline.execute import execute, record_failure, record_queued, start_attempt
+from pipeline.execute import (
+    CountedBefore,
+    record_failure,
+    record_queued,
+    run_request,
+    start_attempt,
+)
 from tasks.app import app
 from tasks.db import worker_sessions
 from tasks.publish import publish_request
-from tasks.relay import relay_quietly
+from tasks.relay import relay_written
 from tasks.retry import backoff, is_transient
 from tasks.routing import (
     EXECUTE_REQUEST,
@@ -48,20 +55,29 @@ class Attempt:
     number: int | None = None
 
 
-def begin_attempt(body: Any, sessions: sessionmaker[Session], attempt: Attempt) -> bool:
+def usable_request_id(body: Any) -> str | None:
+    """The body's request_id if it can be stored as one (a lone surrogate cannot, and is not
+    printable): a body with any other is rejected under a derived id."""
+    request_id = body.get("request_id") if isinstance(body, dict) else None
+    if isinstance(request_id, str) and 0 < len(request_id) <= 200 and request_id.isprintable():
+        return request_id
+    return None
+
+
+def begin_attempt(
+    body: Any, sessions: sessionmaker[Session], attempt: Attempt, *, redelivered: bool = True
+) -> bool:
     """Count this delivery. Returns False when there is nothing to run (the request is final,
     or was malformed and has just been rejected)."""
-    request_id = body.get("request_id") if isinstance(body, dict) else None
+    request_id = usable_request_id(body)
     attempts, final = (0, False)
-    if isinstance(request_id, str) and 0 < len(request_id) <= 200 and request_id.isprintable():
-        # Only an id that can be stored (a lone surrogate cannot, and is not printable): a
-        # body with any other is rejected by record_queued below, under a derived id.
-        attempts, final = start_attempt(request_id, sessions)
+    if request_id is not None:
+        attempts, final = start_attempt(request_id, sessions, redelivered=redelivered)
     if attempts == 0 and not final:
         # Not seen before: an upstream system or the outbox published it without
         # record_queued. Record it now (a malformed body is rejected right here).
         request_id = record_queued(body, sessions)
-        attempts, final = start_attempt(request_id, sessions)
+        attempts, final = start_attempt(request_id, sessions, redelivered=redelivered)
     attempt.request_id, attempt.number = request_id, attempts
     return not final
 
@@ -70,39 +86,62 @@ def failure(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "rule": None, "message": message, "details": details}
 
 
+def is_redelivery(task: Task) -> bool:
+    """Did an earlier delivery of this message happen? Redis marks the messages it restores
+    (a lost worker's, via reject/requeue or the visibility timeout) as redelivered, and a
+    Celery retry counts its retries."""
+    delivery_info = task.request.delivery_info or {}
+    return bool(delivery_info.get("redelivered")) or bool(task.request.retries)
+
+
 @app.task(name=EXECUTE_REQUEST, bind=True, max_retries=None)
 def execute_request(self: Task, body: dict[str, Any] | str) -> None:
-    """Execute one request (a JSON object, or the raw text of one)."""
+    """Execute one request (a JSON object, or the raw text of one).
+
+    A first delivery runs in one transaction that also counts it: the usual case costs one
+    commit. A redelivery is counted in a commit of its own before it runs, so a message that
+    kills its worker every time ends `failed` after DOCPOST_MAX_ATTEMPTS deliveries."""
     sessions = worker_sessions()
     max_attempts = get_settings().max_attempts
-    attempt = Attempt()
+    attempt = Attempt(request_id=usable_request_id(body))
     try:
-        if not begin_attempt(body, sessions, attempt):
-            return
-        assert attempt.request_id is not None and attempt.number is not None
-        if attempt.number > max_attempts:
-            log.error("request %s: giving up after %d deliveries", attempt.request_id, max_attempts)
-            record_failure(
-                attempt.request_id,
-                failure(
-                    "internal.worker_lost",
-                    f"the request was delivered {attempt.number - 1} times without finishing "
-                    "(its worker died or timed out each time); it was not executed again",
-                    attempts=attempt.number - 1,
-                ),
-                sessions,
-            )
-            return
-        execute(body, sessions)
+        run = None
+        if not is_redelivery(self):
+            attempt.number = 1  # counted in the request's transaction, or not at all
+            # CountedBefore: deliveries were counted before after all; count this one too
+            with contextlib.suppress(CountedBefore):
+                run = run_request(body, sessions, first_delivery=True)
+        if run is None:
+            if not begin_attempt(body, sessions, attempt):
+                return
+            assert attempt.request_id is not None and attempt.number is not None
+            if attempt.number > max_attempts:
+                log.error(
+                    "request %s: giving up after %d deliveries", attempt.request_id, max_attempts
+                )
+                record_failure(
+                    attempt.request_id,
+                    failure(
+                        "internal.worker_lost",
+                        f"the request was delivered {attempt.number - 1} times without "
+                        "finishing (its worker died or timed out each time); it was not "
+                        "executed again",
+                        attempts=attempt.number - 1,
+                    ),
+                    sessions,
+                )
+                return
+            run = run_request(body, sessions)
     except Exception as exc:
-        handle_fault(self, exc, attempt, sessions, max_attempts)
+        handle_fault(self, exc, body, attempt, sessions, max_attempts)
         return
-    relay_quietly(sessions)
+    relay_written(sessions, run.outbox)
 
 
 def handle_fault(
     task: Task,
     exc: Exception,
+    body: Any,
     attempt: Attempt,
     sessions: sessionmaker[Session],
     max_attempts: int,
@@ -126,7 +165,9 @@ def handle_fault(
         attempts=attempt.number,
     )
     try:
-        record_failure(attempt.request_id, error, sessions)
+        # A first delivery's own record may have rolled back with it: record it first.
+        record_queued(body, sessions)
+        record_failure(attempt.request_id, error, sessions, attempts=attempt.number)
     except Exception as write_error:
         if not is_transient(write_error):
             raise

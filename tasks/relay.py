@@ -1,20 +1,22 @@
 """The transactional outbox relay: publish what postings wrote to the outbox.
 
 A posting writes its follow-up messages (render a document, execute a fan-out request) in its
-own transaction. After it commits, the executing task relays them at once; beat's sweep
-relays whatever a crash or a broker outage left behind. Rows are locked with SKIP LOCKED so
-relays running side by side take different rows, and each is marked published only after
-its send succeeded: delivery is at least once, and the consumers are idempotent.
+own transaction. After it commits, the executing task publishes the rows it wrote at once;
+beat's sweep relays whatever a crash or a broker outage left behind. Rows are locked with
+SKIP LOCKED so relays running side by side take different rows, and each is marked published
+only after its send succeeded: delivery is at least once, and the consumers are idempotent.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.outbox import mark_published, pending_messages
+from schema import OutboxMessage
 from tasks.app import app
 from tasks.db import worker_sessions
 from tasks.publish import publish_render, publish_request
@@ -59,6 +61,33 @@ def relay_outbox(sessions: sessionmaker[Session], batch: int = BATCH) -> int:
             raise error
         if len(messages) < batch:
             return sent_total
+
+
+def relay_written(sessions: sessionmaker[Session], messages: Sequence[OutboxMessage]) -> None:
+    """Right after a request committed: publish the outbox rows it wrote (known by id) and
+    mark them, without reading the outbox. A large fan-out (bulk invoicing) goes through the
+    batched relay. A failure here must not fail the request, which has committed: the sweep
+    publishes whatever is left unmarked."""
+    if not messages:
+        return
+    if len(messages) > BATCH:
+        relay_quietly(sessions)
+        return
+    sent: list[int] = []
+    try:
+        for message in messages:
+            publish_outbox_message(message.task, message.payload)
+            sent.append(message.id)
+    except Exception:
+        log.warning("publishing after commit failed; the sweep will publish later", exc_info=True)
+    if not sent:
+        return
+    try:
+        with sessions() as session, session.begin():
+            mark_published(session, sent)
+    except Exception:
+        # Sent but not marked: the sweep sends them again, which consumers take as a repeat.
+        log.warning("marking published outbox rows failed", exc_info=True)
 
 
 def relay_quietly(sessions: sessionmaker[Session]) -> None:

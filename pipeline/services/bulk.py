@@ -12,22 +12,60 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
-from pipeline.contract import BulkInvoice
+from pipeline.contract import BulkInvoice, parse_request
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
-from schema import Journal, JournalLine, PackingSlipInvoicing, SalesOrder
+from schema import Journal, JournalLine, PackingSlipInvoicing, RequestRecord, SalesOrder
+from schema.types import utcnow
+
+CHUNK = 1000  # ids per IN list
 
 
 def bulk_invoice(uow: UnitOfWork, cmd: BulkInvoice) -> dict[str, Any]:
     uow.require_duty(POST_SALES_DOCUMENTS, "run bulk invoicing")
     open_slips = uninvoiced_packing_slips(uow, cmd.customer, cmd.orders)
-    requests = []
-    for order_no, slips in sorted(open_slips.items()):
-        child = invoice_request(order_no, slips, uow.actor_name)
+    children = [
+        invoice_request(order_no, slips, uow.actor_name)
+        for order_no, slips in sorted(open_slips.items())
+    ]
+    record_children_queued(uow, children)
+    for child in children:
         uow.add_outbox("execute_request", {"body": child})
-        requests.append(child["request_id"])
+    requests = [child["request_id"] for child in children]
     return {"orders": len(requests), "requests": requests}
+
+
+def record_children_queued(uow: UnitOfWork, children: list[dict[str, Any]]) -> None:
+    """The invoice requests are `queued` as soon as this request commits, so whoever reads
+    its outcome can look each of them up at once. Children already known (a second run over
+    the same packing slips) keep their rows and outcomes."""
+    for start in range(0, len(children), CHUNK):
+        chunk = [parse_request(child) for child in children[start : start + CHUNK]]
+        known = set(
+            uow.session.scalars(
+                select(RequestRecord.request_id).where(
+                    RequestRecord.request_id.in_([r.request_id for r in chunk])
+                )
+            )
+        )
+        now = utcnow()
+        rows = [
+            {
+                "request_id": r.request_id,
+                "kind": r.kind,
+                "actor": r.actor,
+                "body_sha256": r.body_sha256,
+                "body": r.body,
+                "status": "queued",
+                "attempts": 0,
+                "created_at": now,
+            }
+            for r in chunk
+            if r.request_id not in known
+        ]
+        if rows:
+            uow.session.execute(insert(RequestRecord), rows)
 
 
 def invoice_request(order_no: str, slips: list[str], actor: str) -> dict[str, Any]:

@@ -74,8 +74,9 @@ def post_invoice(uow: UnitOfWork, cmd: PostInvoice) -> dict[str, Any]:
 
 
 def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journal:
-    slips = _named_packing_slips(uow, order, cmd.packing_slips)
-    shipped = open_shipments(uow, order, slips)
+    standing = standing_packing_slips(uow, order)
+    slips = _named_packing_slips(uow, order, cmd.packing_slips, standing)
+    shipped = open_shipments(uow, standing, slips)
     if cmd.lines is not None:
         targets = requested_targets(order, cmd.lines)
     elif shipped:
@@ -112,63 +113,54 @@ def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journ
     return _write_invoice(uow, order, plans)
 
 
-def _named_packing_slips(
-    uow: UnitOfWork, order: SalesOrder, numbers: Sequence[str] | None
-) -> set[int] | None:
-    if numbers is None:
-        return None
-    journals = {
-        j.number: j for j in uow.session.scalars(select(Journal).where(Journal.number.in_(numbers)))
-    }
-    reversed_ids = set(
-        uow.session.scalars(
-            select(Journal.reverses_id).where(
-                Journal.reverses_id.in_([j.id for j in journals.values()])
-            )
-        )
-    )
-    for number in numbers:
-        journal = journals.get(number)
-        if journal is None or journal.kind != "packing_slip" or journal.reverses_id is not None:
-            raise Rejection("packing_slip.unknown", f"there is no packing slip {number!r}")
-        if journal.order_id != order.id:
-            raise Rejection(
-                "packing_slip.other_order",
-                f"packing slip {number} belongs to another order than {order.order_no}",
-                rule="S7",
-            )
-        if journal.id in reversed_ids:
-            raise Rejection(
-                "packing_slip.canceled",
-                f"packing slip {number} of order {order.order_no} is canceled",
-                rule="S10",
-            )
-    return {j.id for j in journals.values()}
-
-
-def open_shipments(
-    uow: UnitOfWork, order: SalesOrder, only: set[int] | None = None
-) -> dict[int, list[Portion]]:
-    """Per order line, the packing slip lines shipped and not yet invoiced, oldest first."""
-    slips = list(
+def standing_packing_slips(uow: UnitOfWork, order: SalesOrder) -> list[Journal]:
+    """The order's packing slips that are neither cancellations nor canceled, oldest first."""
+    journals = list(
         uow.session.scalars(
             select(Journal)
-            .where(
-                Journal.order_id == order.id,
-                Journal.kind == "packing_slip",
-                Journal.reverses_id.is_(None),
-            )
+            .where(Journal.order_id == order.id, Journal.kind == "packing_slip")
             .order_by(Journal.id)
         )
     )
-    reversed_ids = set(
-        uow.session.scalars(
-            select(Journal.reverses_id).where(
-                Journal.order_id == order.id, Journal.reverses_id.is_not(None)
-            )
+    reversed_ids = {j.reverses_id for j in journals if j.reverses_id is not None}
+    return [j for j in journals if j.reverses_id is None and j.id not in reversed_ids]
+
+
+def _named_packing_slips(
+    uow: UnitOfWork, order: SalesOrder, numbers: Sequence[str] | None, standing: list[Journal]
+) -> set[int] | None:
+    if numbers is None:
+        return None
+    by_number = {j.number: j for j in standing}
+    for number in numbers:
+        if number not in by_number:
+            raise _not_invoiceable(uow, order, number)
+    return {by_number[number].id for number in numbers}
+
+
+def _not_invoiceable(uow: UnitOfWork, order: SalesOrder, number: str) -> Rejection:
+    """Why a packing slip named in the request is not one of the order's standing ones."""
+    journal = uow.session.scalars(select(Journal).where(Journal.number == number)).one_or_none()
+    if journal is None or journal.kind != "packing_slip" or journal.reverses_id is not None:
+        return Rejection("packing_slip.unknown", f"there is no packing slip {number!r}")
+    if journal.order_id != order.id:
+        return Rejection(
+            "packing_slip.other_order",
+            f"packing slip {number} belongs to another order than {order.order_no}",
+            rule="S7",
         )
+    return Rejection(
+        "packing_slip.canceled",
+        f"packing slip {number} of order {order.order_no} is canceled",
+        rule="S10",
     )
-    slips = [s for s in slips if s.id not in reversed_ids and (only is None or s.id in only)]
+
+
+def open_shipments(
+    uow: UnitOfWork, standing: list[Journal], only: set[int] | None = None
+) -> dict[int, list[Portion]]:
+    """Per order line, the packing slip lines shipped and not yet invoiced, oldest first."""
+    slips = [s for s in standing if only is None or s.id in only]
     line_ids = [ln.id for s in slips for ln in s.lines]
     invoiced: dict[int, Decimal] = defaultdict(Decimal)
     for row in uow.session.scalars(
@@ -295,8 +287,7 @@ def _plan_direct(uow: UnitOfWork, target: Target) -> InvoicePlan:
         target.registrations = [
             SerialRegistration(sales_line_id=line.id, item_code=line.item_code, serial=serial)
             for serial in [*entry.serials, *([None] * entry.blanks)]
-        ]
-        uow.session.add_all(target.registrations)
+        ]  # added to the session once active (_write_invoice): one INSERT each, no UPDATE
     return InvoicePlan(target, direct=True)
 
 
@@ -334,6 +325,7 @@ def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePl
             for registration in plan.target.registrations:
                 registration.invoice_line_id = journal_line.id
                 registration.active = True
+            uow.session.add_all(plan.target.registrations)
     for plan, journal_line in zip(plans, journal.lines, strict=True):
         link_to_journal_line(uow, journal_line, plan.target.registrations)
     post_voucher(uow, journal, invoice_entries(uow, journal))

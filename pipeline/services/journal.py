@@ -39,7 +39,7 @@ def new_journal(
         reverses_id=reverses.id if reverses else None,
         lines=[],
     )
-    uow.session.add(journal)
+    uow.add_journal(journal)
     return journal
 
 

@@ -74,11 +74,14 @@ def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journ
         add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
         target.line.delivered_qty += target.quantity
     serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in targets]
+    uow.session.flush()  # the journal lines' ids, for their registrations
     with guarded_activation(uow, serials):
         for target, journal_line in zip(targets, journal.lines, strict=True):
             for registration in target.registrations:
                 registration.active = True
                 registration.packing_slip_line_id = journal_line.id
+            # New registrations join the session only now, so they are written once, active.
+            uow.session.add_all(target.registrations)
     for target, journal_line in zip(targets, journal.lines, strict=True):
         link_to_journal_line(uow, journal_line, target.registrations)
     return journal
@@ -122,7 +125,6 @@ def _prepare_registrations(uow: UnitOfWork, target: Target) -> None:
         ]
     check_new_registrations(uow, line, target.quantity, entry)
     check_not_in_use(uow, line, entry.serials)
-    uow.session.add_all(registrations)
     target.registrations = registrations
 
 

@@ -6,12 +6,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from pipeline.contract import PostingLineIn
-from pipeline.errors import Rejection
+from pipeline.errors import ClashRejection, Rejection
 from pipeline.rules.serials import (
     ScanStep,
     check_blank_duty,
@@ -85,9 +87,9 @@ def check_new_registrations(
     check_blank_duty(entry.blanks, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name, label)
 
 
-def holder_of(uow: UnitOfWork, item: str, serial: str) -> str | None:
+def holder_of(session: Session, item: str, serial: str) -> str | None:
     """The document a serial of an item is active on, if any (S5)."""
-    registration = uow.session.scalars(
+    registration = session.scalars(
         select(SerialRegistration).where(
             SerialRegistration.item_code == item,
             SerialRegistration.serial == serial,
@@ -97,18 +99,47 @@ def holder_of(uow: UnitOfWork, item: str, serial: str) -> str | None:
     if registration is None:
         return None
     line_id = registration.invoice_line_id or registration.packing_slip_line_id
-    journal = uow.session.scalar(
+    journal = session.scalar(
         select(Journal)
         .join(JournalLine, JournalLine.journal_id == Journal.id)
         .where(JournalLine.id == line_id)
     )
     if journal is None:
         return None
-    order_no = uow.session.scalar(
-        select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id)
-    )
+    order_no = session.scalar(select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id))
     kind = journal.kind.replace("_", " ")
     return f"{kind} {journal.number} (order {order_no})"
+
+
+@dataclass(frozen=True)
+class WantedSerials:
+    """Serials one posting line wants to activate, as plain values (they outlive the session's
+    objects when a clash rolls the transaction back)."""
+
+    label: str
+    item_code: str
+    serials: Sequence[str]
+
+
+def taken_serial(
+    session: Session, wanted: WantedSerials, own: Sequence[int] = ()
+) -> Rejection | None:
+    """S5: the first of the wanted serials already active elsewhere, as its rejection."""
+    if not wanted.serials:
+        return None
+    taken = session.scalars(
+        select(SerialRegistration).where(
+            SerialRegistration.item_code == wanted.item_code,
+            SerialRegistration.serial.in_(list(wanted.serials)),
+            SerialRegistration.active.is_(True),
+        )
+    ).all()
+    for registration in taken:
+        if registration.id in own:
+            continue
+        assert registration.serial is not None
+        return in_use(session, wanted.label, wanted.item_code, registration.serial)
+    return None
 
 
 def check_not_in_use(
@@ -117,28 +148,17 @@ def check_not_in_use(
     """S5 (beyond): a serial already on another posted, not reversed, not credited packing
     slip or invoice line is rejected, naming that document. `own` are registration ids this
     posting carries forward (a packing slip's serials on its invoice)."""
-    wanted = list(serials)
-    if not wanted:
-        return
-    taken = uow.session.scalars(
-        select(SerialRegistration).where(
-            SerialRegistration.item_code == line.item_code,
-            SerialRegistration.serial.in_(wanted),
-            SerialRegistration.active.is_(True),
-        )
-    ).all()
-    for registration in taken:
-        if registration.id in own:
-            continue
-        assert registration.serial is not None
-        raise in_use(uow, line, registration.serial)
+    wanted = WantedSerials(line_label(line), line.item_code, list(serials))
+    rejection = taken_serial(uow.session, wanted, own)
+    if rejection is not None:
+        raise rejection
 
 
-def in_use(uow: UnitOfWork, line: SalesLine, serial: str) -> Rejection:
-    holder = holder_of(uow, line.item_code, serial) or "another document"
+def in_use(session: Session, label: str, item_code: str, serial: str) -> Rejection:
+    holder = holder_of(session, item_code, serial) or "another document"
     return Rejection(
         "serial.in_use",
-        f"{line_label(line)}: serial {serial!r} of item {line.item_code} is already on "
+        f"{label}: serial {serial!r} of item {item_code} is already on "
         f"{holder}; a serial can be sold only once",
         rule="S5",
         serial=serial,
@@ -159,20 +179,31 @@ def link_to_journal_line(
 def guarded_activation(
     uow: UnitOfWork, lines_serials: Sequence[tuple[SalesLine, Sequence[str]]]
 ) -> Iterator[None]:
-    """Activate registrations inside this block. The database's unique index has the last word
-    when another order took the same serial at the same moment (S5): the block runs in a
-    savepoint, and a clash becomes the S5 rejection naming the document that won."""
-    uow.session.flush()  # everything before the block is written outside the savepoint
+    """Activate registrations inside this block; it ends by writing them. The database's unique
+    index has the last word when another order took the same serial at the same moment (S5):
+    the clash aborts this transaction, and the rejection that names the document that won is
+    worked out once it has rolled back (no savepoint on the way of every posting)."""
+    wanted = [
+        WantedSerials(line_label(line), line.item_code, list(serials))
+        for line, serials in lines_serials
+    ]
+    yield
     try:
-        with uow.session.begin_nested():
-            yield
+        uow.session.flush()
     except IntegrityError as exc:
         if ACTIVE_SERIAL_INDEX not in str(exc.orig):
             raise
-        for line, serials in lines_serials:
-            check_not_in_use(uow, line, serials)
-        raise Rejection(
+        raise ClashRejection(
             "serial.in_use",
             "a serial of this posting was sold by another posting at the same moment",
+            partial(_the_winner, wanted),
             rule="S5",
         ) from None
+
+
+def _the_winner(wanted: Sequence[WantedSerials], session: Session) -> Rejection | None:
+    for serials in wanted:
+        rejection = taken_serial(session, serials)
+        if rejection is not None:
+            return rejection
+    return None

@@ -15,7 +15,7 @@ from pipeline import queries
 from pipeline.db import make_engine
 from schema import SerialRegistration
 from tests.conftest import Runner, usmf_catalog
-from tests.services.helpers import order
+from tests.services.helpers import counts, order, unchanged_but_outcome
 
 pytestmark = pytest.mark.postgres
 
@@ -119,3 +119,33 @@ def test_the_same_request_delivered_concurrently_posts_once(pg_run: Runner) -> N
     assert results[0]["status"] == "succeeded"
     with pg_run.sessions() as session:
         assert queries.show_order(session, "SO-1")["lines"][0]["delivered"] == "1"
+
+
+def test_s5_a_clash_only_the_unique_index_saw_names_the_winner_and_writes_nothing(
+    pg_run: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S5 when the check before the write missed the other posting (it committed in between):
+    the index aborts the transaction, and the rejection, worked out after the rollback, names
+    the packing slip that won. Made deterministic by skipping the check."""
+    import pipeline.services.packing_slips as packing_slips
+
+    order(pg_run, "SO-1", ("1000", "1", "1900.00"))
+    order(pg_run, "SO-2", ("1000", "1", "1900.00"))
+    winner = pg_run.ok(
+        "post_packing_slip",
+        {"order": "SO-1", "lines": [{"line": 1, "quantity": "1", "serials": ["A1"]}]},
+        actor="warehouse-1",
+    )["journal"]
+    monkeypatch.setattr(packing_slips, "check_not_in_use", lambda *args, **kwargs: None)
+    before = counts(pg_run)
+    error = pg_run.rejected(
+        "post_packing_slip",
+        {"order": "SO-2", "lines": [{"line": 1, "quantity": "1", "serials": ["A1"]}]},
+        actor="warehouse-1",
+    )
+    assert (error["code"], error["rule"]) == ("serial.in_use", "S5")
+    assert error["message"] == (
+        f"order SO-2 line 1 (item 1000): serial 'A1' of item 1000 is already on packing slip "
+        f"{winner} (order SO-1); a serial can be sold only once"
+    )
+    assert unchanged_but_outcome(before, counts(pg_run))

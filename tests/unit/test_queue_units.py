@@ -267,6 +267,35 @@ def test_relay_marks_only_what_was_sent(
     assert relay.relay_outbox(sqlite_sessions) == 0
 
 
+def test_relay_written_publishes_the_rows_it_is_given_and_leaves_the_rest_to_the_sweep(
+    sqlite_sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_outbox(
+        sqlite_sessions,
+        ("render_document", {"document_id": 1}),
+        ("render_document", {"document_id": 2}),
+        ("render_document", {"document_id": 3}),
+    )
+    with sqlite_sessions() as session:
+        written = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))[:2]
+    sent: list[int] = []
+
+    def flaky(task: str, payload: dict[str, Any]) -> None:
+        if payload["document_id"] == 2:
+            raise kombu.exceptions.OperationalError("broker down")
+        sent.append(payload["document_id"])
+
+    monkeypatch.setattr(relay, "publish_outbox_message", flaky)
+    relay.relay_written(sqlite_sessions, written)  # a failed send does not fail the request
+    assert sent == [1]  # only the rows this request wrote, never the third
+    assert published(sqlite_sessions) == [True, False, False]
+
+    monkeypatch.setattr(relay, "publish_outbox_message", lambda t, p: sent.append(p["document_id"]))
+    assert relay.relay_outbox(sqlite_sessions) == 2  # the sweep sends what is left, once
+    assert sent == [1, 2, 3]
+    assert published(sqlite_sessions) == [True, True, True]
+
+
 def test_relay_publishes_fan_out_to_bulk_and_renders_to_documents(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -332,15 +361,45 @@ def test_a_poison_request_ends_failed_after_max_attempts(task_db: sessionmaker[S
         assert session.get(RequestRecord, "poison-1").attempts == 4
 
 
+def test_a_first_delivery_is_counted_in_the_requests_own_transaction(
+    task_db: sessionmaker[Session],
+) -> None:
+    from tasks.execute import execute_request
+
+    body = {"request_id": "first-1", "kind": "confirm_order", "actor": "erp",
+            "payload": {"order": "SO-1"}}  # fmt: skip
+    record_queued(body, task_db)
+    execute_request(body)  # called directly, as a pool process runs a first delivery
+    with task_db() as session:
+        record = session.get(RequestRecord, "first-1")
+        assert record is not None
+        assert (record.status, record.attempts) == ("rejected", 1)  # no such actor (M5)
+        assert record.error["code"] == "actor.unknown"
+
+
+def test_a_redelivery_after_an_uncounted_first_delivery_counts_as_the_second(
+    task_db: sessionmaker[Session],
+) -> None:
+    """The first delivery's count rolled back with its transaction when its worker died: the
+    broker's redelivery is the second delivery, and each one after counts once."""
+    body = {"request_id": "lost-1", "kind": "confirm_order", "actor": "erp",
+            "payload": {"order": "SO-1"}}  # fmt: skip
+    record_queued(body, task_db)
+    assert start_attempt("lost-1", task_db, redelivered=True) == (2, False)
+    assert start_attempt("lost-1", task_db, redelivered=True) == (3, False)
+    with task_db() as session:
+        assert session.get(RequestRecord, "lost-1").status == "running"
+
+
 def test_an_unexpected_error_ends_failed_at_once(
     task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import tasks.execute
 
-    def broken(body: Any, sessions: Any) -> dict[str, Any]:
+    def broken(body: Any, sessions: Any, **_: Any) -> Any:
         raise ValueError("a bug, not the request's fault")
 
-    monkeypatch.setattr(tasks.execute, "execute", broken)
+    monkeypatch.setattr(tasks.execute, "run_request", broken)
     body = {"request_id": "bug-1", "kind": "confirm_order", "actor": "erp",
             "payload": {"order": "SO-1"}}  # fmt: skip
     tasks.execute.execute_request(body)
