@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -25,7 +26,7 @@ from pipeline.cli_queue import register_queue_commands
 from pipeline.config import get_settings
 from pipeline.db import engine_for, session_factory
 from pipeline.documents import render_pending
-from pipeline.execute import execute_or_fail
+from pipeline.execute import execute_or_fail, run_invoice_batch
 from pipeline.outbox import drain_inline
 from pipeline.requests_io import read_request_file
 from schema.migrate import upgrade
@@ -201,10 +202,30 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
         if not args.json:
             print(describe_outcome(outcome))
 
+    def run_batch(bodies: list[dict[str, Any]]) -> None:
+        try:
+            batch = run_invoice_batch(bodies, sessions).outcomes
+        except Exception:
+            # As execute_or_fail does for one request: each child then ends on its own.
+            logging.getLogger(__name__).exception("invoice batch failed; one by one instead")
+            for body in bodies:
+                run_one(body)
+            return
+        for outcome in batch:
+            outcomes.append(outcome)
+            if not args.json:
+                print(describe_outcome(outcome))
+
     for body in requests:
         run_one(body)
         # Follow-up requests (bulk invoicing's invoices) run right after their parent.
-        drain_inline(sessions, {"execute_request": lambda payload: run_one(payload["body"])})
+        drain_inline(
+            sessions,
+            {
+                "execute_request": lambda payload: run_one(payload["body"]),
+                "invoice_batch": lambda payload: run_batch(payload["bodies"]),
+            },
+        )
     # In this process no worker relays the render tasks, so the PDFs are made here. Rendering
     # is idempotent: a relay of the same outbox messages later renders nothing again.
     render_pending(sessions)

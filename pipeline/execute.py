@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from pipeline.errors import Rejection
 from pipeline.services.bulk import bulk_invoice
 from pipeline.services.catalog import upsert_catalog
 from pipeline.services.credit_notes import post_credit_note
+from pipeline.services.invoice_batch import invoice_batch
 from pipeline.services.invoices import post_invoice
 from pipeline.services.orders import confirm_order, upsert_order
 from pipeline.services.packing_slips import cancel_packing_slip, post_packing_slip
@@ -60,12 +61,7 @@ RACE_ATTEMPTS = 3
 
 
 def outcome_of(record: RequestRecord) -> dict[str, Any]:
-    outcome: dict[str, Any] = {"request_id": record.request_id, "status": record.status}
-    if record.result is not None:
-        outcome["result"] = record.result
-    if record.error is not None:
-        outcome["error"] = record.error
-    return outcome
+    return record.outcome()
 
 
 @dataclass
@@ -182,6 +178,40 @@ def _store_rejection(
         record.status, record.result, record.error = "rejected", None, rejection.as_error()
         record.finished_at = utcnow()
         return outcome_of(record)
+
+
+@dataclass
+class BatchExecuted:
+    """The outcomes of a batch of requests, and the outbox rows they committed."""
+
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+
+def run_invoice_batch(
+    bodies: Sequence[dict[str, Any]], sessions: sessionmaker[Session]
+) -> BatchExecuted:
+    """Bulk invoicing's invoice requests: those that can be, in one transaction
+    (services.invoice_batch); each of the others, and any that does not parse, as a request
+    of its own, after it."""
+    done = BatchExecuted()
+    children: list[Request] = []
+    own: list[str | dict[str, Any]] = []
+    for body in bodies:
+        try:
+            children.append(parse_request(body))
+        except Rejection:
+            own.append(body)
+    with sessions() as session, session.begin():
+        batch = invoice_batch(UnitOfWork(session, "invoice-batch", ""), children)
+    done.outcomes.extend(batch.outcomes)
+    done.outbox.extend(batch.outbox)
+    own.extend(child.body for child in batch.left_out)
+    for body in own:
+        run = run_request(body, sessions)
+        done.outcomes.append(run.outcome)
+        done.outbox.extend(run.outbox)
+    return done
 
 
 def _conflict(request: Request) -> dict[str, Any]:

@@ -81,15 +81,21 @@ class UnitOfWork:
     def next_number(self, series: str) -> str:
         """Take the next number of a gapless series (L2): the UPDATE locks the series row
         until this transaction ends, so a rollback gives the number back."""
+        return self.next_numbers(series, 1)[0]
+
+    def next_numbers(self, series: str, count: int) -> list[str]:
+        """Take the next `count` numbers of a gapless series at once (L2)."""
+        if count == 0:
+            return []
         value = self.session.execute(
             update(NumberSeries)
             .where(NumberSeries.code == series)
-            .values(next_value=NumberSeries.next_value + 1)
+            .values(next_value=NumberSeries.next_value + count)
             .returning(NumberSeries.next_value)
         ).scalar_one_or_none()
         if value is None:
             raise RuntimeError(f"number series {series} is missing: run `docpost init`")
-        return f"{series}-{value - 1:06d}"
+        return [f"{series}-{n:06d}" for n in range(value - count, value)]
 
     # --- follow-up work (outbox) ---------------------------------------------------------------
 

@@ -32,3 +32,12 @@ class RequestRecord(Base):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    def outcome(self) -> dict[str, Any]:
+        """The request's outcome as CONTRACT.md writes it."""
+        outcome: dict[str, Any] = {"request_id": self.request_id, "status": self.status}
+        if self.result is not None:
+            outcome["result"] = self.result
+        if self.error is not None:
+            outcome["error"] = self.error
+        return outcome

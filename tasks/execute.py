@@ -22,6 +22,7 @@ from pipeline.execute import (
     CountedBefore,
     record_failure,
     record_queued,
+    run_invoice_batch,
     run_request,
     start_attempt,
 )
@@ -32,6 +33,7 @@ from tasks.relay import relay_written
 from tasks.retry import backoff, is_transient
 from tasks.routing import (
     EXECUTE_REQUEST,
+    INVOICE_BATCH,
     SCHEDULED_BULK_INVOICE,
     SCHEDULED_REVENUE_RECOGNITION,
 )
@@ -172,6 +174,34 @@ def handle_fault(
         if not is_transient(write_error):
             raise
         raise task.retry(exc=write_error, countdown=backoff(attempt.number or 1)) from None
+
+
+@app.task(name=INVOICE_BATCH, bind=True, max_retries=None)
+def execute_invoice_batch(self: Task, bodies: list[dict[str, Any]]) -> None:
+    """Bulk invoicing's invoice requests, invoiced together (pipeline.execute.run_invoice_batch).
+
+    Only a first delivery runs the batch. A redelivery (its worker died), a batch that fails
+    on something other than a passing fault, or one whose retries run out is sent on as one
+    request per child instead: each is then counted, retried and ended by the request task,
+    which can tell which child is the poison."""
+    sessions = worker_sessions()
+    if (self.request.delivery_info or {}).get("redelivered"):
+        fan_out(bodies)
+        return
+    try:
+        done = run_invoice_batch(bodies, sessions)
+    except Exception as exc:
+        if is_transient(exc) and self.request.retries < get_settings().max_attempts:
+            raise self.retry(exc=exc, countdown=backoff(self.request.retries + 1)) from None
+        log.warning("invoice batch failed (%s); sending its requests one by one", exc)
+        fan_out(bodies)
+        return
+    relay_written(sessions, done.outbox)
+
+
+def fan_out(bodies: list[dict[str, Any]]) -> None:
+    for body in bodies:
+        publish_request(body, fan_out=True)
 
 
 @app.task(name=SCHEDULED_BULK_INVOICE)

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from tasks.app import app
-from tasks.routing import EXECUTE_REQUEST, RENDER_DOCUMENT, queue_for_request
+from tasks.routing import EXECUTE_REQUEST, INVOICE_BATCH, RENDER_DOCUMENT, queue_for_request
 
 
 def wire_body(body: str | dict[str, Any]) -> str | dict[str, Any]:
@@ -26,6 +26,11 @@ def publish_request(body: str | dict[str, Any], *, fan_out: bool = False) -> Non
     """Publish one request; retries on broker connection errors (task_publish_retry_policy)
     and raises when the broker stays unreachable."""
     app.send_task(EXECUTE_REQUEST, args=[wire_body(body)], queue=queue_for_request(body, fan_out))
+
+
+def publish_invoice_batch(bodies: list[dict[str, Any]]) -> None:
+    """Bulk invoicing's invoice requests, to be invoiced together (on `bulk`)."""
+    app.send_task(INVOICE_BATCH, args=[[wire_body(body) for body in bodies]])
 
 
 def publish_render(document_id: int) -> None:

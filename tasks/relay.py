@@ -19,19 +19,22 @@ from pipeline.outbox import mark_published, pending_messages
 from schema import OutboxMessage
 from tasks.app import app
 from tasks.db import worker_sessions
-from tasks.publish import publish_render, publish_request
+from tasks.publish import publish_invoice_batch, publish_render, publish_request
 from tasks.routing import RELAY_OUTBOX
 
 log = logging.getLogger(__name__)
 
-RELAYED_TASKS = frozenset({"execute_request", "render_document"})
+RELAYED_TASKS = frozenset({"execute_request", "invoice_batch", "render_document"})
 BATCH = 100
 
 
 def publish_outbox_message(task: str, payload: dict[str, Any]) -> None:
     if task == "execute_request":
-        # Only bulk requests write requests to the outbox: their fan-out goes to `bulk`.
+        # Bulk invoicing's children one by one, as versions before invoice_batch wrote them:
+        # an upgraded installation may still hold such rows. Fan-out goes to `bulk`.
         publish_request(payload["body"], fan_out=True)
+    elif task == "invoice_batch":
+        publish_invoice_batch(payload["bodies"])
     elif task == "render_document":
         publish_render(payload["document_id"])
     else:

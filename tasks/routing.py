@@ -14,6 +14,7 @@ POSTING, DOCUMENTS, BULK = "posting", "documents", "bulk"
 QUEUES = (POSTING, DOCUMENTS, BULK)
 
 EXECUTE_REQUEST = "docpost.execute_request"
+INVOICE_BATCH = "docpost.invoice_batch"
 RENDER_DOCUMENT = "docpost.render_document"
 RELAY_OUTBOX = "docpost.relay_outbox"
 SCHEDULED_BULK_INVOICE = "docpost.scheduled_bulk_invoice"
@@ -35,6 +36,7 @@ def queue_for_request(body: Any, fan_out: bool = False) -> str:
 
 
 _FIXED_QUEUES = {
+    INVOICE_BATCH: BULK,
     RENDER_DOCUMENT: DOCUMENTS,
     SCHEDULED_BULK_INVOICE: BULK,
     SCHEDULED_REVENUE_RECOGNITION: BULK,

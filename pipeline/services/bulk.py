@@ -1,8 +1,10 @@
 """bulk_invoice: one invoice request per order with posted, not yet invoiced packing slips.
 
-The invoices are separate requests, published through the outbox after this request commits,
-with request ids derived from the order and its packing slips: running bulk invoicing again
-for the same packing slips finds their outcomes and invoices nothing twice.
+The invoices are separate requests, recorded `queued` by this request and published through
+the outbox after it commits, in batches that services.invoice_batch invoices set-based, each
+child with its own outcome. Request ids derive from the order and its packing slips: running
+bulk invoicing again for the same packing slips finds their outcomes and invoices nothing
+twice.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from schema import Journal, JournalLine, PackingSlipInvoicing, RequestRecord, Sa
 from schema.types import utcnow
 
 CHUNK = 1000  # ids per IN list
+# Orders invoiced per transaction (services.invoice_batch): large enough that a transaction's
+# fixed costs vanish, small enough that the batches of a large run spread over the workers
+# and that one batch holds the invoice number series only briefly.
+BATCH = 50
 
 
 def bulk_invoice(uow: UnitOfWork, cmd: BulkInvoice) -> dict[str, Any]:
@@ -30,8 +36,8 @@ def bulk_invoice(uow: UnitOfWork, cmd: BulkInvoice) -> dict[str, Any]:
         for order_no, slips in sorted(open_slips.items())
     ]
     record_children_queued(uow, children)
-    for child in children:
-        uow.add_outbox("execute_request", {"body": child})
+    for start in range(0, len(children), BATCH):
+        uow.add_outbox("invoice_batch", {"bodies": children[start : start + BATCH]})
     requests = [child["request_id"] for child in children]
     return {"orders": len(requests), "requests": requests}
 

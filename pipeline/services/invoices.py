@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pipeline.contract import PostInvoice
 from pipeline.errors import Rejection
@@ -75,8 +76,20 @@ def post_invoice(uow: UnitOfWork, cmd: PostInvoice) -> dict[str, Any]:
 
 def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journal:
     standing = standing_packing_slips(uow, order)
-    slips = _named_packing_slips(uow, order, cmd.packing_slips, standing)
+    slips = named_packing_slips(uow, order, cmd.packing_slips, standing)
     shipped = open_shipments(uow, standing, slips)
+    return _write_invoice(uow, order, plan_invoice(uow, order, cmd, shipped, slips))
+
+
+def plan_invoice(
+    uow: UnitOfWork,
+    order: SalesOrder,
+    cmd: PostInvoice,
+    shipped: dict[int, list[Portion]],
+    slips: set[int] | None,
+) -> list[InvoicePlan]:
+    """What each line of the invoice takes, from which packing slips and registrations, with
+    every rule checked (S1, S7, S8, B7). Reads nothing more when packing slips are named."""
     if cmd.lines is not None:
         targets = requested_targets(order, cmd.lines)
     elif shipped:
@@ -110,7 +123,7 @@ def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journ
             plans.append(_plan_direct(uow, target))
     _check_coverage(plans)
     check_full_bundles(order, targets, "invoice")
-    return _write_invoice(uow, order, plans)
+    return plans
 
 
 def standing_packing_slips(uow: UnitOfWork, order: SalesOrder) -> list[Journal]:
@@ -126,9 +139,11 @@ def standing_packing_slips(uow: UnitOfWork, order: SalesOrder) -> list[Journal]:
     return [j for j in journals if j.reverses_id is None and j.id not in reversed_ids]
 
 
-def _named_packing_slips(
+def named_packing_slips(
     uow: UnitOfWork, order: SalesOrder, numbers: Sequence[str] | None, standing: list[Journal]
 ) -> set[int] | None:
+    """The ids of the packing slips a request names, each checked to be one of the order's
+    standing packing slips (S7, S10); None when it names none."""
     if numbers is None:
         return None
     by_number = {j.number: j for j in standing}
@@ -162,28 +177,55 @@ def open_shipments(
     """Per order line, the packing slip lines shipped and not yet invoiced, oldest first."""
     slips = [s for s in standing if only is None or s.id in only]
     line_ids = [ln.id for s in slips for ln in s.lines]
+    return shipments_from(
+        slips,
+        invoiced_quantities(uow.session, line_ids),
+        open_registrations(uow.session, line_ids),
+    )
+
+
+def invoiced_quantities(session: Session, ps_line_ids: Sequence[int]) -> dict[int, Decimal]:
+    """Packing slip line id -> the quantity invoices have taken from it."""
     invoiced: dict[int, Decimal] = defaultdict(Decimal)
-    for row in uow.session.scalars(
-        select(PackingSlipInvoicing).where(PackingSlipInvoicing.packing_slip_line_id.in_(line_ids))
+    for row in session.scalars(
+        select(PackingSlipInvoicing).where(
+            PackingSlipInvoicing.packing_slip_line_id.in_(list(ps_line_ids))
+        )
     ):
         invoiced[row.packing_slip_line_id] += row.quantity
+    return invoiced
+
+
+def open_registrations(
+    session: Session, ps_line_ids: Sequence[int]
+) -> dict[int, list[SerialRegistration]]:
+    """Packing slip line id -> its registrations no invoice has taken yet, oldest first."""
     registrations: dict[int, list[SerialRegistration]] = defaultdict(list)
-    for registration in uow.session.scalars(
+    for registration in session.scalars(
         select(SerialRegistration)
         .where(
-            SerialRegistration.packing_slip_line_id.in_(line_ids),
+            SerialRegistration.packing_slip_line_id.in_(list(ps_line_ids)),
             SerialRegistration.invoice_line_id.is_(None),
         )
         .order_by(SerialRegistration.id)
     ):
         registrations[registration.packing_slip_line_id].append(registration)  # type: ignore[index]
+    return registrations
+
+
+def shipments_from(
+    slips: Sequence[Journal],
+    invoiced: dict[int, Decimal],
+    registrations: dict[int, list[SerialRegistration]],
+) -> dict[int, list[Portion]]:
+    """Per order line, the portions of `slips` (oldest first) not yet invoiced."""
     shipped: dict[int, list[Portion]] = defaultdict(list)
     for slip in slips:
         for ps_line in slip.lines:
-            open_quantity = ps_line.quantity - invoiced[ps_line.id]
+            open_quantity = ps_line.quantity - invoiced.get(ps_line.id, ZERO)
             if open_quantity > 0:
                 shipped[ps_line.sales_line_id].append(  # type: ignore[index]
-                    Portion(slip.number, ps_line, open_quantity, registrations[ps_line.id])
+                    Portion(slip.number, ps_line, open_quantity, registrations.get(ps_line.id, []))
                 )
     return dict(shipped)
 
@@ -291,18 +333,26 @@ def _plan_direct(uow: UnitOfWork, target: Target) -> InvoicePlan:
     return InvoicePlan(target, direct=True)
 
 
-def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan]) -> Journal:
-    journal = new_journal(uow, "invoice", "INV", order)
+def invoice_lines(plans: Sequence[InvoicePlan]) -> list[JournalLine]:
+    """The invoice's journal lines (B8 amounts), booked on their order lines as invoiced."""
+    lines = []
     for plan in plans:
         line, quantity = plan.target.line, plan.target.quantity
         amount = share_of_amount(
             line.net_amount, line.quantity, quantity, line.invoiced_qty, line.invoiced_amount
         )
-        add_line(journal, snapshot_line(line, quantity, amount=amount))
+        lines.append(snapshot_line(line, quantity, amount=amount))
         line.invoiced_qty += quantity
         line.invoiced_amount += amount
         if plan.direct:
             line.delivered_qty += quantity
+    return lines
+
+
+def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan]) -> Journal:
+    journal = new_journal(uow, "invoice", "INV", order)
+    for journal_line in invoice_lines(plans):
+        add_line(journal, journal_line)
     journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
     uow.session.flush()
     for plan, journal_line in zip(plans, journal.lines, strict=True):

@@ -92,11 +92,12 @@ def post_voucher(
     journal: Journal | None,
     entries: Sequence[Entry],
     posting_date: dt.date | None = None,
+    voucher: str | None = None,
 ) -> str:
-    """One balanced voucher (L1), with the next gapless voucher number."""
-    if sum((amount for _, amount, _ in entries), Decimal(0)) != 0:
-        raise AssertionError(f"voucher does not balance: {entries}")
-    voucher = uow.next_number("VOU")
+    """One balanced voucher (L1), with the next gapless voucher number (or `voucher`, one
+    taken already with others of a batch)."""
+    check_balanced(entries)
+    voucher = voucher or uow.next_number("VOU")
     for account, amount, text in entries:
         uow.session.add(
             LedgerEntry(
@@ -109,3 +110,9 @@ def post_voucher(
             )
         )
     return voucher
+
+
+def check_balanced(entries: Sequence[Entry]) -> None:
+    """L1: a voucher's debits and credits cancel out. A voucher that does not is a bug."""
+    if sum((amount for _, amount, _ in entries), Decimal(0)) != 0:
+        raise AssertionError(f"voucher does not balance: {entries}")

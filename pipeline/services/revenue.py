@@ -3,12 +3,15 @@ the periodic release (`recognize_revenue`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pipeline.contract import RecognizeRevenue
 from pipeline.rules.bundles import allocate
@@ -26,40 +29,70 @@ from schema import Item, Journal, JournalLine, RevenueSchedule, RevenueScheduleL
 ZERO = Decimal(0)
 
 
+@dataclass(frozen=True)
+class ScheduledAmount:
+    """One period of a deferred invoice line (B11), for a RevenueScheduleLine."""
+
+    line_index: int  # position in the invoice's lines, from 0
+    schedule_code: str
+    occurrence: int
+    period: dt.date
+    amount: Decimal
+
+
 def invoice_entries(uow: UnitOfWork, invoice: Journal) -> list[Entry]:
-    """L1 with B11: receivable for the total; revenue per line, or deferred revenue with a
-    schedule line per period for lines whose item has a revenue schedule."""
-    entries: list[Entry] = [
-        (
-            ACCOUNTS_RECEIVABLE,
-            invoice.total_amount or ZERO,
-            f"{invoice.number} {invoice.customer_code}",
+    """L1 with B11 for an invoice just written (its lines have ids): its voucher entries,
+    and its schedule lines added to the session."""
+    entries, scheduled = invoice_voucher(
+        invoice.number,
+        invoice.customer_code,
+        invoice.total_amount or ZERO,
+        invoice.posting_date,
+        [(line.line_no, line.item_code, line.amount) for line in invoice.lines],
+        lambda item_code: schedule_of(uow.session, item_code),
+    )
+    uow.session.add_all(
+        RevenueScheduleLine(
+            invoice_id=invoice.id,
+            invoice_line_id=invoice.lines[period.line_index].id,
+            schedule_code=period.schedule_code,
+            occurrence=period.occurrence,
+            period=period.period,
+            amount=period.amount,
         )
-    ]
-    for line in invoice.lines:
-        if not line.amount:
-            continue
-        schedule = _schedule_of(uow, line.item_code)
-        text = f"{invoice.number} line {line.line_no} {line.item_code}"
-        if schedule is None:
-            entries.append((REVENUE, -line.amount, text))
-            continue
-        entries.append((DEFERRED_REVENUE, -line.amount, f"{text} deferred {schedule.code}"))
-        periods = monthly_periods(invoice.posting_date, schedule.occurrences)
-        for occurrence, (period, amount) in enumerate(
-            zip(periods, schedule_amounts(line.amount, schedule.occurrences), strict=True), start=1
-        ):
-            uow.session.add(
-                RevenueScheduleLine(
-                    invoice_id=invoice.id,
-                    invoice_line_id=line.id,
-                    schedule_code=schedule.code,
-                    occurrence=occurrence,
-                    period=period,
-                    amount=amount,
-                )
-            )
+        for period in scheduled
+    )
     return entries
+
+
+def invoice_voucher(
+    number: str,
+    customer_code: str,
+    total: Decimal,
+    posting_date: dt.date,
+    lines: Sequence[tuple[int, str, Decimal | None]],
+    schedule_for: Callable[[str], RevenueSchedule | None],
+) -> tuple[list[Entry], list[ScheduledAmount]]:
+    """L1 with B11: receivable for the total; revenue per line, or deferred revenue with a
+    schedule line per period for lines whose item has a revenue schedule. `lines`: (line
+    number, item, amount) of each invoice line."""
+    entries: list[Entry] = [(ACCOUNTS_RECEIVABLE, total, f"{number} {customer_code}")]
+    scheduled: list[ScheduledAmount] = []
+    for index, (line_no, item_code, amount) in enumerate(lines):
+        if not amount:
+            continue
+        schedule = schedule_for(item_code)
+        text = f"{number} line {line_no} {item_code}"
+        if schedule is None:
+            entries.append((REVENUE, -amount, text))
+            continue
+        entries.append((DEFERRED_REVENUE, -amount, f"{text} deferred {schedule.code}"))
+        periods = monthly_periods(posting_date, schedule.occurrences)
+        for occurrence, (period, share) in enumerate(
+            zip(periods, schedule_amounts(amount, schedule.occurrences), strict=True), start=1
+        ):
+            scheduled.append(ScheduledAmount(index, schedule.code, occurrence, period, share))
+    return entries, scheduled
 
 
 def credit_note_entries(uow: UnitOfWork, credit_note: Journal) -> list[Entry]:
@@ -196,8 +229,9 @@ def schedule_of_invoice(session: Any, invoice: Journal) -> list[dict[str, Any]]:
     ]
 
 
-def _schedule_of(uow: UnitOfWork, item_code: str) -> RevenueSchedule | None:
-    item = uow.session.get(Item, item_code)
+def schedule_of(session: Session, item_code: str) -> RevenueSchedule | None:
+    """The revenue schedule of an item, if it has one (B11)."""
+    item = session.get(Item, item_code)
     if item is None or item.revenue_schedule_code is None:
         return None
-    return uow.session.get(RevenueSchedule, item.revenue_schedule_code)
+    return session.get(RevenueSchedule, item.revenue_schedule_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pipeline import queries
-from pipeline.execute import execute
+from pipeline.execute import execute, run_invoice_batch
 from pipeline.outbox import drain_inline
 from tests.conftest import Runner, usmf_requests
 
@@ -17,9 +17,19 @@ def run_all(run: Runner) -> dict[str, dict]:
         outcome = execute(body, run.sessions)
         outcomes[outcome["request_id"]] = outcome
 
+    def batch(bodies: list[dict]) -> None:
+        for outcome in run_invoice_batch(bodies, run.sessions).outcomes:
+            outcomes[outcome["request_id"]] = outcome
+
     for body in usmf_requests():
         one(body)
-        drain_inline(run.sessions, {"execute_request": lambda p: one(p["body"])})
+        drain_inline(
+            run.sessions,
+            {
+                "execute_request": lambda p: one(p["body"]),
+                "invoice_batch": lambda p: batch(p["bodies"]),
+            },
+        )
     return outcomes
 
 

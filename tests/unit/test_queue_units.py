@@ -30,6 +30,7 @@ from tasks.routing import (
     BULK,
     DOCUMENTS,
     EXECUTE_REQUEST,
+    INVOICE_BATCH,
     POSTING,
     RELAY_OUTBOX,
     RENDER_DOCUMENT,
@@ -65,6 +66,7 @@ def test_router_sends_each_task_to_its_queue() -> None:
         "queue": BULK
     }
     assert route_task(RENDER_DOCUMENT, [7], {}, {}) == {"queue": DOCUMENTS}
+    assert route_task(INVOICE_BATCH, [[]], {}, {}) == {"queue": BULK}
     assert route_task(SCHEDULED_BULK_INVOICE, [], {}, {}) == {"queue": BULK}
     assert route_task(RELAY_OUTBOX, [], {}, {}) == {"queue": POSTING}
     assert route_task("celery.ping", [], {}, {}) is None
@@ -308,9 +310,11 @@ def test_relay_publishes_fan_out_to_bulk_and_renders_to_documents(
         lambda name, args, queue=None, **kw: calls.append((name, args, queue)),
     )
     relay.publish_outbox_message("execute_request", {"body": {"kind": "post_invoice"}})
+    relay.publish_outbox_message("invoice_batch", {"bodies": [{"kind": "post_invoice"}]})
     relay.publish_outbox_message("render_document", {"document_id": 3})
     assert calls == [
         (EXECUTE_REQUEST, [{"kind": "post_invoice"}], BULK),
+        (INVOICE_BATCH, [[{"kind": "post_invoice"}]], None),  # routed to bulk by the router
         (RENDER_DOCUMENT, [3], None),
     ]
 
@@ -408,6 +412,36 @@ def test_an_unexpected_error_ends_failed_at_once(
         assert record is not None
         assert (record.status, record.error["code"]) == ("failed", "internal.error")
         assert record.attempts == 1
+
+
+@pytest.mark.parametrize("how", ["redelivered", "broken"])
+def test_an_invoice_batch_that_cannot_run_sends_its_requests_one_by_one(
+    task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A batch whose worker died (redelivered), or that failed on something that is not a
+    passing fault: each child goes on as its own request, counted and ended on its own."""
+    import tasks.execute
+
+    published: list[Any] = []
+    monkeypatch.setattr(tasks.execute, "publish_request", lambda b, **kw: published.append((b, kw)))
+    bodies = [{"request_id": f"child-{n}", "kind": "post_invoice", "actor": "erp",
+               "payload": {"order": f"SO-{n}", "packing_slips": ["PS-000001"]}}
+              for n in (1, 2)]  # fmt: skip
+    if how == "broken":
+
+        def broken(*_: Any) -> Any:
+            raise ValueError("a bug in the batch")
+
+        monkeypatch.setattr(tasks.execute, "run_invoice_batch", broken)
+        tasks.execute.execute_invoice_batch(bodies)
+    else:
+        task = tasks.execute.execute_invoice_batch
+        task.push_request(delivery_info={"redelivered": True}, retries=0)  # as Redis marks it
+        try:
+            task.run(bodies)
+        finally:
+            task.pop_request()
+    assert published == [(body, {"fan_out": True}) for body in bodies]
 
 
 def test_a_malformed_message_is_rejected_without_running(task_db: sessionmaker[Session]) -> None:

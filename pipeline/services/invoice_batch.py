@@ -1,0 +1,252 @@
+"""Bulk invoicing's invoices, many orders in one transaction (set-based).
+
+bulk_invoice fans out one invoice request per order, in batches. A batch is invoiced here in
+one transaction: the orders, their packing slips, what is invoiced of them and their serial
+registrations are read with a handful of queries for all orders at once; each invoice is
+planned by the rules post_invoice applies (plan_invoice: S7, S8, B7, B8; L1 and B11 through
+invoice_voucher); and the rows are written in three flushes for the whole batch, not five
+per invoice. Each child request still gets its own outcome, the same as post_invoice's.
+
+A child whose order breaks a rule, or changed since bulk_invoice looked at it, is left out:
+it runs afterwards as a request of its own, which gives it its own rejection.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from pipeline.contract import PostInvoice, Request
+from pipeline.errors import Rejection
+from pipeline.services.invoices import (
+    InvoicePlan,
+    invoice_lines,
+    invoiced_quantities,
+    named_packing_slips,
+    open_registrations,
+    plan_invoice,
+    shipments_from,
+)
+from pipeline.services.journal import add_line, post_voucher
+from pipeline.services.lines import require_exploded
+from pipeline.services.revenue import invoice_entries
+from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from schema import (
+    Document,
+    Journal,
+    JournalLineSerial,
+    OutboxMessage,
+    PackingSlipInvoicing,
+    RequestRecord,
+    SalesOrder,
+)
+from schema.types import utcnow
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: the outcomes it stored, the children left to run on their own, and
+    the outbox rows (renders) it wrote."""
+
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    left_out: list[Request] = field(default_factory=list)
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+
+@dataclass
+class _Planned:
+    request: Request
+    record: RequestRecord
+    order: SalesOrder
+    plans: list[InvoicePlan]
+    journal: Journal | None = None
+
+
+def invoice_batch(uow: UnitOfWork, children: Sequence[Request]) -> BatchOutcome:
+    """Invoice the children's orders in the caller's transaction (`uow.session`)."""
+    result = BatchOutcome()
+    records = _lock_requests(uow, children, result)
+    runnable = [c for c in children if c.request_id in records]
+    orders = _lock_orders(uow, [c.command.order for c in runnable])
+    planned = _plan_all(uow, runnable, records, orders, result)
+    _write_all(uow, planned, result)
+    return result
+
+
+def _lock_requests(
+    uow: UnitOfWork, children: Sequence[Request], result: BatchOutcome
+) -> dict[str, RequestRecord]:
+    """The children's rows, locked. A child already final keeps its outcome (a repeat); one
+    without a row or with another body under its id is left to run_request, which knows
+    what to answer."""
+    records = {
+        r.request_id: r
+        for r in uow.session.scalars(
+            select(RequestRecord)
+            .where(RequestRecord.request_id.in_([c.request_id for c in children]))
+            .order_by(RequestRecord.request_id)
+            .with_for_update()
+        )
+    }
+    runnable: dict[str, RequestRecord] = {}
+    for child in children:
+        record = records.get(child.request_id)
+        same = record is not None and record.body_sha256 == child.body_sha256
+        if same and record is not None and record.is_final:
+            result.outcomes.append(record.outcome())
+        elif same and record is not None and isinstance(child.command, PostInvoice):
+            runnable[child.request_id] = record
+        else:
+            result.left_out.append(child)
+    return runnable
+
+
+def _lock_orders(uow: UnitOfWork, order_numbers: Sequence[str]) -> dict[str, SalesOrder]:
+    """The orders, locked in id order (as every posting locks one order: no deadlock), their
+    lines read again under the lock."""
+    return {
+        order.order_no: order
+        for order in uow.session.scalars(
+            select(SalesOrder)
+            .where(SalesOrder.order_no.in_(list(order_numbers)))
+            .order_by(SalesOrder.id)
+            .with_for_update(of=SalesOrder)
+            .execution_options(populate_existing=True)
+        )
+    }
+
+
+def _standing_packing_slips(
+    uow: UnitOfWork, orders: Sequence[SalesOrder]
+) -> dict[int, list[Journal]]:
+    """Order id -> its packing slips that are neither cancellations nor canceled, oldest
+    first (what invoices.standing_packing_slips gives for one order)."""
+    journals = list(
+        uow.session.scalars(
+            select(Journal)
+            .where(Journal.order_id.in_([o.id for o in orders]), Journal.kind == "packing_slip")
+            .order_by(Journal.id)
+        )
+    )
+    reversed_ids = {j.reverses_id for j in journals if j.reverses_id is not None}
+    standing: dict[int, list[Journal]] = defaultdict(list)
+    for journal in journals:
+        if journal.reverses_id is None and journal.id not in reversed_ids:
+            standing[journal.order_id].append(journal)
+    return standing
+
+
+def _plan_all(
+    uow: UnitOfWork,
+    children: Sequence[Request],
+    records: dict[str, RequestRecord],
+    orders: dict[str, SalesOrder],
+    result: BatchOutcome,
+) -> list[_Planned]:
+    standing = _standing_packing_slips(uow, list(orders.values()))
+    ps_line_ids = [ln.id for slips in standing.values() for s in slips for ln in s.lines]
+    invoiced = invoiced_quantities(uow.session, ps_line_ids)
+    registrations = open_registrations(uow.session, ps_line_ids)
+    planned = []
+    for child in children:
+        cmd: PostInvoice = child.command
+        order = orders.get(cmd.order)
+        if order is None or cmd.lines is not None or cmd.packing_slips is None:
+            result.left_out.append(child)  # not bulk invoicing's kind of invoice
+            continue
+        child_uow = UnitOfWork(uow.session, child.request_id, child.actor, uow.posting_date)
+        try:
+            child_uow.require_duty(POST_SALES_DOCUMENTS, "post invoices")
+            require_exploded(order, "invoice")
+            slips_of_order = standing.get(order.id, [])
+            only = named_packing_slips(child_uow, order, cmd.packing_slips, slips_of_order)
+            shipped = shipments_from(
+                [s for s in slips_of_order if only is None or s.id in only],
+                invoiced,
+                registrations,
+            )
+            plans = plan_invoice(child_uow, order, cmd, shipped, only)
+        except Rejection:
+            result.left_out.append(child)  # its own request gives it its own rejection
+            continue
+        planned.append(_Planned(child, records[child.request_id], order, plans))
+    return planned
+
+
+def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -> None:
+    """Journals and lines first (one flush: their ids), then everything that refers to them
+    (a second), then the render messages and the outcomes (written at commit)."""
+    session = uow.session
+    for item, number in zip(planned, uow.next_numbers("INV", len(planned)), strict=True):
+        journal = Journal(
+            number=number,
+            kind="invoice",
+            order_id=item.order.id,
+            customer_code=item.order.customer_code,
+            currency=item.order.currency,
+            posting_date=uow.posting_date,
+            request_id=item.request.request_id,
+            actor=item.request.actor,
+            lines=[],
+        )
+        for journal_line in invoice_lines(item.plans):
+            add_line(journal, journal_line)
+        journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
+        item.journal = journal
+    session.add_all(item.journal for item in planned)
+    session.flush()
+
+    documents = []
+    for item, voucher in zip(planned, uow.next_numbers("VOU", len(planned)), strict=True):
+        journal = item.journal
+        assert journal is not None
+        for plan, journal_line in zip(item.plans, journal.lines, strict=True):
+            for portion in plan.portions:
+                if portion.taken > 0:
+                    session.add(
+                        PackingSlipInvoicing(
+                            invoice_line_id=journal_line.id,
+                            packing_slip_line_id=portion.line.id,
+                            quantity=portion.taken,
+                        )
+                    )
+            for registration in plan.target.registrations:
+                registration.invoice_line_id = journal_line.id
+                registration.active = True
+                session.add(
+                    JournalLineSerial(
+                        journal_line_id=journal_line.id, registration_id=registration.id
+                    )
+                )
+        _add_voucher(uow, journal, voucher)
+        document = Document(
+            journal_id=journal.id, kind="invoice", revision=1, filename=f"{journal.number}.pdf"
+        )
+        session.add(document)
+        documents.append(document)
+    session.flush()
+
+    now = utcnow()
+    for item, document in zip(planned, documents, strict=True):
+        message = OutboxMessage(task="render_document", payload={"document_id": document.id})
+        session.add(message)
+        result.outbox.append(message)
+        record = item.record
+        record.status, record.error = "succeeded", None
+        record.result = {"journal": item.journal.number, "documents": [document.filename]}  # type: ignore[union-attr]
+        record.attempts = max(record.attempts, 1)
+        record.finished_at = now
+        result.outcomes.append(record.outcome())
+
+
+def _add_voucher(uow: UnitOfWork, journal: Journal, voucher: str) -> None:
+    """The invoice's voucher (L1) and its deferred revenue schedule (B11), as post_invoice
+    writes them, under a voucher number taken with the batch's others."""
+    post_voucher(uow, journal, invoice_entries(uow, journal), voucher=voucher)
