@@ -5,6 +5,5 @@ run, with the limit it cannot beat on the same machine.
 - db_floor: raw-SQL transactions doing one posting's writes; sql_count: statements per posting
 - pdf, memory: the renderer against plain WeasyPrint, and its memory over many renders
 - cpu: CPU seconds of a worker and of the PostgreSQL backends serving it
-- profile: py-spy stacks summarised (`--profile DIR`); task_path, prototype: the proposed
-  production changes measured against the code as it is (bench only, monkeypatched)
+- profile: py-spy stacks summarised (`--profile DIR`)
 """

@@ -1,7 +1,6 @@
 """`python -m bench`: every benchmark on the real PostgreSQL and Redis, a table, a JSON line.
 
-    python -m bench [--quick] [--requests N] [--orders N] [--profile DIR] [--prototype]
-                    [--skip SECTION ...]
+    python -m bench [--quick] [--requests N] [--orders N] [--profile DIR] [--skip SECTION ...]
 
 Sections, each printing its figures as it goes (progress on stderr):
 
@@ -10,7 +9,9 @@ Sections, each printing its figures as it goes (progress on stderr):
    and the ratio to (1). The renders they queue are not consumed during the run (the worker
    takes -Q posting,bulk); they are then rendered by a `documents`-only worker (renders/s),
    and a second run on a worker taking all three queues shows posting with rendering mixed in
-3. database floor: the same number of raw-SQL transactions doing one posting's writes
+3. database floor: the same number of raw-SQL transactions doing one posting's writes; and
+   the queue ceiling: those raw-SQL transactions run as tasks by 2 worker processes, the
+   best any implementation of the posting can do through this queue on this machine
 4. bulk invoicing: `bulk_invoice` over N orders with posted packing slips, invoices/s
 5. PDF speed against plain WeasyPrint
 6. scaling: posting on 1 worker process (2 processes: section 2)
@@ -42,8 +43,6 @@ POSTING_RATIO_TARGET = 0.30
 BULK_TARGET_SECONDS = 60.0
 BULK_TARGET_ORDERS = 10_000
 PDF_SPEEDUP_TARGET = 3.0
-# --prototype: render pool processes recycled after this many tasks instead of production's
-RECYCLE_LESS = 1_000
 
 
 @dataclass(frozen=True)
@@ -175,25 +174,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         out["posting_with_renders_rps"] = mixed["rps"]
                         out["posting_with_renders_all_pdfs_done_s"] = mixed["renders_done_s"]
-                        if args.prototype:  # last: its renders are left unrendered
-                            progress("posting: again with bench/prototype.py's patches")
-                            proto = throughput.posting(
-                                db, broker, requests, 2, label="proto", prototype=args.prototype
-                            )
-                            out["posting_rps_prototype"] = proto["rps"]
-                            out["posting_worker_cpu_ms_prototype"] = proto["worker_cpu_ms"]
-                            out["posting_db_cpu_ms_prototype"] = proto["db_cpu_ms"]
-                            progress("posting: their PDFs, render processes recycled less often")
-                            fewer = throughput.renders(
-                                db, broker, proto["numbers"], 2, max_tasks_per_child=RECYCLE_LESS
-                            )
-                            out["renders_per_s_recycle_less"] = fewer["renders_per_s"]
-                            out["render_cpu_ms_recycle_less"] = fewer["render_cpu_ms"]
                         return out
 
                     section("posting", posting)
                 if "db_floor" in wanted:
                     section("db floor", lambda: db_floor.measure(db, requests))
+                    section(
+                        "queue ceiling",
+                        lambda: throughput.queue_ceiling(db, broker, requests),
+                    )
                 if "scaling" in wanted:
 
                     def scaling() -> dict[str, Any]:
@@ -209,19 +198,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 def bulk() -> dict[str, Any]:
                     out = throughput.bulk_invoicing(db, broker, orders, 2, profile("bulk"))
-                    if args.prototype:
-                        progress("bulk: again with bench/prototype.py's patches")
-                        proto = throughput.bulk_invoicing(
-                            db, broker, orders, 2, prototype=args.prototype
-                        )
-                        out["bulk_wall_s_prototype"] = proto["bulk_wall_s"]
-                        out["bulk_invoices_per_s_prototype"] = proto["bulk_invoices_per_s"]
-                        out["bulk_worker_cpu_ms_per_invoice_prototype"] = proto[
-                            "bulk_worker_cpu_ms_per_invoice"
-                        ]
-                        out["bulk_db_cpu_ms_per_invoice_prototype"] = proto[
-                            "bulk_db_cpu_ms_per_invoice"
-                        ]
                     return out
 
                 section("bulk invoicing", bulk)
@@ -244,6 +220,12 @@ def derive(f: dict[str, Any]) -> None:
         f["posting_ratio_to_queue_floor"] = round(f["posting_rps"] / f["queue_floor_tps"], 3)
     if "posting_rps" in f and "db_floor_tps" in f:
         f["posting_ratio_to_db_floor"] = round(f["posting_rps"] / f["db_floor_tps"], 3)
+    if "queue_ceiling_tps" in f and "queue_floor_tps" in f:
+        f["queue_ceiling_ratio_to_queue_floor"] = round(
+            f["queue_ceiling_tps"] / f["queue_floor_tps"], 3
+        )
+    if "posting_rps" in f and "queue_ceiling_tps" in f:
+        f["posting_ratio_to_queue_ceiling"] = round(f["posting_rps"] / f["queue_ceiling_tps"], 3)
     if "posting_rps" in f and "posting_rps_1_process" in f:
         f["scaling_2_over_1"] = round(f["posting_rps"] / f["posting_rps_1_process"], 2)
     if "posting_worker_cpu_ms" in f and "queue_floor_worker_cpu_ms" in f:
@@ -295,28 +277,24 @@ def table(f: dict[str, Any]) -> str:
          f, "posting_cpu_bound_rps", " req/s bound"), f">= {POSTING_RATIO_TARGET}", _check(
          None if "posting_cpu_bound_ratio_to_queue_floor" not in f else
          f["posting_cpu_bound_ratio_to_queue_floor"] >= POSTING_RATIO_TARGET)),
-        ("2", "  posting with bench/prototype.py", _value(f, "posting_rps_prototype", " req/s"),
-         _cpu(f, "posting_worker_cpu_ms_prototype", "posting_db_cpu_ms_prototype"), "", "-"),
         ("2", "posting, same worker also rendering", _value(f, "posting_with_renders_rps",
          " req/s"), "", "", "-"),
         ("2", "renders (documents worker, 2 processes)", _value(f, "renders_per_s", " PDFs/s"),
          _value(f, "render_cpu_ms", " ms CPU per render"), "", "-"),
-        ("2", f"  renders, processes recycled every {RECYCLE_LESS}", _value(f,
-         "renders_per_s_recycle_less", " PDFs/s"), _value(f, "render_cpu_ms_recycle_less",
-         " ms CPU per render"), "", "-"),
         ("3", "database floor (raw SQL, 2 processes)", _value(f, "db_floor_tps", " tx/s"),
          _value(f, "posting_ratio_to_db_floor", " = (2)/(3)"), "", "-"),
         ("3", "  CPU per transaction: client + PostgreSQL", _cpu(f, "db_floor_client_cpu_ms",
          "db_floor_db_cpu_ms"), "", "", "-"),
+        ("3", "queue ceiling (raw SQL in the task, 2 proc.)", _value(f, "queue_ceiling_tps",
+         " tasks/s"), _value(f, "queue_ceiling_ratio_to_queue_floor", " x (1)"), "", "-"),
+        ("3", "  posting / queue ceiling", _value(f, "posting_ratio_to_queue_ceiling", " x"),
+         "", "", "-"),
         ("4", f"bulk invoicing ({get('bulk_orders') or '-'} orders, 2 processes)",
          _value(f, "bulk_invoices_per_s", " inv/s"), _value(f, "bulk_wall_s", " s wall"),
          f"< {BULK_TARGET_SECONDS:.0f} s for 10,000",
          _check(None if bulk_s is None else bulk_s < BULK_TARGET_SECONDS)),
         ("4", "  CPU per invoice: worker + PostgreSQL", _cpu(f,
          "bulk_worker_cpu_ms_per_invoice", "bulk_db_cpu_ms_per_invoice"), "", "", "-"),
-        ("4", "  bulk with bench/prototype.py", _value(f, "bulk_invoices_per_s_prototype",
-         " inv/s"), _cpu(f, "bulk_worker_cpu_ms_per_invoice_prototype",
-         "bulk_db_cpu_ms_per_invoice_prototype"), "", "-"),
         ("4", "  projected to 10,000 orders", _value(f, "bulk_projected_10000_s", " s"), "",
          f"< {BULK_TARGET_SECONDS:.0f} s",
          _check(None if projected is None else projected < BULK_TARGET_SECONDS)),
@@ -364,15 +342,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="record the posting, render and bulk workers with py-spy into DIR (slows them: "
         "figures of a profiled run do not compare); summarise with python -m bench.profile",
-    )
-    parser.add_argument(
-        "--prototype",
-        nargs="?",
-        const="attempt,ping,relay,fanout",
-        metavar="PATCHES",
-        help="also run posting and bulk invoicing with bench/prototype.py's patches (proposed "
-        "production changes, monkeypatched into the bench worker), comma-separated; "
-        "default all",
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=SECTIONS, metavar="SECTION")
     args = parser.parse_args(argv)

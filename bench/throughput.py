@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from bench.common import Database, packing_slip_request
 from bench.cpu import backends, backends_cpu, with_application_name, worker_cpu
-from bench.noop import NOOP_TASK
+from bench.noop import NOOP_TASK, RAW_DSN, RAW_POSTING_TASK, RAW_SCHEMA
 from bench.prepare import prepare_orders, progress
 from bench.workers import Broker, running_worker
 from schema import Document, Journal, RequestRecord
@@ -63,6 +63,28 @@ def queue_floor(broker: Broker, tasks: int, processes: int = 2) -> dict[str, Any
     }
 
 
+def queue_ceiling(db: Database, broker: Broker, tasks: int, processes: int = 2) -> dict[str, Any]:
+    """The posting's writes by raw SQL (the database floor's transaction) inside a task of the
+    same app: what the queue and the database together allow, with no docpost code at all.
+    No implementation of the posting through this queue can beat it on this machine."""
+    from bench import db_floor
+    from tasks.app import app
+
+    orders = [f"CEILING-{n}" for n in range(tasks)]
+    progress(f"  ceiling: creating {tasks} orders (not timed)")
+    db_floor.prepare(db, orders)
+    broker.reset_marks()
+    with app.producer_or_acquire() as producer:
+        for number in orders:
+            app.send_task(RAW_POSTING_TASK, args=[number, tasks], queue=POSTING, producer=producer)
+    env = {RAW_DSN: db_floor.psycopg2_dsn(db), RAW_SCHEMA: db.schema}
+    with running_worker(broker, env, [POSTING], processes, "ceiling") as (_, ready):
+        _wait_until(lambda: broker.done() >= tasks, "queue ceiling")
+        finished = broker.finished_at()
+    assert finished is not None
+    return {"queue_ceiling_tps": round(tasks / (finished - ready), 1)}
+
+
 # --- (2), (6) posting --------------------------------------------------------------------------
 
 
@@ -92,7 +114,6 @@ def posting(
     queues: Sequence[str] = POSTING_QUEUES,
     label: str = "posting",
     profile: Path | None = None,
-    prototype: str | None = None,
 ) -> dict[str, Any]:
     """Packing slips (3 lines, 2 serials) executed end to end by `processes` pool processes
     consuming `queues`: requests per second from worker-ready to the last one finished.
@@ -110,9 +131,7 @@ def posting(
     application = f"bench-{label}-{tag}"
     env = {"DOCPOST_DATABASE_URL": with_application_name(db.url, application)}
     figures: dict[str, Any] = {}
-    with running_worker(
-        broker, env, queues, processes, label, profile=profile, prototype=prototype
-    ) as (worker, ready):
+    with running_worker(broker, env, queues, processes, label, profile=profile) as (worker, ready):
         cpu_at_ready, client_at_ready = worker_cpu(worker.process.pid), time.process_time()
         outcomes = list(wait_all(handles, TIMEOUT))
         _check_outcomes(outcomes, requests, label)
@@ -230,7 +249,6 @@ def bulk_invoicing(
     orders: int,
     processes: int = 2,
     profile: Path | None = None,
-    prototype: str | None = None,
 ) -> dict[str, Any]:
     """`bulk_invoice` over `orders` orders with posted packing slips, on `processes` pool
     processes: from submitting the bulk request until every invoice request is final."""
@@ -252,9 +270,10 @@ def bulk_invoicing(
     application = f"bench-bulk-{tag}"
     env = {"DOCPOST_DATABASE_URL": with_application_name(db.url, application)}
     bulk_id = f"bench-bulk-{tag}"
-    with running_worker(
-        broker, env, POSTING_QUEUES, processes, "bulk", profile=profile, prototype=prototype
-    ) as (worker, _):
+    with running_worker(broker, env, POSTING_QUEUES, processes, "bulk", profile=profile) as (
+        worker,
+        _,
+    ):
         cpu_at_start = worker_cpu(worker.process.pid)
         submitted = time.time()
         outcome = submit(bulk_invoice_request(bulk_id, "erp"), db.sessions).wait(TIMEOUT)
@@ -275,4 +294,4 @@ def bulk_invoicing(
     }
 
 
-__all__ = ["QUEUES", "bulk_invoicing", "posting", "queue_floor", "renders"]
+__all__ = ["QUEUES", "bulk_invoicing", "posting", "queue_ceiling", "queue_floor", "renders"]

@@ -135,19 +135,14 @@ def running_worker(
     name: str = "bench",
     extra: Sequence[str] = (),
     profile: Path | None = None,
-    prototype: str | None = None,
 ) -> Iterator[tuple[Worker, float]]:
     """A started worker and the wall-clock time (time.time()) it reported itself ready.
 
     `profile`: sample the worker and its pool processes with py-spy (`pip install py-spy`)
-    while the block runs, writing collapsed stacks there (bench.profile summarises them).
-    `prototype`: load bench.prototype into the worker with these patches (comma-separated)."""
+    while the block runs, writing collapsed stacks there (bench.profile summarises them)."""
     broker.reset_marks()
     includes = ["bench.noop"]
     env = {**env, **broker.env()}
-    if prototype:
-        includes.append("bench.prototype")
-        env["DOCPOST_BENCH_PROTOTYPE"] = prototype
     worker = Worker(env, queues, concurrency, name, extra, includes)
     spy: subprocess.Popen[bytes] | None = None
     try:
