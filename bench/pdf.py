@@ -2,7 +2,9 @@
 
     python -m bench.pdf [--runs 20] [--locale en_US]
 
-*cached*: ``render_pdf`` — bundled subset font, one FontConfiguration and one CSS per process.
+*cached*: ``render_pdf`` — bundled subset font, one FontConfiguration and one CSS per process,
+the template's XHTML read by expat, a user-agent sheet cut to our elements, and the cyclic GC
+paused during the render (reports/render.py).
 *plain*: the same HTML and stylesheet, but with the system's full DejaVu Sans and a new
 FontConfiguration and CSS for each document, as ``weasyprint.HTML(string=...).write_pdf()``
 does it. Both include the Jinja2 step. Prints the median of ``--runs`` after one warm-up each.
@@ -79,7 +81,7 @@ def main() -> None:
     figures = measure(args.runs, max(3, args.runs // 4), args.locale)
     print(f"one-page invoice, median of {args.runs} after warm-up ({args.locale})")
     print(
-        f"cached renderer (subset font, shared FontConfiguration + CSS): "
+        f"cached renderer (render_pdf, see reports/render.py):           "
         f"{figures['pdf_one_page_ms']:7.1f} ms"
     )
     print(
