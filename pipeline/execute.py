@@ -203,6 +203,8 @@ def run_invoice_batch(
         except Rejection:
             own.append(body)
     with sessions() as session, session.begin():
+        # The batch's own unit of work only takes numbers and the posting date: each child is
+        # planned under its own request id and actor (services.invoice_batch).
         batch = invoice_batch(UnitOfWork(session, "invoice-batch", ""), children)
     done.outcomes.extend(batch.outcomes)
     done.outbox.extend(batch.outbox)
