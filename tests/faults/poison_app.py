@@ -3,13 +3,15 @@
 It is tasks.app, except that a pool process executing a request whose id starts with
 POISON_PREFIX dies on the spot (os._exit), as a process does that a request crashes (a fault
 in a C library, the OOM killer). No hook in production code: the request task's reference to
-pipeline.execute.run_request is wrapped here, before the worker forks its pool.
+pipeline.execute.run_request is wrapped here when the worker starts, before it forks its pool.
 """
 
 from __future__ import annotations
 
 import os
 from typing import Any
+
+from celery.signals import worker_init
 
 import tasks.execute as request_task
 from tasks.app import app
@@ -26,6 +28,11 @@ def _deadly_run_request(raw: Any, sessions: Any, **options: Any) -> Any:
     return _run_request(raw, sessions, **options)
 
 
-request_task.run_request = _deadly_run_request  # type: ignore[assignment]
+@worker_init.connect
+def _poison_this_worker(**_: Any) -> None:
+    # In the worker only (its pool processes fork after this): the test process imports this
+    # module for POISON_PREFIX and must keep the real run_request.
+    request_task.run_request = _deadly_run_request  # type: ignore[assignment]
+
 
 __all__ = ["POISON_PREFIX", "app"]

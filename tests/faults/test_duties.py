@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.execute import SERVICES
+from pipeline.execute import SERVICES, record_queued, run_invoice_batch
+from pipeline.services.bulk import invoice_request
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 
@@ -63,6 +64,11 @@ def _shipped_not_invoiced(run: Runner) -> dict[str, Any]:
     order(run, "SO-1", ("S0021", "2", "150.00"))
     ship(run, "SO-1")
     return {}
+
+
+def _shipped_for_a_batch(run: Runner) -> dict[str, Any]:
+    order(run, "SO-1", ("S0021", "2", "150.00"))
+    return {"order": "SO-1", "packing_slips": [ship(run, "SO-1")]}
 
 
 def _deferred_revenue(run: Runner) -> dict[str, Any]:
@@ -111,6 +117,7 @@ def _missing(what: str, duty: str) -> str:
     return f"may not {what}; that needs the duty {duty}"
 
 
+BATCH = "invoice_batch"  # not a request kind: run_invoice_batch with one child
 BLANK_REFUSED = "may not register not-readable serials; that needs the duty register_non_readable_serials"  # fmt: skip
 
 CASES = {
@@ -138,6 +145,13 @@ CASES = {
         ("services/bulk.py", "bulk_invoice", "POST_SALES_DOCUMENTS"),
         "bulk_invoice", "viewer", "erp", "actor.missing_duty", "M5",
         _missing("run bulk invoicing", POST), _shipped_not_invoiced,
+    ),
+    # Bulk invoicing's batch (services.invoice_batch) checks each child's actor; a refused
+    # child is left out and its own request refuses it.
+    "invoice_batch": Case(
+        ("services/invoice_batch.py", "invoice_batch", "via _plan_all"),
+        BATCH, "viewer", "erp", "actor.missing_duty", "M5",
+        _missing("post invoices", POST), _shipped_for_a_batch,
     ),
     "recognize_revenue": Case(
         ("services/revenue.py", "recognize_revenue", "POST_SALES_DOCUMENTS"),
@@ -203,13 +217,29 @@ def test_duty_check_refuses_without_and_allows_with_the_duty(duty_run: Runner, n
     payload = case.setup(duty_run)
     before = counts(duty_run)
 
-    error = duty_run.rejected(case.kind, payload, actor=case.refused)
+    run = _in_a_batch if case.kind == BATCH else _as_a_request
+    refused = run(duty_run, case.kind, payload, case.refused)
+    assert refused["status"] == "rejected", refused
+    error = refused["error"]
     assert (error["code"], error["rule"]) == (case.code, case.rule), error
     assert error["message"].endswith(f"actor {case.refused!r} {case.message}"), error
     assert unchanged_but_outcome(before, counts(duty_run))
 
-    result = duty_run.ok(case.kind, payload, actor=case.allowed)
-    assert result, result
+    allowed = run(duty_run, case.kind, payload, case.allowed)
+    assert allowed["status"] == "succeeded" and allowed["result"], allowed
+
+
+def _as_a_request(run: Runner, kind: str, payload: dict[str, Any], actor: str) -> dict[str, Any]:
+    return run(kind, payload, actor=actor)
+
+
+def _in_a_batch(run: Runner, _: str, payload: dict[str, Any], actor: str) -> dict[str, Any]:
+    """One bulk invoicing child of `actor`, queued as bulk_invoice queues it, run by a batch."""
+    child = invoice_request(payload["order"], payload["packing_slips"], actor)
+    child["request_id"] += f":{actor}"  # the refused and the allowed are two requests
+    record_queued(child, run.sessions)
+    [outcome] = run_invoice_batch([child], run.sessions).outcomes
+    return outcome
 
 
 def test_an_unknown_actor_is_refused_and_a_known_one_allowed(duty_run: Runner) -> None:
