@@ -30,18 +30,19 @@ from pipeline.services.invoices import (
     named_packing_slips,
     open_registrations,
     plan_invoice,
+    record_packing_slip_portions,
     shipments_from,
+    standing_of,
 )
-from pipeline.services.journal import add_line, post_voucher
+from pipeline.services.journal import add_line, new_journal, post_voucher
 from pipeline.services.lines import require_exploded
+from pipeline.services.registrations import link_to_journal_line
 from pipeline.services.revenue import invoice_entries
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
     Document,
     Journal,
-    JournalLineSerial,
     OutboxMessage,
-    PackingSlipInvoicing,
     RequestRecord,
     SalesOrder,
 )
@@ -62,7 +63,7 @@ class BatchOutcome:
 
 @dataclass
 class _Planned:
-    request: Request
+    uow: UnitOfWork  # the child's: its request id and actor go on its journal
     record: RequestRecord
     order: SalesOrder
     plans: list[InvoicePlan]
@@ -135,12 +136,10 @@ def _standing_packing_slips(
             .order_by(Journal.id)
         )
     )
-    reversed_ids = {j.reverses_id for j in journals if j.reverses_id is not None}
-    standing: dict[int, list[Journal]] = defaultdict(list)
+    by_order: dict[int, list[Journal]] = defaultdict(list)
     for journal in journals:
-        if journal.reverses_id is None and journal.id not in reversed_ids:
-            standing[journal.order_id].append(journal)
-    return standing
+        by_order[journal.order_id].append(journal)
+    return {order_id: standing_of(slips) for order_id, slips in by_order.items()}
 
 
 def _plan_all(
@@ -155,11 +154,17 @@ def _plan_all(
     invoiced = invoiced_quantities(uow.session, ps_line_ids)
     registrations = open_registrations(uow.session, ps_line_ids)
     planned = []
+    planned_orders: set[int] = set()
     for child in children:
         cmd: PostInvoice = child.command
         order = orders.get(cmd.order)
         if order is None or cmd.lines is not None or cmd.packing_slips is None:
             result.left_out.append(child)  # not bulk invoicing's kind of invoice
+            continue
+        if order.id in planned_orders:
+            # Planned from what was invoiced before this batch: a second invoice of the
+            # same order must see the first, so it runs on its own after the batch.
+            result.left_out.append(child)
             continue
         child_uow = UnitOfWork(uow.session, child.request_id, child.actor, uow.posting_date)
         try:
@@ -176,7 +181,8 @@ def _plan_all(
         except Rejection:
             result.left_out.append(child)  # its own request gives it its own rejection
             continue
-        planned.append(_Planned(child, records[child.request_id], order, plans))
+        planned.append(_Planned(child_uow, records[child.request_id], order, plans))
+        planned_orders.add(order.id)
     return planned
 
 
@@ -185,46 +191,23 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
     (a second), then the render messages and the outcomes (written at commit)."""
     session = uow.session
     for item, number in zip(planned, uow.next_numbers("INV", len(planned)), strict=True):
-        journal = Journal(
-            number=number,
-            kind="invoice",
-            order_id=item.order.id,
-            customer_code=item.order.customer_code,
-            currency=item.order.currency,
-            posting_date=uow.posting_date,
-            request_id=item.request.request_id,
-            actor=item.request.actor,
-            lines=[],
-        )
+        journal = new_journal(item.uow, "invoice", "INV", item.order, number=number)
         for journal_line in invoice_lines(item.plans):
             add_line(journal, journal_line)
         journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
         item.journal = journal
-    session.add_all(item.journal for item in planned)
     session.flush()
 
     documents = []
     for item, voucher in zip(planned, uow.next_numbers("VOU", len(planned)), strict=True):
         journal = item.journal
         assert journal is not None
+        record_packing_slip_portions(session, item.plans, journal.lines)
         for plan, journal_line in zip(item.plans, journal.lines, strict=True):
-            for portion in plan.portions:
-                if portion.taken > 0:
-                    session.add(
-                        PackingSlipInvoicing(
-                            invoice_line_id=journal_line.id,
-                            packing_slip_line_id=portion.line.id,
-                            quantity=portion.taken,
-                        )
-                    )
+            # A packing slip's registrations are active already: no activation to guard.
             for registration in plan.target.registrations:
                 registration.invoice_line_id = journal_line.id
-                registration.active = True
-                session.add(
-                    JournalLineSerial(
-                        journal_line_id=journal_line.id, registration_id=registration.id
-                    )
-                )
+            link_to_journal_line(uow, journal_line, plan.target.registrations)
         _add_voucher(uow, journal, voucher)
         document = Document(
             journal_id=journal.id, kind="invoice", revision=1, filename=f"{journal.number}.pdf"

@@ -135,8 +135,14 @@ def standing_packing_slips(uow: UnitOfWork, order: SalesOrder) -> list[Journal]:
             .order_by(Journal.id)
         )
     )
-    reversed_ids = {j.reverses_id for j in journals if j.reverses_id is not None}
-    return [j for j in journals if j.reverses_id is None and j.id not in reversed_ids]
+    return standing_of(journals)
+
+
+def standing_of(packing_slips: Sequence[Journal]) -> list[Journal]:
+    """Of an order's packing slip journals, those that are neither cancellations (S10) nor
+    canceled by one."""
+    reversed_ids = {j.reverses_id for j in packing_slips if j.reverses_id is not None}
+    return [j for j in packing_slips if j.reverses_id is None and j.id not in reversed_ids]
 
 
 def named_packing_slips(
@@ -349,22 +355,30 @@ def invoice_lines(plans: Sequence[InvoicePlan]) -> list[JournalLine]:
     return lines
 
 
-def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan]) -> Journal:
-    journal = new_journal(uow, "invoice", "INV", order)
-    for journal_line in invoice_lines(plans):
-        add_line(journal, journal_line)
-    journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
-    uow.session.flush()
-    for plan, journal_line in zip(plans, journal.lines, strict=True):
+def record_packing_slip_portions(
+    session: Session, plans: Sequence[InvoicePlan], journal_lines: Sequence[JournalLine]
+) -> None:
+    """How much each invoice line took from which packing slip line (S7, S8), for lines with
+    ids already."""
+    for plan, journal_line in zip(plans, journal_lines, strict=True):
         for portion in plan.portions:
             if portion.taken > 0:
-                uow.session.add(
+                session.add(
                     PackingSlipInvoicing(
                         invoice_line_id=journal_line.id,
                         packing_slip_line_id=portion.line.id,
                         quantity=portion.taken,
                     )
                 )
+
+
+def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan]) -> Journal:
+    journal = new_journal(uow, "invoice", "INV", order)
+    for journal_line in invoice_lines(plans):
+        add_line(journal, journal_line)
+    journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
+    uow.session.flush()
+    record_packing_slip_portions(uow.session, plans, journal.lines)
     direct = [
         (p.target.line, [r.serial for r in p.target.registrations if r.serial])
         for p in plans

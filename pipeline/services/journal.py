@@ -25,10 +25,12 @@ def new_journal(
     series: str,
     order: SalesOrder,
     reverses: Journal | None = None,
+    number: str | None = None,
 ) -> Journal:
-    """A journal with the next gapless number of its series (L2)."""
+    """A journal with the next gapless number of its series (L2), or with `number`, taken
+    already with others of a batch."""
     journal = Journal(
-        number=uow.next_number(series),
+        number=number or uow.next_number(series),
         kind=kind,
         order_id=order.id,
         customer_code=order.customer_code,
