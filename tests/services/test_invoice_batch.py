@@ -262,3 +262,24 @@ def test_a_child_its_actor_may_not_post_is_rejected_by_its_own_request(usmf: Run
     assert outcome["error"]["message"] == (
         "actor 'clerk' may not post invoices; that needs the duty post_sales_documents"
     )
+
+
+def test_a_second_child_of_one_order_runs_after_the_batch_and_sees_the_first(
+    usmf: Runner,
+) -> None:
+    """B8 and S7 across two children of one order in one batch: the second is left out of the
+    set-based write, runs on its own afterwards, and finds nothing left to invoice."""
+    order(usmf, "SO-1", ("S0021", "2", "100.00"))
+    slip = ship(usmf, "SO-1")
+    first, second = (invoice_request("SO-1", [slip], "erp") for _ in range(2))
+    second["request_id"] += ":again"
+    for child in (first, second):
+        record_queued(child, usmf.sessions)
+    outcomes = {
+        o["request_id"]: o for o in run_invoice_batch([first, second], usmf.sessions).outcomes
+    }
+    assert outcomes[first["request_id"]]["status"] == "succeeded"
+    assert outcomes[second["request_id"]]["error"]["code"] == "invoice.nothing_shipped"
+    with usmf.sessions() as session:
+        invoiced = session.scalars(select(SalesOrder).where(SalesOrder.order_no == "SO-1")).one()
+        assert [ln.invoiced_qty for ln in invoiced.lines] == [2]
