@@ -326,6 +326,16 @@ class Request(BaseModel):
     body_sha256: str
     body: str
 
+    def record_fields(self) -> dict[str, str]:
+        """What the request's row (schema.RequestRecord) keeps of it, besides its status."""
+        return {
+            "request_id": self.request_id,
+            "kind": self.kind,
+            "actor": self.actor,
+            "body_sha256": self.body_sha256,
+            "body": self.body,
+        }
+
 
 # --- parsing ---------------------------------------------------------------------------------
 

@@ -144,15 +144,7 @@ def _claim(
     if record is not None and record.is_final:
         return outcome_of(record)
     if record is None:
-        record = RequestRecord(
-            request_id=request.request_id,
-            kind=request.kind,
-            actor=request.actor,
-            body_sha256=request.body_sha256,
-            body=request.body,
-            status="running",
-            attempts=1,
-        )
+        record = RequestRecord(**request.record_fields(), status="running", attempts=1)
         session.add(record)
         session.flush()  # the unique request id is claimed here, inside the transaction
     elif first_delivery:
@@ -307,17 +299,7 @@ def record_queued(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Sess
     try:
         with sessions() as session, session.begin():
             if session.get(RequestRecord, request.request_id) is None:
-                session.add(
-                    RequestRecord(
-                        request_id=request.request_id,
-                        kind=request.kind,
-                        actor=request.actor,
-                        body_sha256=request.body_sha256,
-                        body=request.body,
-                        status="queued",
-                        attempts=0,
-                    )
-                )
+                session.add(RequestRecord(**request.record_fields(), status="queued", attempts=0))
     except IntegrityError:
         pass  # queued (or done) by a concurrent submit of the same request
     return request.request_id

@@ -57,16 +57,7 @@ def record_children_queued(uow: UnitOfWork, children: list[dict[str, Any]]) -> N
         )
         now = utcnow()
         rows = [
-            {
-                "request_id": r.request_id,
-                "kind": r.kind,
-                "actor": r.actor,
-                "body_sha256": r.body_sha256,
-                "body": r.body,
-                "status": "queued",
-                "attempts": 0,
-                "created_at": now,
-            }
+            {**r.record_fields(), "status": "queued", "attempts": 0, "created_at": now}
             for r in chunk
             if r.request_id not in known
         ]
