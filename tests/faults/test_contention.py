@@ -29,12 +29,22 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 WORKERS = ("busy-a", "busy-b", "busy-c")
 
 
-def publish_at_once(stack: Stack, requests: list[dict[str, Any]]) -> list[str]:
-    """Record every request as queued, then publish them all in one burst."""
+def run_at_once(
+    stack: Stack, requests: list[dict[str, Any]]
+) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """Record every request as queued, publish them all in one burst to the ready workers, and
+    wait until all are final, their PDFs rendered and the queues empty. Returns the request
+    ids and their outcomes by id."""
+    from tasks.client import outcomes_of
+
+    stack.workers_ready(*WORKERS)
     ids = [record_queued(request, stack.sessions) for request in requests]
     for request in requests:
         publish_request(request)
-    return ids
+    wait_final(stack.sessions, ids, timeout=120.0)
+    wait_rendered(stack.sessions, timeout=120.0)
+    wait_idle(stack.broker)
+    return ids, outcomes_of(stack.sessions, ids)
 
 
 def test_fifty_invoices_for_one_order_never_invoice_more_than_shipped(stack: Stack) -> None:
@@ -76,14 +86,7 @@ def test_fifty_invoices_for_one_order_never_invoice_more_than_shipped(stack: Sta
         invoice(n, None if n >= 40 else [{"line": 1, "quantity": "2" if n % 4 == 3 else "1"}])
         for n in range(50)
     ]
-    stack.workers_ready(*WORKERS)
-
-    ids = publish_at_once(stack, requests)
-    wait_final(stack.sessions, ids, timeout=120.0)
-    wait_rendered(stack.sessions, timeout=120.0)
-    wait_idle(stack.broker)
-
-    outcomes = {o["request_id"]: o for o in _outcomes(stack, ids)}
+    ids, outcomes = run_at_once(stack, requests)
     statuses = Counter(o["status"] for o in outcomes.values())
     codes = Counter(o["error"]["code"] for o in outcomes.values() if o["status"] == "rejected")
     result = audit(stack.sessions, dict.fromkeys(ids, 1))
@@ -163,14 +166,7 @@ def test_two_orders_racing_for_one_serial_through_workers_exactly_one_wins(stack
         for n in range(rounds)
         for side in "AB"
     ]
-    stack.workers_ready(*WORKERS)
-
-    ids = publish_at_once(stack, requests)
-    wait_final(stack.sessions, ids, timeout=120.0)
-    wait_rendered(stack.sessions, timeout=120.0)
-    wait_idle(stack.broker)
-
-    outcomes = {o["request_id"]: o for o in _outcomes(stack, ids)}
+    ids, outcomes = run_at_once(stack, requests)
     for n in range(rounds):
         pair = [outcomes[f"race-ps-A{n}"], outcomes[f"race-ps-B{n}"]]
         assert sorted(o["status"] for o in pair) == ["rejected", "succeeded"], pair
@@ -196,9 +192,3 @@ def test_two_orders_racing_for_one_serial_through_workers_exactly_one_wins(stack
     assert active == {f"RACE-{n}": 1 for n in range(rounds)}
     assert result.statuses == {"succeeded": rounds, "rejected": rounds}
     assert_clean(result, journals=rounds)
-
-
-def _outcomes(stack: Stack, ids: list[str]) -> list[dict[str, Any]]:
-    from tasks.client import outcomes_of
-
-    return list(outcomes_of(stack.sessions, ids).values())
