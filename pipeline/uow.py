@@ -122,11 +122,20 @@ class UnitOfWork:
                 )
                 or 0
             )
+        document = self.pending_document(journal, revision)
+        self.session.flush()
+        self.add_render(document)
+        return document.filename
+
+    def pending_document(self, journal: Journal, revision: int = 1) -> Document:
+        """The row of a PDF revision of the journal, to be rendered."""
         filename = f"{journal.number}.pdf" if revision == 1 else f"{journal.number}-r{revision}.pdf"
         document = Document(
             journal_id=journal.id, kind=journal.kind, revision=revision, filename=filename
         )
         self.session.add(document)
-        self.session.flush()
+        return document
+
+    def add_render(self, document: Document) -> None:
+        """The render task of a document written already (it has its id)."""
         self.add_outbox("render_document", {"document_id": document.id})
-        return filename

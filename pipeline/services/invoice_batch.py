@@ -40,7 +40,6 @@ from pipeline.services.registrations import link_to_journal_line
 from pipeline.services.revenue import invoice_entries
 from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
 from schema import (
-    Document,
     Journal,
     OutboxMessage,
     RequestRecord,
@@ -78,6 +77,7 @@ def invoice_batch(uow: UnitOfWork, children: Sequence[Request]) -> BatchOutcome:
     orders = _lock_orders(uow, [c.command.order for c in runnable])
     planned = _plan_all(uow, runnable, records, orders, result)
     _write_all(uow, planned, result)
+    result.outbox = uow.outbox
     return result
 
 
@@ -209,18 +209,13 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
                 registration.invoice_line_id = journal_line.id
             link_to_journal_line(uow, journal_line, plan.target.registrations)
         _add_voucher(uow, journal, voucher)
-        document = Document(
-            journal_id=journal.id, kind="invoice", revision=1, filename=f"{journal.number}.pdf"
-        )
-        session.add(document)
-        documents.append(document)
+        # uow.add_document would flush for each document's id: one flush serves the batch.
+        documents.append(uow.pending_document(journal))
     session.flush()
 
     now = utcnow()
     for item, document in zip(planned, documents, strict=True):
-        message = OutboxMessage(task="render_document", payload={"document_id": document.id})
-        session.add(message)
-        result.outbox.append(message)
+        uow.add_render(document)
         record = item.record
         record.status, record.error = "succeeded", None
         record.result = {"journal": item.journal.number, "documents": [document.filename]}  # type: ignore[union-attr]
