@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import queries
+from pipeline.cli_dead_letters import register_dead_letter_commands
 from pipeline.cli_documents import register_document_commands
 from pipeline.cli_http import register_http_commands
 from pipeline.cli_output import describe_outcome, print_error, print_json
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("load", cmd_load, "load a catalog file (an upsert_catalog request)")
     p.add_argument("file", type=Path)
-    p.add_argument("--actor", default="admin", help="who loads it (default: admin)")
+    p.add_argument("--actor", help="who loads it (default: DOCPOST_SYSTEM_ACTOR, erp)")
 
     p = command("run", cmd_run, "execute request files in this process, printing each outcome")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--account")
 
     register_queue_commands(command)
+    register_dead_letter_commands(command)
     register_document_commands(command)
     register_http_commands(command)
     return parser
@@ -171,7 +173,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     request = {
         "request_id": f"load-{args.file.name}-{_digest(catalog)}",
         "kind": "upsert_catalog",
-        "actor": args.actor,
+        "actor": args.actor or get_settings().system_actor,
         "payload": catalog,
     }
     return _run_and_report(args, [request])

@@ -5,6 +5,7 @@ Import the models from here; `schema.migrate.upgrade(url)` creates or upgrades a
 
 from schema.api_keys import ApiKey
 from schema.base import Base
+from schema.dead_letters import DeadLetter
 from schema.documents import Document, OutboxMessage
 from schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
 from schema.ledger import LedgerEntry, NumberSeries, RevenueScheduleLine
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "BomLine",
     "Customer",
+    "DeadLetter",
     "Document",
     "Item",
     "Journal",

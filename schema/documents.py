@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
@@ -17,7 +27,16 @@ class Document(Base):
     transaction and are filled by the render task; the bytes never change afterwards."""
 
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("journal_id", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("journal_id", "revision"),
+        # The recovery sweep's lookup: pending documents only (migration 0005).
+        Index(
+            "ix_documents_pending",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
@@ -32,6 +51,9 @@ class Document(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     rendered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # When the recovery sweep last published its render again (tasks.recovery); None: only
+    # the first publish by the outbox, which created_at stands for.
+    published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class OutboxMessage(Base):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schema.base import Base
+from schema.request_sequence import next_request_sequence
 from schema.types import UtcDateTime, utcnow
 
 FINAL_STATUSES = ("succeeded", "rejected", "failed")
@@ -16,6 +17,15 @@ FINAL_STATUSES = ("succeeded", "rejected", "failed")
 
 class RequestRecord(Base):
     __tablename__ = "requests"
+    # The recovery sweep's lookup: only requests not final are in it (migration 0005).
+    __table_args__ = (
+        Index(
+            "ix_requests_open",
+            "created_at",
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     request_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     kind: Mapped[str] = mapped_column(String(50))
@@ -28,6 +38,16 @@ class RequestRecord(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # When the recovery sweep last published it again (tasks.recovery); None: only its first
+    # publish, which created_at stands for (no write on the way of every request).
+    published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Order of execution (pipeline.ordering, migration 0006): the order a request concerns,
+    # its accept number, and since when it waits for an earlier request of that order.
+    order_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    sequence: Mapped[int | None] = mapped_column(
+        BigInteger, nullable=True, default=next_request_sequence()
+    )
+    parked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     @property
     def is_final(self) -> bool:
@@ -41,3 +61,18 @@ class RequestRecord(Base):
         if self.error is not None:
             outcome["error"] = self.error
         return outcome
+
+
+# Order of execution's lookups (pipeline.ordering), over open requests only (migration 0006):
+# the earliest open request of an order, and the earliest open request of all.
+_OPEN = text("status IN ('queued', 'running')")
+Index(
+    "ix_requests_open_order_key",
+    RequestRecord.order_key,
+    RequestRecord.sequence,
+    postgresql_where=_OPEN,
+    sqlite_where=_OPEN,
+)
+Index(
+    "ix_requests_open_sequence", RequestRecord.sequence, postgresql_where=_OPEN, sqlite_where=_OPEN
+)

@@ -17,13 +17,16 @@ from pipeline.config import Settings, get_settings
 from tasks.config import QueueSettings, celery_config, get_queue_settings
 from tasks.routing import DOCUMENTS
 
-app = Celery("docpost", include=["tasks.execute", "tasks.render", "tasks.relay"])
+app = Celery("docpost", include=["tasks.execute", "tasks.render", "tasks.relay", "tasks.recovery"])
 
 
 def configure(settings: Settings | None = None, queue: QueueSettings | None = None) -> None:
     """(Re)read the configuration, e.g. after changing DOCPOST_* variables in tests. Pooled
     broker connections are dropped so the next publish uses the new broker."""
     app.conf.update(celery_config(settings or get_settings(), queue or get_queue_settings()))
+    # Messages the worker cannot decode are kept as dead letters, not dropped (CONTRACT.md
+    # "Nothing accepted is lost"): Celery's consumer with its drop callbacks extended.
+    app.conf.worker_consumer = "tasks.dead_letters:DeadLetterConsumer"
     if app._pool is not None:
         # kombu keeps the pools in process-wide registries keyed by broker URL: reset them
         # all, or a later lookup of the same URL would hand out the pool closed here.

@@ -9,7 +9,9 @@ DOCPOST_MAX_ATTEMPTS deliveries instead of looping; the renderer is told not to 
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +21,7 @@ from schema import Document
 from tasks.app import app
 from tasks.db import worker_sessions
 from tasks.retry import backoff, is_transient
+from tasks.routing import DOCUMENTS as RENDER_QUEUE
 from tasks.routing import RENDER_DOCUMENT
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,21 @@ def start_render_attempt(document_id: int, sessions: sessionmaker[Session]) -> i
         return document.attempts
 
 
+def keep_malformed(task: Task, document_id: Any, sessions: sessionmaker[Session]) -> None:
+    from pipeline.dead_letters import store_dead_letter
+
+    reason = f"render_document needs a document id (a positive integer), got {document_id!r}"
+    log.error("%s; kept as a dead letter", reason[:300])
+    store_dead_letter(
+        sessions,
+        queue=RENDER_QUEUE,
+        task=RENDER_DOCUMENT,
+        content_type="application/json",
+        reason=reason,
+        raw=json.dumps({"args": task.request.args, "kwargs": task.request.kwargs}, default=repr),
+    )
+
+
 def mark_render_failed(document_id: int, error: str, sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
         document = session.get(Document, document_id, with_for_update=True)
@@ -41,14 +59,24 @@ def mark_render_failed(document_id: int, error: str, sessions: sessionmaker[Sess
             document.status, document.error = "failed", error[:2000]
 
 
+def is_document_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
+
+
 @app.task(name=RENDER_DOCUMENT, bind=True, max_retries=None)
-def render_document(self: Task, document_id: int) -> None:
+def render_document(self: Task, document_id: Any) -> None:
     # Imported here: only processes that render should load the renderer (and WeasyPrint).
     from pipeline.documents import DocumentNotFound
     from pipeline.documents import render_document as render
 
     sessions = worker_sessions()
     max_attempts = get_settings().max_attempts
+    if not is_document_id(document_id):
+        # No row to count deliveries on: looked up, such an id failed the lookup on every
+        # delivery (PostgreSQL: "invalid input syntax for type integer") and was retried for
+        # ever. Kept as a dead letter instead.
+        keep_malformed(self, document_id, sessions)
+        return
     attempts: int | None = None
     try:
         attempts = start_render_attempt(document_id, sessions)
@@ -68,10 +96,23 @@ def render_document(self: Task, document_id: int) -> None:
         # Any failure is retried while attempts remain, not only transient ones: rendering
         # writes nothing but the document row, and the renderer has already kept the error
         # text (and marked the document failed on the last attempt).
-        if attempts is None or attempts < max_attempts:
-            raise self.retry(
-                exc=exc, countdown=backoff(attempts or self.request.retries + 1)
-            ) from exc
+        if attempts is None:
+            # The delivery could not even be counted (the database is unreachable): retry a
+            # few times, then leave the document pending. Without a count there is no limit,
+            # and this used to retry for ever; the recovery sweep sends it again later.
+            if self.request.retries + 1 < max_attempts:
+                raise self.retry(exc=exc, countdown=backoff(self.request.retries + 1)) from exc
+            log.error(
+                "document %s: delivery could not be counted %d times (%s: %s); left pending "
+                "for the recovery sweep",
+                document_id,
+                max_attempts,
+                exc.__class__.__name__,
+                exc,
+            )
+            return
+        if attempts < max_attempts:
+            raise self.retry(exc=exc, countdown=backoff(attempts)) from exc
         log.exception("document %s could not be rendered", document_id)
         try:
             mark_render_failed(document_id, f"{exc.__class__.__name__}: {exc}", sessions)

@@ -1,0 +1,70 @@
+"""recovery sweep and dead letters: when requests and documents were last published, and
+messages no worker could decode
+
+Revision ID: 0005
+Revises: 0003
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import schema.types
+
+revision: str = "0005"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OPEN_REQUEST = sa.text("status IN ('queued', 'running')")
+PENDING_DOCUMENT = sa.text("status = 'pending'")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("published_at", schema.types.UtcDateTime(), nullable=True))
+        batch_op.create_index(
+            "ix_requests_open",
+            ["created_at"],
+            unique=False,
+            postgresql_where=OPEN_REQUEST,
+            sqlite_where=OPEN_REQUEST,
+        )
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("published_at", schema.types.UtcDateTime(), nullable=True))
+        batch_op.create_index(
+            "ix_documents_pending",
+            ["created_at"],
+            unique=False,
+            postgresql_where=PENDING_DOCUMENT,
+            sqlite_where=PENDING_DOCUMENT,
+        )
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("received_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("queue", sa.String(length=200), nullable=False),
+        sa.Column("task", sa.String(length=200), nullable=True),
+        sa.Column("content_type", sa.String(length=200), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("raw_head", sa.Text(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
+    )
+    with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dead_letters_received_at"), ["received_at"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("dead_letters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dead_letters_received_at"))
+    op.drop_table("dead_letters")
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_index("ix_documents_pending")
+        batch_op.drop_column("published_at")
+    with op.batch_alter_table("requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_requests_open")
+        batch_op.drop_column("published_at")
