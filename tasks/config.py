@@ -37,6 +37,9 @@ class QueueSettings(BaseSettings):
     # Prefix of every Redis key the broker uses, so that several installations (or test
     # runs) can share one Redis database without taking each other's messages.
     broker_key_prefix: str = ""
+    # Seconds after its last publish that a request still `queued`, or a document still
+    # `pending`, is published again (CONTRACT.md "Nothing accepted is lost"; tasks.recovery).
+    republish_after: float = 300.0
 
 
 @lru_cache(maxsize=1)
@@ -48,6 +51,12 @@ def time_limits(queue: QueueSettings) -> tuple[int, int]:
     """(soft, hard) time limits in seconds, the hard one at most half the visibility timeout."""
     hard = max(2, min(queue.task_time_limit, queue.visibility_timeout // 2))
     return max(1, hard * 4 // 5), hard
+
+
+def recovery_sweep_seconds(queue: QueueSettings) -> float:
+    """How often beat runs the recovery sweep: often enough that a lost message is published
+    again soon after its grace period, at most once a minute."""
+    return max(1.0, min(60.0, queue.republish_after / 5))
 
 
 def broker_transport_options(broker_url: str, queue: QueueSettings) -> dict[str, Any]:
@@ -147,5 +156,6 @@ def celery_config(settings: Settings, queue: QueueSettings) -> dict[str, Any]:
             settings.bulk_invoice_cron,
             queue.outbox_sweep_seconds,
             settings.revenue_recognition_cron,
+            recovery_seconds=recovery_sweep_seconds(queue),
         ),
     }

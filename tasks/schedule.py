@@ -1,5 +1,5 @@
 """Beat's schedule: bulk invoicing and the release of deferred revenue at configurable crons,
-the outbox sweep every ~30 s.
+the outbox sweep every ~30 s, the recovery sweep (tasks.recovery) every minute at most.
 
 A scheduled bulk invoicing run is an ordinary `bulk_invoice` request whose id names its
 schedule slot (`bulk-invoice-run:2026-11-21T02:00Z`), so a slot triggered twice (two beats,
@@ -14,6 +14,9 @@ from typing import Any
 from celery.schedules import ParseException, crontab
 
 from tasks.routing import RELAY_OUTBOX, SCHEDULED_BULK_INVOICE, SCHEDULED_REVENUE_RECOGNITION
+
+# Beat's sweep for what the broker lost (tasks.recovery); named here, where beat needs it.
+RECOVER_LOST = "docpost.recover_lost"
 
 CRON_FIELDS = "minute hour day month weekday"
 # Every slot of a valid cron recurs within 28 years (Feb 29 on a given weekday).
@@ -83,7 +86,11 @@ def revenue_recognition_request(as_of: dt.date, actor: str) -> dict[str, Any]:
 
 
 def beat_schedule(
-    bulk_invoice_cron: str, sweep_seconds: float, revenue_recognition_cron: str = "30 2 * * *"
+    bulk_invoice_cron: str,
+    sweep_seconds: float,
+    revenue_recognition_cron: str = "30 2 * * *",
+    *,
+    recovery_seconds: float = 60.0,
 ) -> dict[str, dict[str, Any]]:
     return {
         "bulk-invoice": {
@@ -100,5 +107,10 @@ def beat_schedule(
             # A sweep nobody ran in time is superseded by the next one: don't pile them up
             # while the workers are down.
             "options": {"expires": sweep_seconds},
+        },
+        "recovery-sweep": {
+            "task": RECOVER_LOST,
+            "schedule": recovery_seconds,
+            "options": {"expires": recovery_seconds},
         },
     }
