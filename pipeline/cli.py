@@ -24,7 +24,7 @@ from pipeline.cli_documents import register_document_commands
 from pipeline.cli_http import register_http_commands
 from pipeline.cli_output import describe_outcome, print_error, print_json
 from pipeline.cli_queue import register_queue_commands
-from pipeline.config import get_settings
+from pipeline.config import ConfigurationError, get_settings
 from pipeline.db import engine_for, session_factory
 from pipeline.documents import render_pending
 from pipeline.execute import execute_or_fail, run_invoice_batch
@@ -41,6 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
+    try:
+        # Every command, the worker and the HTTP service included, refuses a configuration it
+        # cannot work with before doing anything (an unsupported DOCPOST_LOCALE, CONTRACT.md).
+        get_settings()
+    except ConfigurationError as exc:
+        return _fail(args, f"configuration refused: {exc}", "config.invalid", EXIT_USAGE)
     try:
         return int(args.handler(args))
     except queries.NotFound as exc:

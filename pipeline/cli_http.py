@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.cli_queue import CommandFactory
-from pipeline.config import get_settings
+from pipeline.config import ConfigurationError, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -110,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     register_http_commands(command)
     args = parser.parse_args(argv)
+    try:
+        get_settings()
+    except ConfigurationError as exc:
+        print(f"docpost: configuration refused: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     return int(args.handler(args))
 
 

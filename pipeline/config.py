@@ -1,12 +1,25 @@
-"""Configuration from DOCPOST_* environment variables or a `.env` file (CONTRACT.md)."""
+"""Configuration from DOCPOST_* environment variables or a `.env` file (CONTRACT.md).
+
+A value the pipeline cannot work with is refused when the settings are first read, at the
+start of every entry point (CLI commands, `docpost worker`/`beat`, `docpost serve`,
+`create_app`), with a message naming the variable: an unsupported DOCPOST_LOCALE used to be
+found only while rendering, after the posting had committed, leaving its PDF pending for ever.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SUPPORTED_LOCALES = ("en_US", "nb_NO")
+from reports.labels import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalize_locale
+
+__all__ = ["SUPPORTED_LOCALES", "ConfigurationError", "Settings", "get_settings"]
+
+
+class ConfigurationError(ValueError):
+    """A DOCPOST_* setting that cannot be used; the message names the variable(s)."""
 
 
 class Settings(BaseSettings):
@@ -16,7 +29,7 @@ class Settings(BaseSettings):
     # Empty means the embedded broker: no server needed (see tasks.app).
     broker_url: str = ""
     documents_dir: str = "./documents"
-    locale: str = "en_US"
+    locale: str = DEFAULT_LOCALE
     company_name: str = "Contoso Entertainment System USA"
     company_address: str = "1 Microsoft Way, Redmond, WA 98052"
     # Beat's bulk invoicing schedule, crontab fields "minute hour day month weekday".
@@ -28,7 +41,31 @@ class Settings(BaseSettings):
     # post_sales_documents.
     system_actor: str = "erp"
 
+    @field_validator("locale")
+    @classmethod
+    def _supported_locale(cls, value: str) -> str:
+        # The locales the documents have labels for (reports.labels), "nb-NO" read as nb_NO;
+        # empty (docker-compose passes DOCPOST_LOCALE through) is the default, as in
+        # reports.labels.locale_from_env.
+        return normalize_locale(value or DEFAULT_LOCALE)
+
+
+def settings_error(error: ValidationError) -> ConfigurationError:
+    """One line per refused variable, e.g. "DOCPOST_LOCALE: unsupported locale 'de_DE':
+    supported locales are en_US, nb_NO"."""
+    lines = []
+    for problem in error.errors():
+        name = "DOCPOST_" + "_".join(str(part) for part in problem["loc"]).upper()
+        cause = (problem.get("ctx") or {}).get("error")
+        lines.append(f"{name}: {cause if cause is not None else problem['msg']}")
+    return ConfigurationError("; ".join(lines))
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; ConfigurationError when a variable is refused (not cached: every caller
+    sees the refusal)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise settings_error(exc) from None

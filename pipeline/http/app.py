@@ -63,13 +63,16 @@ def create_app(
             yield
             app.state.embedded_worker = False
 
+    # Read (and checked) now, whatever the server: an unsupported DOCPOST_LOCALE is refused at
+    # start-up (ConfigurationError), not after a posting committed.
+    settings = get_settings()
     app = FastAPI(
         title="docpost",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.sessions = sessions or session_factory(get_settings().database_url)
+    app.state.sessions = sessions or session_factory(settings.database_url)
     app.state.embedded_worker = False
     install_error_handlers(app)
     for module in (routes_requests, routes_read, routes_documents, health, pages):
