@@ -95,7 +95,16 @@ def test_celery_config_reliability_settings() -> None:
     assert {q.name for q in config["task_queues"]} == {POSTING, DOCUMENTS, BULK}
     visibility = config["broker_transport_options"]["visibility_timeout"]
     assert config["task_soft_time_limit"] < config["task_time_limit"] <= visibility / 2
-    assert set(config["beat_schedule"]) == {"bulk-invoice", "revenue-recognition", "outbox-sweep"}
+    assert set(config["beat_schedule"]) == {
+        "bulk-invoice",
+        "revenue-recognition",
+        "outbox-sweep",
+        "recovery-sweep",
+    }
+    # DOCPOST_REPUBLISH_AFTER 300 s: swept every minute; a grace of seconds, every second.
+    assert config["beat_schedule"]["recovery-sweep"]["schedule"] == 60.0
+    quick = celery_config(Settings(), QueueSettings(republish_after=2))
+    assert quick["beat_schedule"]["recovery-sweep"]["schedule"] == 1.0
 
 
 def test_no_broker_means_the_embedded_one() -> None:
