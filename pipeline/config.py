@@ -9,6 +9,7 @@ found only while rendering, after the posting had committed, leaving its PDF pen
 from __future__ import annotations
 
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,9 +38,12 @@ class Settings(BaseSettings):
     # Beat's release of deferred revenue (B11), as of the slot's date; once per date.
     revenue_recognition_cron: str = "30 2 * * *"
     max_attempts: int = 5
-    # The actor scheduled work (bulk invoicing, revenue release) runs as; it needs the duty
-    # post_sales_documents.
+    # The actor scheduled work (bulk invoicing, revenue release) runs as; it needs the duties
+    # post_sales_documents and recognize_revenue. `docpost load` and `recognize` act as it too.
     system_actor: str = "erp"
+    # The company's IANA time zone: what "today" is (pipeline.clock), e.g. the latest date
+    # revenue may be released to. Issue 15 moves it into the catalog's company.
+    company_time_zone: str = "UTC"
 
     @field_validator("locale")
     @classmethod
@@ -48,6 +52,19 @@ class Settings(BaseSettings):
         # empty (docker-compose passes DOCPOST_LOCALE through) is the default, as in
         # reports.labels.locale_from_env.
         return normalize_locale(value or DEFAULT_LOCALE)
+
+    @field_validator("company_time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        if value == "UTC":
+            return value  # needs no time zone database (pipeline.clock)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Oslo, America/New_York)"
+            ) from None
+        return value
 
 
 def settings_error(error: ValidationError) -> ConfigurationError:

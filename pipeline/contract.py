@@ -156,7 +156,16 @@ class CustomerIn(Strict):
     address: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
-Duty = Literal["post_sales_documents", "register_non_readable_serials", "correct_serial_numbers"]
+# pipeline.duties.ALL_DUTIES (M5), spelled out for the schema.
+Duty = Literal[
+    "post_sales_documents",
+    "maintain_sales_orders",
+    "maintain_master_data",
+    "manage_actors",
+    "recognize_revenue",
+    "register_non_readable_serials",
+    "correct_serial_numbers",
+]
 
 
 class ActorIn(Strict):

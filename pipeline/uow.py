@@ -9,12 +9,16 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, joinedload
 
+from pipeline import clock
+from pipeline.duties import (  # noqa: F401  (re-exported: services import the duties here)
+    CORRECT_SERIALS,
+    POST_SALES_DOCUMENTS,
+    REGISTER_NON_READABLE,
+    missing_duty,
+    needs_of,
+)
 from pipeline.errors import Rejection
 from schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
-
-POST_SALES_DOCUMENTS = "post_sales_documents"
-REGISTER_NON_READABLE = "register_non_readable_serials"
-CORRECT_SERIALS = "correct_serial_numbers"
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 
@@ -27,7 +31,7 @@ class UnitOfWork:
     session: Session
     request_id: str
     actor_name: str
-    posting_date: dt.date = field(default_factory=dt.date.today)
+    posting_date: dt.date = field(default_factory=lambda: clock.company_today())
     # Follow-up messages this unit of work wrote: published right after its commit.
     outbox: list[OutboxMessage] = field(default_factory=list)
     _actor: Actor | None = None
@@ -53,14 +57,12 @@ class UnitOfWork:
     def has_duty(self, duty: str) -> bool:
         return duty in self.actor.duty_names
 
-    def require_duty(self, duty: str, what: str) -> None:
-        if not self.has_duty(duty):
-            raise Rejection(
-                "actor.missing_duty",
-                f"actor {self.actor_name!r} may not {what}; that needs the duty {duty}",
-                rule="M5",
-                duty=duty,
-            )
+    def require_duties_of(self, kind: str, command: Any = None) -> None:
+        """The duties of a request of `kind` (pipeline.duties, the table the HTTP service
+        checks too)."""
+        for need in needs_of(kind, command):
+            if not self.has_duty(need.duty):
+                raise missing_duty(self.actor_name, need)
 
     # --- locks and numbers (L2, L3) ------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline import clock
 from pipeline.config import get_settings
 from pipeline.execute import (
     CountedBefore,
@@ -219,9 +220,10 @@ def scheduled_bulk_invoice() -> str:
 @app.task(name=SCHEDULED_REVENUE_RECOGNITION)
 def scheduled_revenue_recognition() -> str:
     """Beat's release of deferred revenue (B11) as of the latest slot's date: an ordinary
-    `recognize_revenue` request, idempotent per date."""
+    `recognize_revenue` request, idempotent per date. The slot (a UTC time) is dated in the
+    company's time zone, so it is never after the company's today, which the release refuses."""
     slot = latest_slot(parse_cron(get_settings().revenue_recognition_cron), dt.datetime.now(dt.UTC))
-    request = revenue_recognition_request(slot.date(), get_settings().system_actor)
+    request = revenue_recognition_request(clock.company_date(slot), get_settings().system_actor)
     sessions = worker_sessions()
     record_queued(request, sessions)
     publish_request(request)

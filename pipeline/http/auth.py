@@ -3,16 +3,19 @@
 How callers authenticate:
 
 - API clients send `Authorization: Bearer <key>` on every call.
-- People in a browser open `/?key=<key>` once: the page stores the key in an HttpOnly,
-  SameSite=Lax cookie and redirects to `/` (so the key leaves the address bar), and the PDF
-  links then work with that cookie. The cookie is honoured on GET (and HEAD) only, never on
-  POST /requests: a cookie that a browser sends by itself cannot post anything (no CSRF).
+- People in a browser sign in once with the form at `/` (a POST from the page itself; never
+  a key in the address, see pipeline.http.pages): the key is kept in an HttpOnly,
+  SameSite=Lax cookie, and the PDF links then work with that cookie. The cookie is honoured
+  on GET (and HEAD) only, never on POST /requests: a cookie that a browser sends by itself
+  cannot post anything (no CSRF).
 
 What a key may do (DOMAIN.md M5, checked again by the pipeline itself):
 
-- post a request of a posting kind: `post_sales_documents`; `change_serial`:
-  `correct_serial_numbers`; any other kind: any known actor (the pipeline decides the rest,
-  e.g. blanks need `register_non_readable_serials`, and rejects with `actor.missing_duty`).
+- post a request: the duties its kind needs, from the one table the pipeline's services
+  check too (pipeline.duties: e.g. `upsert_order` needs `maintain_sales_orders`, a catalog
+  `maintain_master_data` and, with actors, `manage_actors`). The pipeline decides the rest
+  (blanks need `register_non_readable_serials`; a catalog grants only duties its actor holds)
+  and rejects with `actor.missing_duty`, `actor.grant_not_held`, ...
 - read orders, journals, documents, PDFs, traces and the journal page:
   `post_sales_documents` (they show customers, prices and serials).
 - read a request's outcome: its own actor, or any actor with `post_sales_documents`.
@@ -30,8 +33,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.duties import POST_SALES_DOCUMENTS, Need, needs_of
 from pipeline.http.errors import ApiError
-from pipeline.uow import CORRECT_SERIALS, POST_SALES_DOCUMENTS
 from schema import Actor, ApiKey
 
 KEY_PREFIX = "dpk_"
@@ -40,21 +43,6 @@ COOKIE_NAME = "docpost_key"
 MAX_KEY_LENGTH = 200
 
 READ_DUTY = POST_SALES_DOCUMENTS
-POSTING_KINDS = frozenset(
-    {
-        "post_packing_slip",
-        "post_invoice",
-        "post_credit_note",
-        "cancel_packing_slip",
-        "post_pos_sale",
-        "bulk_invoice",
-        "recognize_revenue",
-    }
-)
-KIND_DUTIES: dict[str, str] = {
-    **dict.fromkeys(POSTING_KINDS, POST_SALES_DOCUMENTS),
-    "change_serial": CORRECT_SERIALS,
-}
 
 
 class UnknownActor(LookupError):
@@ -89,6 +77,10 @@ class Caller:
     def has(self, duty: str) -> bool:
         return duty in self.duties
 
+    def missing(self, kind: str, command: object) -> Need | None:
+        """The first duty a request of `kind` needs (pipeline.duties) that this caller lacks."""
+        return next((n for n in needs_of(kind, command) if n.duty not in self.duties), None)
+
     def require(self, duty: str, what: str) -> None:
         if duty not in self.duties:
             raise ApiError(
@@ -121,7 +113,7 @@ _bearer = HTTPBearer(
 _cookie = APIKeyCookie(
     name=COOKIE_NAME,
     auto_error=False,
-    description="Set by opening `/?key=<key>` in a browser; honoured on GET only.",
+    description="Set by the sign-in form at `/` in a browser; honoured on GET only.",
 )
 
 

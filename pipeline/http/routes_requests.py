@@ -26,7 +26,7 @@ from pipeline.contract import Request as ParsedRequest
 from pipeline.contract import parse_request
 from pipeline.errors import Rejection
 from pipeline.execute import outcome_of
-from pipeline.http.auth import KIND_DUTIES, READ_DUTY, AnyReader, Caller, Poster, Sessions
+from pipeline.http.auth import READ_DUTY, AnyReader, Caller, Poster, Sessions
 from pipeline.http.errors import ApiError, not_found
 from pipeline.http.schemas import MAX_BATCH, Accepted, Outcome, errors
 from schema import RequestRecord
@@ -129,15 +129,15 @@ def _check(index: int, body: Any, caller: Caller) -> ParsedRequest:
         refused = ApiError(422, error["code"], error["message"], rule=error["rule"], index=index)
         refused.details.update(error["details"])
         raise refused from None
-    duty = KIND_DUTIES.get(request.kind)
-    if duty is not None and not caller.has(duty):
+    need = caller.missing(request.kind, request.command)
+    if need is not None:
         raise ApiError(
             403,
             "actor.missing_duty",
             f"{_which(index, body)}: actor {caller.actor!r} may not send {request.kind} "
-            f"requests; that needs the duty {duty}",
+            f"requests; that needs the duty {need.duty}",
             rule="M5",
-            duty=duty,
+            duty=need.duty,
             index=index,
         )
     return request

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from pipeline.contract import BulkInvoice, parse_request
-from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from pipeline.uow import UnitOfWork
 from schema import Journal, JournalLine, PackingSlipInvoicing, RequestRecord, SalesOrder
 from schema.types import utcnow
 
@@ -29,7 +29,7 @@ BATCH = 50
 
 
 def bulk_invoice(uow: UnitOfWork, cmd: BulkInvoice) -> dict[str, Any]:
-    uow.require_duty(POST_SALES_DOCUMENTS, "run bulk invoicing")
+    uow.require_duties_of("bulk_invoice")
     open_slips = uninvoiced_packing_slips(uow, cmd.customer, cmd.orders)
     children = [
         invoice_request(order_no, slips, uow.actor_name)

@@ -1,4 +1,4 @@
-"""upsert_catalog: load master data (M1-M5)."""
+"""upsert_catalog: load master data and actors (M1-M5)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from pipeline.contract import UpsertCatalog
+from pipeline.duties import MAINTAIN_MASTER_DATA, MANAGE_ACTORS, check_duty_change
 from pipeline.errors import Rejection
 from pipeline.rules.masterdata import (
     check_bom_component,
@@ -157,19 +158,34 @@ def upsert_catalog(uow: UnitOfWork, cmd: UpsertCatalog) -> dict[str, Any]:
 
 
 def _check_catalog_actor(uow: UnitOfWork, cmd: UpsertCatalog) -> None:
-    """Master data is loaded by a known actor; the very first load, which brings the actors,
-    may come from one it defines itself (or from anyone while no actor exists yet)."""
-    if uow.session.get(Actor, uow.actor_name) is not None:
+    """M5: the very first load into an empty database (no actor yet) is taken without an
+    actor, and must create an actor who can manage actors from then on. Every later load
+    needs maintain_master_data for its master data and manage_actors for its actors, and
+    may grant or take away only duties its actor holds. Checked before anything is loaded."""
+    session = uow.session
+    if session.scalars(select(Actor.actor).limit(1)).first() is None:
+        if not any(MANAGE_ACTORS in a.duties for a in cmd.actors):
+            raise Rejection(
+                "actor.first_load_without_manager",
+                "the first catalog loaded into an empty database must create an actor holding "
+                f"the duty {MANAGE_ACTORS} (it is the only load taken without an actor); add "
+                f'one to "actors", e.g. {{"actor": "erp", "duties": ["{MANAGE_ACTORS}", '
+                f'"{MAINTAIN_MASTER_DATA}", ...]}}',
+                rule="M5",
+                duty=MANAGE_ACTORS,
+            )
         return
-    if any(a.actor == uow.actor_name for a in cmd.actors):
-        return
-    if uow.session.scalars(select(Actor).limit(1)).first() is None:
-        return
-    raise Rejection(
-        "actor.unknown",
-        f"unknown actor {uow.actor_name!r}; load it with its duties in the catalog",
-        rule="M5",
-    )
+    uow.require_duties_of("upsert_catalog", cmd)
+    # What the loader holds now, before this catalog changes anyone (itself included).
+    held = frozenset(uow.actor.duty_names)
+    duties: dict[str, set[str]] = {}  # each named actor's duties as the catalog goes along
+    for actor_in in cmd.actors:
+        if actor_in.actor not in duties:
+            existing = session.get(Actor, actor_in.actor)
+            duties[actor_in.actor] = existing.duty_names if existing is not None else set()
+        after = set(actor_in.duties)
+        check_duty_change(uow.actor_name, held, actor_in.actor, duties[actor_in.actor], after)
+        duties[actor_in.actor] = after
 
 
 def _check_bundles_used_as_components(uow: UnitOfWork) -> None:

@@ -23,14 +23,14 @@ from pipeline.services.lines import line_label, reject_repeats, resolve_line
 from pipeline.services.posting import Target, check_full_bundles
 from pipeline.services.registrations import link_to_journal_line
 from pipeline.services.revenue import credit_note_entries
-from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from pipeline.uow import UnitOfWork
 from schema import Journal, JournalLine, SalesOrder, SerialRegistration
 
 ZERO = Decimal(0)
 
 
 def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
-    uow.require_duty(POST_SALES_DOCUMENTS, "post credit notes")
+    uow.require_duties_of("post_credit_note")
     invoice = uow.session.scalars(
         select(Journal).where(Journal.number == cmd.invoice)
     ).one_or_none()

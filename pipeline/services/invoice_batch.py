@@ -38,7 +38,7 @@ from pipeline.services.journal import add_line, new_journal, post_voucher
 from pipeline.services.lines import require_exploded
 from pipeline.services.registrations import link_to_journal_line
 from pipeline.services.revenue import invoice_entries
-from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from pipeline.uow import UnitOfWork
 from schema import (
     Journal,
     OutboxMessage,
@@ -168,7 +168,7 @@ def _plan_all(
             continue
         child_uow = UnitOfWork(uow.session, child.request_id, child.actor, uow.posting_date)
         try:
-            child_uow.require_duty(POST_SALES_DOCUMENTS, "post invoices")
+            child_uow.require_duties_of("post_invoice")
             require_exploded(order, "invoice")
             slips_of_order = standing.get(order.id, [])
             only = named_packing_slips(child_uow, order, cmd.packing_slips, slips_of_order)

@@ -36,7 +36,7 @@ from pipeline.services.registrations import (
     link_to_journal_line,
 )
 from pipeline.services.revenue import invoice_entries
-from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from pipeline.uow import UnitOfWork
 from schema import (
     Journal,
     JournalLine,
@@ -67,7 +67,7 @@ class InvoicePlan:
 
 
 def post_invoice(uow: UnitOfWork, cmd: PostInvoice) -> dict[str, Any]:
-    uow.require_duty(POST_SALES_DOCUMENTS, "post invoices")
+    uow.require_duties_of("post_invoice")
     order = uow.lock_order(cmd.order)
     require_exploded(order, "invoice")
     journal = invoice_order(uow, order, cmd)

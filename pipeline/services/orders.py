@@ -31,7 +31,7 @@ LINE_FIELDS = (
 
 
 def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
-    uow.actor  # noqa: B018 - M5: the actor must exist
+    uow.require_duties_of("upsert_order")
     session = uow.session
     customer = session.get(Customer, cmd.customer)
     if customer is None:
@@ -162,7 +162,7 @@ def _upsert_line(uow: UnitOfWork, order: SalesOrder, line_in: OrderLineIn) -> No
 
 
 def confirm_order(uow: UnitOfWork, cmd: ConfirmOrder) -> dict[str, Any]:
-    uow.actor  # noqa: B018 - M5: the actor must exist
+    uow.require_duties_of("confirm_order")
     order = uow.lock_order(cmd.order)
     if not order.lines:
         raise Rejection("order.empty", f"order {order.order_no} has no lines to confirm")

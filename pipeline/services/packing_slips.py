@@ -25,7 +25,7 @@ from pipeline.services.registrations import (
     guarded_activation,
     link_to_journal_line,
 )
-from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from pipeline.uow import UnitOfWork
 from schema import (
     Journal,
     JournalLine,
@@ -37,7 +37,7 @@ from schema import (
 
 
 def post_packing_slip(uow: UnitOfWork, cmd: PostPackingSlip) -> dict[str, Any]:
-    uow.require_duty(POST_SALES_DOCUMENTS, "post packing slips")
+    uow.require_duties_of("post_packing_slip")
     order = uow.lock_order(cmd.order)
     require_exploded(order, "packing slip")
     if cmd.lines is None:
@@ -131,7 +131,7 @@ def _prepare_registrations(uow: UnitOfWork, target: Target) -> None:
 def cancel_packing_slip(uow: UnitOfWork, cmd: CancelPackingSlip) -> dict[str, Any]:
     """S10: reverse every line of a packing slip with a new packing slip of negative
     quantities. The serials stay registered on the order lines for the next packing slip."""
-    uow.require_duty(POST_SALES_DOCUMENTS, "cancel packing slips")
+    uow.require_duties_of("cancel_packing_slip")
     original = uow.session.scalars(
         select(Journal).where(Journal.number == cmd.packing_slip)
     ).one_or_none()

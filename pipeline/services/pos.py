@@ -13,14 +13,14 @@ from pipeline.services.lines import line_label
 from pipeline.services.packing_slips import ship
 from pipeline.services.posting import Target
 from pipeline.services.registrations import SerialEntry, reject_serials_on_plain_item
-from pipeline.uow import POST_SALES_DOCUMENTS, REGISTER_NON_READABLE, UnitOfWork
+from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
 from schema import Customer, Item, SalesLine, SalesOrder
 
 WALK_IN_CUSTOMER = "POS"
 
 
 def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
-    uow.require_duty(POST_SALES_DOCUMENTS, "post point-of-sale sales")
+    uow.require_duties_of("post_pos_sale")
     customer = _customer(uow, cmd.customer)
     items = {}
     for index, line_in in enumerate(cmd.lines, start=1):

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline import clock
 from pipeline.contract import RecognizeRevenue
+from pipeline.errors import Rejection
 from pipeline.rules.bundles import allocate
 from pipeline.rules.revenue import monthly_periods, schedule_amounts
 from pipeline.services.journal import (
@@ -23,7 +25,7 @@ from pipeline.services.journal import (
     Entry,
     post_voucher,
 )
-from pipeline.uow import POST_SALES_DOCUMENTS, UnitOfWork
+from pipeline.uow import UnitOfWork
 from schema import Item, Journal, JournalLine, RevenueSchedule, RevenueScheduleLine
 
 ZERO = Decimal(0)
@@ -152,7 +154,8 @@ def credit_note_entries(uow: UnitOfWork, credit_note: Journal) -> list[Entry]:
 def recognize_revenue(uow: UnitOfWork, cmd: RecognizeRevenue) -> dict[str, Any]:
     """Release every schedule line due by `as_of` in one voucher. Lines are locked and marked
     with the voucher, so a second run for the same date finds nothing left to post."""
-    uow.require_duty(POST_SALES_DOCUMENTS, "recognise revenue")
+    uow.require_duties_of("recognize_revenue")
+    check_not_in_future(cmd.as_of, clock.company_today())
     due = list(
         uow.session.scalars(
             select(RevenueScheduleLine)
@@ -193,6 +196,21 @@ def recognize_revenue(uow: UnitOfWork, cmd: RecognizeRevenue) -> dict[str, Any]:
         "amount": str(total),
         "as_of": cmd.as_of.isoformat(),
     }
+
+
+def check_not_in_future(as_of: dt.date, today: dt.date) -> None:
+    """B11: revenue is released for periods that have begun, never ahead of time: a release
+    dated in the future would post revenue not yet earned."""
+    if as_of > today:
+        raise Rejection(
+            "revenue.as_of_in_future",
+            f"cannot release deferred revenue as of {as_of.isoformat()}: that is after today, "
+            f"{today.isoformat()} in the company's time zone; give today's date or an "
+            "earlier one",
+            rule="B11",
+            as_of=as_of.isoformat(),
+            today=today.isoformat(),
+        )
 
 
 def schedule_of_invoice(session: Any, invoice: Journal) -> list[dict[str, Any]]:

@@ -11,12 +11,12 @@ from pipeline.errors import Rejection
 from pipeline.rules.serials import check_blank_duty, clean_serial, duplicate_on_line
 from pipeline.services.lines import line_label, resolve_line
 from pipeline.services.registrations import check_not_in_use, guarded_activation
-from pipeline.uow import CORRECT_SERIALS, REGISTER_NON_READABLE, UnitOfWork
+from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
 from schema import Journal, JournalLine, SerialChange, SerialRegistration
 
 
 def change_serial(uow: UnitOfWork, cmd: ChangeSerial) -> dict[str, Any]:
-    uow.require_duty(CORRECT_SERIALS, "correct serial numbers")
+    uow.require_duties_of("change_serial")
     order = uow.lock_order(cmd.order)
     line = resolve_line(order, cmd.line, cmd.item)
     label = line_label(line)

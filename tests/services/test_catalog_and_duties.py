@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 import pytest
+from sqlalchemy import select
 
 from pipeline import queries
-from tests.conftest import Runner
+from pipeline.contract import PAYLOADS, Duty, UpsertCatalog
+from pipeline.duties import ALL_DUTIES, KIND_DUTIES, needs_of
+from pipeline.execute import SERVICES
+from schema import Actor, Customer, Item, SalesOrder
+from tests.conftest import Runner, usmf_catalog
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 
 
@@ -24,7 +31,7 @@ def test_m2_active_in_sales_sets_serial_control_and_clears_other_selections(run:
                     "serial_primary_stocking": True,
                 }
             ],
-            "actors": [{"actor": "admin", "duties": []}],
+            "actors": [{"actor": "admin", "duties": ["maintain_master_data", "manage_actors"]}],
         },
         actor="admin",
     )
@@ -225,7 +232,7 @@ def test_m5_not_readable_needs_register_non_readable_serials(usmf: Runner) -> No
             {"order": "SO-1", "lines": [{"line": 1, "quantity": "1", "not_readable": 1}]},
         ),
     ):
-        error = usmf.rejected(kind, payload, actor="erp")
+        error = usmf.rejected(kind, payload, actor="pos-1")
         assert (error["code"], error["rule"]) == ("serial.blank_not_allowed", "S6")
     error = usmf.rejected(
         "post_pos_sale",
@@ -275,3 +282,207 @@ def test_m5_changing_a_serial_to_not_readable_also_needs_that_duty(usmf: Runner)
     usmf.ok(
         "change_serial", {"order": "SO-1", "line": 1, "old": "A", "new": None}, actor="supervisor"
     )
+
+
+# --- M5 (beyond): master data, actors and duties -----------------------------------------------
+
+
+def master_data(run: Runner) -> dict[str, Any]:
+    """Everything a catalog load or order entry could change."""
+    with run.sessions() as session:
+        return {
+            "actors": {a.actor: sorted(a.duty_names) for a in session.scalars(select(Actor))},
+            "items": sorted((i.item, i.name) for i in session.scalars(select(Item))),
+            "customers": sorted(
+                (c.customer, c.name, c.address) for c in session.scalars(select(Customer))
+            ),
+            "orders": sorted(
+                (o.order_no, o.confirmed_at is not None, len(o.lines))
+                for o in session.scalars(select(SalesOrder))
+            ),
+        }
+
+
+def test_m5_first_load_into_an_empty_database_must_create_an_actor_manager(run: Runner) -> None:
+    """The very first load is the only one taken without an actor: it must leave someone who
+    can manage actors, or the database could never be administered."""
+    catalog = usmf_catalog()
+    catalog["actors"] = [{"actor": "erp", "duties": ["post_sales_documents"]}]
+    before = master_data(run)
+    error = run.rejected("upsert_catalog", catalog, actor="anyone")
+    assert (error["code"], error["rule"]) == ("actor.first_load_without_manager", "M5")
+    assert error["message"] == (
+        "the first catalog loaded into an empty database must create an actor holding the "
+        "duty manage_actors (it is the only load taken without an actor); add one to "
+        '"actors", e.g. {"actor": "erp", "duties": ["manage_actors", "maintain_master_data", '
+        "...]}"
+    )
+    assert master_data(run) == before  # nothing loaded, not even the items
+    # Negative control: the same first load with a manager, sent by an actor nobody knows yet.
+    run.ok("upsert_catalog", usmf_catalog(), actor="anyone")
+    assert "manage_actors" in master_data(run)["actors"]["erp"]
+
+
+def test_m5_a_second_load_is_checked_like_any_request(usmf: Runner) -> None:
+    """Once an actor exists, an unknown actor is refused, even one the catalog itself
+    defines (the old bootstrap rule let anybody in that way)."""
+    before = master_data(usmf)
+    error = usmf.rejected(
+        "upsert_catalog",
+        {"actors": [{"actor": "mallory", "duties": list(ALL_DUTIES)}]},
+        actor="mallory",
+    )
+    assert (error["code"], error["rule"]) == ("actor.unknown", "M5")
+    assert master_data(usmf) == before
+
+
+def test_m5_loading_master_data_needs_maintain_master_data(usmf: Runner) -> None:
+    before = master_data(usmf)
+    error = usmf.rejected(
+        "upsert_catalog",
+        {"customers": [{"customer": "US-004", "name": "Cave Wholesales", "address": "Evil 1"}]},
+        actor="warehouse-1",
+    )
+    assert (error["code"], error["rule"]) == ("actor.missing_duty", "M5")
+    assert error["message"] == (
+        "actor 'warehouse-1' may not load master data; that needs the duty maintain_master_data"
+    )
+    assert error["details"] == {"duty": "maintain_master_data"}
+    assert master_data(usmf) == before
+    usmf.ok(
+        "upsert_catalog",
+        {"customers": [{"customer": "US-004", "name": "Cave Wholesales", "address": "Oslo"}]},
+    )
+    assert ("US-004", "Cave Wholesales", "Oslo") in master_data(usmf)["customers"]
+
+
+def test_m5_the_escalation_of_issue_13_changes_nothing(usmf: Runner) -> None:
+    """An actor without duties grants itself every duty, creates actors, strips the system
+    actor, rewrites a customer, enters and confirms an order: each is refused."""
+    usmf.ok("upsert_catalog", {"actors": [{"actor": "nobody", "duties": []}]})
+    order(usmf, "SO-1", ("S0021", "1", "150.00"))
+    before = master_data(usmf)
+    attempts = {
+        "upsert_catalog": [
+            {"actors": [{"actor": "nobody", "duties": list(ALL_DUTIES)}]},
+            {"actors": [{"actor": "sock-puppet", "duties": []}]},
+            {"actors": [{"actor": "erp", "duties": []}]},
+            {"customers": [{"customer": "US-004", "name": "x", "address": "Attacker Street"}]},
+        ],
+        "upsert_order": [{"order": "SO-2", "customer": "US-004", "lines": []}],
+        "confirm_order": [{"order": "SO-1"}],
+    }
+    duties = {
+        "upsert_catalog": "manage_actors",
+        "upsert_order": "maintain_sales_orders",
+        "confirm_order": "maintain_sales_orders",
+    }
+    for kind, payloads in attempts.items():
+        for payload in payloads:
+            error = usmf.rejected(kind, payload, actor="nobody")
+            assert error["code"] == "actor.missing_duty", error
+            assert error["message"].startswith("actor 'nobody' may not "), error
+            if "customers" not in payload:
+                assert error["details"] == {"duty": duties[kind]}, error
+    assert master_data(usmf) == before
+
+
+def test_m5_nobody_grants_a_duty_they_do_not_hold(usmf: Runner) -> None:
+    usmf.ok("upsert_catalog", {"actors": [{"actor": "hr", "duties": ["manage_actors"]}]})
+    before = master_data(usmf)
+    error = usmf.rejected(
+        "upsert_catalog",
+        {"actors": [{"actor": "hr", "duties": ["manage_actors", "post_sales_documents"]}]},
+        actor="hr",
+    )
+    assert (error["code"], error["rule"]) == ("actor.grant_not_held", "M5")
+    assert error["message"] == (
+        "actor 'hr' may not grant the duty post_sales_documents to actor 'hr': nobody grants "
+        "a duty they do not hold themselves"
+    )
+    assert error["details"] == {"duty": "post_sales_documents", "target": "hr"}
+    # A catalog naming an actor twice is checked entry by entry: no laundering via a detour.
+    error = usmf.rejected(
+        "upsert_catalog",
+        {
+            "actors": [
+                {"actor": "temp", "duties": ["manage_actors"]},
+                {"actor": "temp", "duties": ["maintain_master_data"]},
+            ]
+        },
+        actor="hr",
+    )
+    assert error["code"] == "actor.grant_not_held"
+    assert master_data(usmf) == before
+    # What it holds it may grant, to a new actor or to an existing one.
+    usmf.ok(
+        "upsert_catalog", {"actors": [{"actor": "hr-2", "duties": ["manage_actors"]}]}, actor="hr"
+    )
+    assert master_data(usmf)["actors"]["hr-2"] == ["manage_actors"]
+
+
+def test_m5_nobody_strips_a_duty_they_do_not_hold(usmf: Runner) -> None:
+    """A lesser manager cannot strip the system actor, nor anyone else of a duty it lacks;
+    an actor listed as it is (a whole catalog loaded again) needs nothing."""
+    usmf.ok(
+        "upsert_catalog",
+        {"actors": [{"actor": "hr", "duties": ["manage_actors", "post_sales_documents"]}]},
+    )
+    before = master_data(usmf)
+    error = usmf.rejected(
+        "upsert_catalog", {"actors": [{"actor": "erp", "duties": []}]}, actor="hr"
+    )
+    assert (error["code"], error["rule"]) == ("actor.revoke_not_held", "M5")
+    assert error["message"] == (
+        "actor 'hr' may not take the duty correct_serial_numbers from actor 'erp': nobody "
+        "takes away a duty they do not hold themselves"
+    )
+    assert master_data(usmf) == before
+    usmf.ok("upsert_catalog", {"actors": usmf_catalog()["actors"]}, actor="hr")
+    assert master_data(usmf) == before
+    # A duty it holds it may take away: pos-1 loses post_sales_documents.
+    usmf.ok("upsert_catalog", {"actors": [{"actor": "pos-1", "duties": []}]}, actor="hr")
+    assert master_data(usmf)["actors"]["pos-1"] == []
+
+
+def test_m5_entering_and_confirming_orders_need_maintain_sales_orders(usmf: Runner) -> None:
+    usmf.ok("upsert_catalog", {"actors": [{"actor": "clerk", "duties": ["maintain_sales_orders"]}]})
+    payload = {
+        "order": "SO-1",
+        "customer": "US-004",
+        "lines": [{"line": 1, "item": "S0021", "quantity": "1", "unit_price": "150.00"}],
+    }
+    error = usmf.rejected("upsert_order", payload, actor="warehouse-1")
+    assert error["message"] == (
+        "actor 'warehouse-1' may not enter sales orders; that needs the duty maintain_sales_orders"
+    )
+    assert master_data(usmf)["orders"] == []
+    usmf.ok("upsert_order", payload, actor="clerk")
+    error = usmf.rejected("confirm_order", {"order": "SO-1"}, actor="warehouse-1")
+    assert error["message"] == (
+        "actor 'warehouse-1' may not confirm sales orders; that needs the duty "
+        "maintain_sales_orders"
+    )
+    usmf.ok("confirm_order", {"order": "SO-1"}, actor="clerk")
+
+
+def test_m5_every_kind_has_its_duties_in_the_one_table() -> None:
+    """The services and the HTTP service read pipeline.duties; the contract's duty names and
+    the table agree, and every kind of the contract needs a duty."""
+    assert set(get_args(Duty)) == set(ALL_DUTIES)
+    assert set(PAYLOADS) == set(SERVICES) == set(KIND_DUTIES) | {"upsert_catalog"}
+    catalog = UpsertCatalog.model_validate
+    assert [n.duty for n in needs_of("upsert_catalog", catalog({}))] == ["maintain_master_data"]
+    assert [n.duty for n in needs_of("upsert_catalog", catalog({"actors": [{"actor": "a"}]}))] == [
+        "manage_actors"
+    ]
+    both = catalog(
+        {
+            "actors": [{"actor": "a"}],
+            "revenue_schedules": [{"code": "M", "name": "m", "occurrences": 2}],
+        }
+    )
+    assert [n.duty for n in needs_of("upsert_catalog", both)] == [
+        "maintain_master_data",
+        "manage_actors",
+    ]

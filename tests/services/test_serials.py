@@ -183,11 +183,11 @@ def test_s6_not_readable_needs_the_duty(usmf: Runner) -> None:
             "order": "SO-1",
             "lines": [{"line": 1, "quantity": "2", "serials": ["A"], "not_readable": 1}],
         },
-        actor="erp",
+        actor="pos-1",
     )
     assert (error["code"], error["rule"]) == ("serial.blank_not_allowed", "S6")
     assert error["message"] == (
-        "order SO-1 line 1 (item 1000): actor 'erp' may not register not-readable serials; "
+        "order SO-1 line 1 (item 1000): actor 'pos-1' may not register not-readable serials; "
         "that needs the duty register_non_readable_serials"
     )
     number = ship(usmf, "SO-1", {"line": 1, "quantity": "2", "serials": ["A"], "not_readable": 1})

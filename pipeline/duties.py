@@ -1,0 +1,123 @@
+"""Who may do what (DOMAIN.md M5): the duties, and the one table of request kind -> duty.
+
+The services (through UnitOfWork.require_duties_of) and the HTTP service (before it queues a
+request) both read this table, so the two can never disagree. Two duties are checked per line
+or option where they apply, not per kind: `register_non_readable_serials` (a not-readable
+blank, S6) and `correct_serial_numbers` is also the duty of the kind `change_serial`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.errors import Rejection
+
+POST_SALES_DOCUMENTS = "post_sales_documents"
+MAINTAIN_SALES_ORDERS = "maintain_sales_orders"
+MAINTAIN_MASTER_DATA = "maintain_master_data"
+MANAGE_ACTORS = "manage_actors"
+RECOGNIZE_REVENUE = "recognize_revenue"
+REGISTER_NON_READABLE = "register_non_readable_serials"
+CORRECT_SERIALS = "correct_serial_numbers"
+
+ALL_DUTIES: tuple[str, ...] = (
+    POST_SALES_DOCUMENTS,
+    MAINTAIN_SALES_ORDERS,
+    MAINTAIN_MASTER_DATA,
+    MANAGE_ACTORS,
+    RECOGNIZE_REVENUE,
+    REGISTER_NON_READABLE,
+    CORRECT_SERIALS,
+)
+
+
+@dataclass(frozen=True)
+class Need:
+    """A duty a request needs, and what it allows in the words of a refusal ("actor 'x' may
+    not <what>; that needs the duty <duty>")."""
+
+    duty: str
+    what: str
+
+
+UPSERT_CATALOG = "upsert_catalog"
+
+# Every kind but upsert_catalog, whose needs depend on the parts it loads (catalog_needs).
+KIND_DUTIES: dict[str, Need] = {
+    "upsert_order": Need(MAINTAIN_SALES_ORDERS, "enter sales orders"),
+    "confirm_order": Need(MAINTAIN_SALES_ORDERS, "confirm sales orders"),
+    "post_packing_slip": Need(POST_SALES_DOCUMENTS, "post packing slips"),
+    "cancel_packing_slip": Need(POST_SALES_DOCUMENTS, "cancel packing slips"),
+    "post_invoice": Need(POST_SALES_DOCUMENTS, "post invoices"),
+    "post_credit_note": Need(POST_SALES_DOCUMENTS, "post credit notes"),
+    "post_pos_sale": Need(POST_SALES_DOCUMENTS, "post point-of-sale sales"),
+    "bulk_invoice": Need(POST_SALES_DOCUMENTS, "run bulk invoicing"),
+    "recognize_revenue": Need(RECOGNIZE_REVENUE, "recognise revenue"),
+    "change_serial": Need(CORRECT_SERIALS, "correct serial numbers"),
+}
+
+LOAD_MASTER_DATA = Need(MAINTAIN_MASTER_DATA, "load master data")
+CHANGE_ACTORS = Need(MANAGE_ACTORS, "create actors or change their duties")
+# The catalog part that is not master data; every other part is (tax codes and the company
+# too, once the catalog takes them: a new part needs maintain_master_data without an edit here).
+ACTORS_PART = "actors"
+
+
+def catalog_needs(catalog: Any) -> tuple[Need, ...]:
+    """An upsert_catalog needs maintain_master_data unless it only loads actors, and
+    manage_actors when it loads actors."""
+    parts = type(catalog).model_fields
+    master_data = any(getattr(catalog, p) for p in parts if p != ACTORS_PART)
+    actors = bool(getattr(catalog, ACTORS_PART))
+    needs: list[Need] = []
+    if master_data or not actors:
+        needs.append(LOAD_MASTER_DATA)
+    if actors:
+        needs.append(CHANGE_ACTORS)
+    return tuple(needs)
+
+
+def needs_of(kind: str, command: Any) -> tuple[Need, ...]:
+    """The duties a request of `kind` with this parsed payload needs."""
+    if kind == UPSERT_CATALOG:
+        return catalog_needs(command)
+    return (KIND_DUTIES[kind],)
+
+
+def missing_duty(actor: str, need: Need) -> Rejection:
+    return Rejection(
+        "actor.missing_duty",
+        f"actor {actor!r} may not {need.what}; that needs the duty {need.duty}",
+        rule="M5",
+        duty=need.duty,
+    )
+
+
+def check_duty_change(
+    granter: str, held: Set[str], actor: str, before: Set[str], after: Set[str]
+) -> None:
+    """M5: nobody grants a duty they do not hold themselves, and nobody takes away a duty
+    they could not grant back (so a lesser manager cannot strip the system actor). Duties an
+    actor keeps unchanged need nothing: a whole catalog can be loaded again as it is."""
+    for duty in sorted(after - before):
+        if duty not in held:
+            raise Rejection(
+                "actor.grant_not_held",
+                f"actor {granter!r} may not grant the duty {duty} to actor {actor!r}: "
+                "nobody grants a duty they do not hold themselves",
+                rule="M5",
+                duty=duty,
+                target=actor,
+            )
+    for duty in sorted(before - after):
+        if duty not in held:
+            raise Rejection(
+                "actor.revoke_not_held",
+                f"actor {granter!r} may not take the duty {duty} from actor {actor!r}: "
+                "nobody takes away a duty they do not hold themselves",
+                rule="M5",
+                duty=duty,
+                target=actor,
+            )
