@@ -2,7 +2,9 @@
 
 503 when the database or the broker is down: the service can then neither read nor accept
 requests. No worker answering is `degraded` (200): requests are still accepted and wait in
-the queue until a worker comes back.
+the queue until a worker comes back. So is a backlog of requests still `queued`, or documents
+still `pending`, longer than DOCPOST_REPUBLISH_AFTER after their last publish (the broker
+lost their messages; the recovery sweep sends them again); dead letters are counted.
 """
 
 from __future__ import annotations
@@ -28,6 +30,22 @@ def _database(request: Request) -> dict[str, Any]:
         # The class only: /health is public, and driver messages name hosts and users.
         return {"ok": False, "detail": type(exc).__name__}
     return {"ok": True}
+
+
+def _backlog(request: Request) -> dict[str, Any]:
+    """Work the broker seems to have lost (overdue by DOCPOST_REPUBLISH_AFTER: the recovery
+    sweep sends it again; if it stays, beat is not running) and the dead letters kept."""
+    from pipeline.dead_letters import count_dead_letters
+    from tasks.recovery import Cutoffs, count_overdue
+
+    try:
+        with request.app.state.sessions() as session:
+            counts = count_overdue(session, Cutoffs.now())
+            counts["dead_letters"] = count_dead_letters(session)
+    except Exception as exc:
+        return {"ok": False, "detail": type(exc).__name__}
+    overdue = counts["queued_overdue"] + counts["pending_documents_overdue"]
+    return {"ok": overdue == 0, **counts}
 
 
 def _broker_and_workers(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -62,11 +80,18 @@ def _broker_and_workers(request: Request) -> tuple[dict[str, Any], dict[str, Any
 def health(request: Request) -> JSONResponse:
     database = _database(request)
     broker, workers = _broker_and_workers(request)
+    backlog = _backlog(request) if database["ok"] else {"ok": False, "detail": "no database"}
     if not (database["ok"] and broker["ok"]):
         status, code = "unavailable", 503
-    elif not workers["ok"]:
+    elif not workers["ok"] or not backlog["ok"]:
         status, code = "degraded", 200
     else:
         status, code = "ok", 200
-    body = {"status": status, "database": database, "broker": broker, "workers": workers}
+    body = {
+        "status": status,
+        "database": database,
+        "broker": broker,
+        "workers": workers,
+        "backlog": backlog,
+    }
     return JSONResponse(body, status_code=code, headers={"Cache-Control": "no-store"})

@@ -139,11 +139,22 @@ class Part(BaseModel):
     detail: str | None = None
 
 
+class Backlog(BaseModel):
+    """Requests and documents overdue by DOCPOST_REPUBLISH_AFTER, and dead letters kept."""
+
+    ok: bool
+    detail: str | None = None
+    queued_overdue: int | None = None
+    pending_documents_overdue: int | None = None
+    dead_letters: int | None = None
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded", "unavailable"]
     database: Part
     broker: Part
     workers: Part
+    backlog: Backlog
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
