@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,11 +24,19 @@ from pydantic import (
 )
 
 from pipeline.errors import Rejection
+from pipeline.rules.money import quantity_text
+from pipeline.rules.serials import MAX_SERIAL_LENGTH, registrations_given
+from pipeline.rules.text import printable_text
 
 MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE = Decimal("1000000000000")
-MAX_SERIAL_LENGTH = 100
 MAX_LIST = 100_000
+
+
+# A decimal as text: optional sign, ASCII digits, optional point and digits. Not Python's
+# Decimal() syntax, which also takes "1_000", other scripts' digits ("\u0665"), "NaN",
+# "Infinity" and exponents ("1e3"): a quantity is written out, as it is printed.
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -41,17 +50,13 @@ def _decimal(value: Any) -> Decimal:
     elif isinstance(value, float):
         number = Decimal(repr(value))
     elif isinstance(value, str):
-        text = value.strip()
-        if not text or len(text) > 40:
+        if len(value) > 40 or not _DECIMAL_TEXT.fullmatch(value):
             raise ValueError(
-                f'must be a decimal number such as "5" or "2300.00", got {value[:50]!r}'
+                f'must be a decimal number such as "5" or "2300.00", got {value[:50]!r}: '
+                "only the digits 0-9 with an optional sign and decimal point (no spaces, "
+                "exponents or digit separators)"
             )
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(
-                f'must be a decimal number such as "5" or "2300.00", got {value[:50]!r}'
-            ) from None
+        number = Decimal(value)
     else:
         raise ValueError('must be a decimal number such as "5" or "2300.00"')
     if not number.is_finite():
@@ -80,6 +85,19 @@ def _between(low: Decimal, high: Decimal, *, low_open: bool = False) -> Any:
     return AfterValidator(check)
 
 
+def _printable(text: str) -> str:
+    return printable_text(text)
+
+
+def _printable_lines(text: str) -> str:
+    return printable_text(text, multiline=True)
+
+
+# Text that prints on a document or in a message: no control or format characters (S4 for
+# serials, the same for every other text; pipeline.rules.text).
+Printable = AfterValidator(_printable)
+
+
 def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a whole number, not true/false")
@@ -98,10 +116,18 @@ Percent = Annotated[
 ]
 LineNo = Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1_000_000)]
 Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=MAX_LIST)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Printable
+]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable
+]
+# Serials are normalised and checked by the posting services (pipeline.rules.serials), whose
+# messages name the order, line and item.
 RawSerial = Annotated[str, StringConstraints(max_length=MAX_SERIAL_LENGTH)]
-JournalNo = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+JournalNo = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), Printable
+]
 
 
 class Strict(BaseModel):
@@ -131,7 +157,9 @@ class RevenueScheduleIn(Strict):
 class ItemIn(Strict):
     item: Code
     name: Name
-    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    unit: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), Printable
+    ]
     base_sales_price: Price
     tracking_group: Code | None = None
     catch_weight: bool = False
@@ -153,7 +181,10 @@ class CustomerIn(Strict):
     customer: Code
     name: Name
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
-    address: Annotated[str, StringConstraints(max_length=500)] = ""
+    # Several lines: line feeds are its line breaks (CR LF and CR are read as LF).
+    address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable_lines)] = (
+        ""
+    )
 
 
 # pipeline.duties.ALL_DUTIES (M5), spelled out for the schema.
@@ -169,7 +200,9 @@ Duty = Literal[
 
 
 class ActorIn(Strict):
-    actor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    actor: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Printable
+    ]
     duties: list[Duty] = []
 
 
@@ -319,7 +352,7 @@ class Envelope(BaseModel):
 
     request_id: RequestId
     kind: str
-    actor: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=100), Printable]
     payload: dict[str, Any]
 
 
@@ -439,6 +472,47 @@ def _find_nul(node: Any, path: str = "") -> str | None:
     return None
 
 
+def refuse_too_many_registrations(command: Strict) -> None:
+    """S3 before any work: a line giving more registrations than its quantity can never be
+    posted, so it is refused here, before its serials are normalised and checked one by one
+    and before the order is locked. Only where the count is exact: a line whose serial input
+    is valid at all holds exactly `registrations_given` (pipeline.rules.serials); a line
+    whose input is invalid is refused anyway. The services check S3 again, with the item."""
+    if isinstance(command, PostPackingSlip | PostInvoice):
+        where, lines = f"order {command.order}", command.lines or []
+        counts = [
+            (
+                line,
+                registrations_given(
+                    len(line.serials),
+                    line.scan_stream,
+                    sum(1 for scan in line.scans if scan.mode == "add"),
+                    sum(1 for scan in line.scans if scan.mode == "remove"),
+                    line.not_readable,
+                ),
+            )
+            for line in lines
+        ]
+    elif isinstance(command, PostCreditNote):
+        # Each serial named is one credited unit (a serial named twice is refused anyway).
+        where, lines = f"invoice {command.invoice}", command.lines or []
+        counts = [(line, len(line.serials)) for line in lines]
+    else:
+        return
+    for line, registrations in counts:
+        if registrations > line.quantity:
+            item = f" (item {line.item})" if line.item else ""
+            raise Rejection(
+                "serial.too_many",
+                f"{where} line {line.line}{item}: {registrations} serial registrations for "
+                f"quantity {quantity_text(line.quantity)}; more registrations than units can "
+                "never be posted",
+                rule="S3",
+                registrations=registrations,
+                quantity=quantity_text(line.quantity),
+            )
+
+
 def parse_request(raw: str | bytes | dict[str, Any]) -> Request:
     """Parse and validate one request. Raises Rejection('request.invalid', ...)."""
     body = load_body(raw)
@@ -467,6 +541,7 @@ def parse_request(raw: str | bytes | dict[str, Any]) -> Request:
         raise Rejection(
             "request.invalid", f"invalid {envelope.kind} request: {text}", problems=problems
         ) from None
+    refuse_too_many_registrations(command)
     canonical = canonical_json(
         {"kind": envelope.kind, "actor": envelope.actor, "payload": envelope.payload}
     )

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.execute import outcome_of
 from pipeline.rules.money import price_text, quantity_text
+from pipeline.rules.text import normalize_serial
 from pipeline.services.journal import ACCOUNT_NAMES
 from schema import (
     Document,
@@ -174,7 +175,8 @@ def show_request(session: Session, request_id: str) -> dict[str, Any]:
 def trace(session: Session, serial: str, item: str | None = None) -> dict[str, Any]:
     """S11: the sale a serial belongs to, for service and warranty checks. A serial that was
     credited and sold again shows each sale, the current one last."""
-    query = select(SerialRegistration).where(SerialRegistration.serial == serial.strip())
+    # S4: looked up as it was stored, so a serial typed full-width still finds its sale.
+    query = select(SerialRegistration).where(SerialRegistration.serial == normalize_serial(serial))
     if item is not None:
         query = query.where(SerialRegistration.item_code == item)
     sales = []

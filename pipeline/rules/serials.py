@@ -12,18 +12,42 @@ from decimal import Decimal
 
 from pipeline.errors import Rejection
 from pipeline.rules.money import quantity_text
+from pipeline.rules.text import find_unprintable, normalize_serial
+
+MAX_SERIAL_LENGTH = 100  # the serial column's length
 
 _STREAM_SEPARATORS = re.compile(r"[\r\n\t]")
 
 
 def clean_serial(raw: str, label: str) -> str:
-    """S4: a serial is the scanned text, trimmed; an empty string is not a serial."""
-    serial = raw.strip()
+    """S4: a serial is the scanned text, NFKC-normalised and trimmed; an empty string is not a
+    serial, and one holding a control or format character is refused, naming it, so two
+    serials that print alike are always the same serial (S5)."""
+    serial = normalize_serial(raw)
     if not serial:
         raise Rejection(
             "serial.empty",
             f"{label}: an empty serial number was given; scan or type the serial, "
             "or register a not-readable blank instead",
+            rule="S4",
+        )
+    bad = find_unprintable(serial)
+    if bad is not None:
+        raise Rejection(
+            "serial.invalid_character",
+            f"{label}: serial {serial!r} {bad.describe()}; a serial may not hold control or "
+            "format characters: they print as nothing or reorder what follows, so two "
+            "serials would print alike. Scan it again or type it without that character",
+            rule="S4",
+            serial=serial,
+            code_point=bad.code_point,
+        )
+    if len(serial) > MAX_SERIAL_LENGTH:
+        # NFKC can lengthen a text (one ligature becomes several letters).
+        raise Rejection(
+            "serial.too_long",
+            f"{label}: serial {serial[:20]!r}... is {len(serial)} characters long once "
+            f"normalised; a serial has at most {MAX_SERIAL_LENGTH}",
             rule="S4",
         )
     return serial
@@ -33,8 +57,9 @@ def split_scan_stream(stream: str) -> list[str]:
     """S4: a scanner stream ends each serial with Enter (CR or LF) or TAB.
 
     CR LF and repeated separators produce empty pieces; those are not scans and are skipped.
+    The pieces are raw: `clean_serial` normalises and checks each.
     """
-    return [piece.strip() for piece in _STREAM_SEPARATORS.split(stream) if piece.strip()]
+    return [piece for piece in _STREAM_SEPARATORS.split(stream) if piece.strip()]
 
 
 @dataclass(frozen=True)
@@ -44,14 +69,17 @@ class ScanStep:
 
 
 def apply_scans(current: Sequence[str], scans: Iterable[ScanStep], label: str) -> list[str]:
-    """S4: apply add/remove scans in order to the serials collected so far."""
-    result = list(current)
+    """S4: apply add/remove scans in order to the serials collected so far.
+
+    Linear in the serials and scans: a dict keeps the set in scan order (a removal is one
+    deletion, not a search through a list)."""
+    result = dict.fromkeys(current)
     for step in scans:
         serial = clean_serial(step.value, label)
         if step.mode == "add":
             if serial in result:
                 raise duplicate_on_line(serial, label)
-            result.append(serial)
+            result[serial] = None
         else:
             if serial not in result:
                 raise Rejection(
@@ -60,8 +88,8 @@ def apply_scans(current: Sequence[str], scans: Iterable[ScanStep], label: str) -
                     rule="S4",
                     serial=serial,
                 )
-            result.remove(serial)
-    return result
+            del result[serial]
+    return list(result)
 
 
 def duplicate_on_line(serial: str, label: str) -> Rejection:
@@ -77,14 +105,28 @@ def collect_serials(
     serials: Sequence[str], scan_stream: str, scans: Iterable[ScanStep], label: str
 ) -> list[str]:
     """All serials of one posting line, in the order given: the list, the stream, then the
-    scans (which may remove what came before). S5: none twice."""
+    scans (which may remove what came before). S5: none twice. Linear: a set, not a list,
+    answers "seen before?"."""
     collected: list[str] = []
+    seen: set[str] = set()
     for raw in [*serials, *split_scan_stream(scan_stream)]:
         serial = clean_serial(raw, label)
-        if serial in collected:
+        if serial in seen:
             raise duplicate_on_line(serial, label)
+        seen.add(serial)
         collected.append(serial)
     return apply_scans(collected, scans, label)
+
+
+def registrations_given(
+    serials: int, stream: str, adds: int, removes: int, not_readable: int
+) -> int:
+    """S3 before any work: how many registrations a posting line holds if its serial input is
+    valid at all. Each listed serial and stream piece is one, each add scan one more, each
+    remove one less (an add of a serial already there, or a remove of one not there, is
+    refused anyway), each not-readable blank one. Counts; nothing is normalised."""
+    pieces = sum(1 for piece in _STREAM_SEPARATORS.split(stream) if piece.strip()) if stream else 0
+    return serials + pieces + adds - removes + not_readable
 
 
 def require_whole_quantity(quantity: Decimal, label: str) -> None:

@@ -12,7 +12,7 @@ from pipeline.services.invoices import invoice_order
 from pipeline.services.lines import line_label
 from pipeline.services.packing_slips import ship
 from pipeline.services.posting import Target
-from pipeline.services.registrations import SerialEntry, reject_serials_on_plain_item
+from pipeline.services.registrations import SerialEntry, pos_serials, reject_serials_on_plain_item
 from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
 from schema import Customer, Item, SalesLine, SalesOrder
 
@@ -71,10 +71,7 @@ def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
     targets = []
     for line, line_in in zip(order.lines, cmd.lines, strict=True):
         label = line_label(line)
-        entry = SerialEntry(
-            [line_in.serial.strip()] if line_in.serial and line_in.serial.strip() else [],
-            1 if line_in.not_readable else 0,
-        )
+        entry = SerialEntry(pos_serials(line_in.serial, label), 1 if line_in.not_readable else 0)
         if line.item.serialized_in_sales:
             check_pos_line(line_in.quantity, bool(entry.serials), line_in.not_readable, label)
             check_blank_duty(

@@ -18,9 +18,11 @@ from pipeline.rules.serials import (
     ScanStep,
     check_blank_duty,
     check_registration_count,
+    clean_serial,
     collect_serials,
     require_whole_quantity,
 )
+from pipeline.rules.text import normalize_serial
 from pipeline.services.lines import line_label
 from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
 from schema import (
@@ -57,6 +59,14 @@ def read_serial_input(line: SalesLine, line_in: PostingLineIn) -> SerialEntry:
         label,
     )
     return SerialEntry(serials, line_in.not_readable)
+
+
+def pos_serials(raw: str | None, label: str) -> list[str]:
+    """S4 at the point of sale: the line's one serial, normalised and checked; none when the
+    field is left out or blank (S13 then asks for the serial or a not-readable blank)."""
+    if raw is None or not normalize_serial(raw):
+        return []
+    return [clean_serial(raw, label)]
 
 
 def reject_serials_on_plain_item(line: SalesLine, entry: SerialEntry) -> None:

@@ -55,8 +55,9 @@ def test_s3_more_registrations_than_quantity_is_rejected_even_with_blank_issue(
         actor="warehouse-1",
     )
     assert (error["code"], error["rule"]) == ("serial.too_many", "S3")
+    # Refused while the request is parsed (before the order is read): the line has no item yet.
     assert error["message"] == (
-        "order SO-1 line 1 (item M0001): 2 serial registrations for quantity 1; more "
+        "order SO-1 line 1: 2 serial registrations for quantity 1; more "
         "registrations than units can never be posted"
     )
 
@@ -452,3 +453,161 @@ def test_s13_pos_sale_needs_a_serial_per_serialized_unit(usmf: Runner) -> None:
         assert (
             queries.trace(session, "MP-200")["sales"][0]["packing_slip"] == result["packing_slip"]
         )
+
+
+# --- S4 extended: serials that print alike are one serial ------------------------------------
+
+
+def test_s4_a_zero_width_space_does_not_make_another_serial(usmf: Runner) -> None:
+    """S4/S5: "SP-0002\u200b" prints as SP-0002. It used to be posted while SP-0002 was active,
+    and the trace missed one of the two sales; it is refused, naming the code point."""
+    order(usmf, "SO-1", ("1000", "1", "1900.00"))
+    order(usmf, "SO-2", ("1000", "1", "1900.00"))
+    ship(usmf, "SO-1", {"line": 1, "quantity": "1", "serials": ["SP-0002"]})
+    before = counts(usmf)
+    error = usmf.rejected(
+        "post_packing_slip",
+        {"order": "SO-2", "lines": [{"line": 1, "quantity": "1", "serials": ["SP-0002\u200b"]}]},
+        actor="warehouse-1",
+    )
+    assert (error["code"], error["rule"]) == ("serial.invalid_character", "S4")
+    assert error["message"] == (
+        "order SO-2 line 1 (item 1000): serial 'SP-0002\\u200b' holds U+200B ZERO WIDTH SPACE "
+        "(a format character) at position 8; a serial may not hold control or format "
+        "characters: they print as nothing or reorder what follows, so two serials would print "
+        "alike. Scan it again or type it without that character"
+    )
+    assert error["details"] == {"serial": "SP-0002\u200b", "code_point": "U+200B ZERO WIDTH SPACE"}
+    assert unchanged_but_outcome(before, counts(usmf))
+
+
+def test_s4_a_bidi_override_is_refused(usmf: Runner) -> None:
+    """S4: "\u202eLAIRES" prints as SERIAL."""
+    order(usmf, "SO-1", ("1000", "1", "1900.00"))
+    error = usmf.rejected(
+        "post_packing_slip",
+        {"order": "SO-1", "lines": [{"line": 1, "quantity": "1", "serials": ["\u202eLAIRES"]}]},
+        actor="warehouse-1",
+    )
+    assert (error["code"], error["rule"]) == ("serial.invalid_character", "S4")
+    assert error["message"].startswith(
+        "order SO-1 line 1 (item 1000): serial '\\u202eLAIRES' holds U+202E RIGHT-TO-LEFT "
+        "OVERRIDE (a format character) at position 1;"
+    )
+
+
+def test_s4_every_way_a_serial_arrives_is_checked(usmf: Runner) -> None:
+    """S4 for scans, the scan stream (whose CR, LF and TAB stay separators), change_serial and
+    the point of sale."""
+    order(usmf, "SO-1", ("1000", "2", "1900.00"))
+    for line in (
+        {"line": 1, "quantity": "2", "scan_stream": "A1\r\nA2\u200b\r\n"},
+        {"line": 1, "quantity": "2", "scans": [{"value": "A1", "mode": "add"},
+                                               {"value": "\u2066A2", "mode": "add"}]},
+    ):  # fmt: skip
+        error = usmf.rejected(
+            "post_packing_slip", {"order": "SO-1", "lines": [line]}, actor="warehouse-1"
+        )
+        assert (error["code"], error["rule"]) == ("serial.invalid_character", "S4"), error
+        assert error["message"].startswith("order SO-1 line 1 (item 1000): serial '")
+    ps = ship(usmf, "SO-1", {"line": 1, "quantity": "2", "scan_stream": "A1\tA2\n"})
+    error = usmf.rejected(
+        "change_serial",
+        {"order": "SO-1", "line": 1, "old": "A1", "new": "A1\u00ad"},
+        actor="supervisor",
+    )
+    assert (error["code"], error["rule"]) == ("serial.invalid_character", "S4")
+    assert "holds U+00AD SOFT HYPHEN (a format character) at position 3" in error["message"]
+    error = usmf.rejected(
+        "post_pos_sale",
+        {"lines": [{"item": "M0001", "quantity": "1", "unit_price": "299.00",
+                    "serial": "MP-1\u200b"}]},
+        actor="pos-1",
+    )  # fmt: skip
+    assert (error["code"], error["rule"]) == ("serial.invalid_character", "S4")
+    assert error["message"].startswith("order POS-000001 line 1 (item M0001): serial 'MP-1\\u200b'")
+    with usmf.sessions() as session:
+        assert queries.show_journal(session, ps)["lines"][0]["serials"] == ["A1", "A2"]
+
+
+def test_s4_s5_a_full_width_serial_is_the_same_serial(usmf: Runner) -> None:
+    """S4 (NFKC): full-width "\uff33\uff30-0002" is SP-0002, so S5 finds it in use, and the
+    trace, the credit note and change_serial find it by either spelling."""
+    full_width = "\uff33\uff30\uff0d\uff10\uff10\uff10\uff12"
+    order(usmf, "SO-1", ("1000", "2", "1900.00"))
+    order(usmf, "SO-2", ("1000", "1", "1900.00"))
+    first = ship(usmf, "SO-1", {"line": 1, "quantity": "2", "serials": ["SP-0002", "SP-0003"]})
+    error = usmf.rejected(
+        "post_packing_slip",
+        {"order": "SO-2", "lines": [{"line": 1, "quantity": "1", "serials": [full_width]}]},
+        actor="warehouse-1",
+    )
+    assert (error["code"], error["rule"]) == ("serial.in_use", "S5")
+    assert f"serial 'SP-0002' of item 1000 is already on packing slip {first}" in error["message"]
+    with usmf.sessions() as session:
+        assert queries.trace(session, f" {full_width} ")["sales"][0]["packing_slip"] == first
+    usmf.ok(
+        "change_serial",
+        {"order": "SO-1", "line": 1, "old": "\uff33\uff30-0003", "new": "\uff33\uff30-0004"},
+        actor="supervisor",
+    )
+    invoice = usmf.ok("post_invoice", {"order": "SO-1"})["journal"]
+    usmf.ok(
+        "post_credit_note",
+        {"invoice": invoice, "lines": [{"line": 1, "quantity": "1", "serials": [full_width]}]},
+    )
+    with usmf.sessions() as session:
+        assert queries.show_journal(session, first)["lines"][0]["serials"] == [
+            "SP-0002",
+            "SP-0004",
+        ]
+        assert queries.trace(session, full_width)["sales"][0]["credited"] is True
+
+
+def test_s3_too_many_registrations_are_refused_before_the_order_is_read(usmf: Runner) -> None:
+    """S3 before any work: the count is checked while the request is parsed, so an order that
+    does not even exist is not looked up (the rejection is S3, not order.unknown), and no
+    serial of a 100,000-serial line is normalised or looked up."""
+    serials = [f"SN-{n:06d}" for n in range(100_000)]
+    error = usmf.rejected(
+        "post_packing_slip",
+        {"order": "NO-SUCH", "lines": [{"line": 1, "quantity": "99999", "serials": serials}]},
+        actor="warehouse-1",
+    )
+    assert (error["code"], error["rule"]) == ("serial.too_many", "S3")
+    assert error["message"] == (
+        "order NO-SUCH line 1: 100000 serial registrations for quantity 99999; more "
+        "registrations than units can never be posted"
+    )
+    # Negative control: within its quantity, the same line gets as far as the order.
+    error = usmf.rejected(
+        "post_packing_slip",
+        {"order": "NO-SUCH", "lines": [{"line": 1, "quantity": "2", "serials": ["A"],
+                                        "scans": [{"value": "B", "mode": "add"},
+                                                  {"value": "A", "mode": "remove"}]}]},
+        actor="warehouse-1",
+    )  # fmt: skip
+    assert error["code"] == "order.unknown", error
+
+
+def test_s2_many_serials_on_one_line_post(usmf: Runner) -> None:
+    """Serial collection is linear (a set, not a list, answers "seen before?"): 5,000 serials
+    from the list, the stream and the scans post in one line."""
+    order(usmf, "SO-1", ("1000", "5000", "1900.00"))
+    stream = "\r\n".join(f"ST-{n:05d}" for n in range(2000))
+    number = ship(
+        usmf,
+        "SO-1",
+        {
+            "line": 1,
+            "quantity": "5000",
+            "serials": [f"SL-{n:05d}" for n in range(2000)],
+            "scan_stream": stream,
+            "scans": [{"value": f"SC-{n:05d}", "mode": "add"} for n in range(1001)]
+            + [{"value": "SL-00000", "mode": "remove"}],
+        },
+    )
+    with usmf.sessions() as session:
+        serials = queries.show_journal(session, number)["lines"][0]["serials"]
+    assert len(serials) == len(set(serials)) == 5000
+    assert "SL-00000" not in serials

@@ -19,6 +19,7 @@ from pipeline.rules.serials import (
     check_unique_in_document,
     clean_serial,
     collect_serials,
+    registrations_given,
     require_whole_quantity,
     split_scan_stream,
 )
@@ -53,6 +54,63 @@ def test_s4_empty_string_is_not_a_serial() -> None:
         "order SO-1 line 1 (item 1000): an empty serial number was given; scan or type the "
         "serial, or register a not-readable blank instead"
     )
+
+
+def test_s4_serial_is_nfkc_normalised() -> None:
+    """S4: full-width "\uff33\uff30-0002" prints like SP-0002 and is SP-0002 (S5 then sees it)."""
+    assert clean_serial("\uff33\uff30\uff0d\uff10\uff10\uff10\uff12", LABEL) == "SP-0002"
+
+
+def test_s4_a_format_character_in_a_serial_is_refused_naming_it() -> None:
+    """S4: "SP-0002\u200b" prints as SP-0002; it is refused, not stored as another serial."""
+    with rejects("serial.invalid_character", "S4") as check:
+        clean_serial("SP-0002\u200b", LABEL)
+    assert check.message == (
+        "order SO-1 line 1 (item 1000): serial 'SP-0002\\u200b' holds U+200B ZERO WIDTH SPACE "
+        "(a format character) at position 8; a serial may not hold control or format "
+        "characters: they print as nothing or reorder what follows, so two serials would print "
+        "alike. Scan it again or type it without that character"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "code_point"),
+    [
+        ("\u202eLAIRES", "U+202E RIGHT-TO-LEFT OVERRIDE"),  # prints as SERIAL
+        ("SP\u200d0002", "U+200D ZERO WIDTH JOINER"),
+        ("SP-\u00000002", "U+0000 NULL"),
+        ("SP-0002\x1b", "U+001B ESCAPE"),
+        ("SP\u20280002", "U+2028 LINE SEPARATOR"),
+        ("SP-\ue0000002", "U+E000 <private use>"),
+    ],
+)
+def test_s4_control_format_and_separator_characters_are_refused(raw: str, code_point: str) -> None:
+    with rejects("serial.invalid_character", "S4") as check:
+        clean_serial(raw, LABEL)
+    assert f"holds {code_point}" in check.message
+
+
+def test_s4_a_serial_longer_than_the_column_once_normalised_is_refused() -> None:
+    # U+FDFA is one character that NFKC writes as 18.
+    with rejects("serial.too_long", "S4") as check:
+        clean_serial("\ufdfa" * 6, LABEL)
+    assert "is 108 characters long once normalised; a serial has at most 100" in check.message
+    assert len(clean_serial("\ufdfa" * 5, LABEL)) == 90
+
+
+def test_s4_scan_stream_pieces_are_normalised_and_checked() -> None:
+    assert collect_serials([], "\uff21\uff11\r\nB2\t", [], LABEL) == ["A1", "B2"]
+    with rejects("serial.invalid_character", "S4") as check:
+        collect_serials([], "A1\nA1\u200b\n", [], LABEL)
+    assert "serial 'A1\\u200b' holds U+200B ZERO WIDTH SPACE" in check.message
+
+
+def test_s5_serials_that_print_alike_are_one_serial() -> None:
+    with rejects("serial.duplicate", "S5"):
+        collect_serials(["SP-0002", "\uff33\uff30-0002"], "", [], LABEL)
+    with rejects("serial.duplicate", "S5"):
+        collect_serials(["SP-0002"], "", [ScanStep("SP\uff0d0002", "add")], LABEL)
+    assert collect_serials(["SP-0002"], "", [ScanStep("\uff33P-0002", "remove")], LABEL) == []
 
 
 def test_s4_scan_stream_splits_on_enter_and_tab() -> None:
@@ -193,3 +251,32 @@ def test_s4_scan_algebra_matches_a_set_model(steps: list[tuple[str, str]]) -> No
     else:
         assert expected_error is None
         assert result == model
+
+
+@given(
+    st.lists(serial_text, max_size=8),
+    st.lists(serial_text, max_size=8),
+    st.lists(st.tuples(serial_text, st.sampled_from(["add", "remove"])), max_size=12),
+    st.integers(min_value=0, max_value=3),
+)
+def test_s3_the_early_count_is_exact_for_every_valid_line(
+    serials: list[str], stream: list[str], steps: list[tuple[str, str]], blanks: int
+) -> None:
+    """S3 before any work (pipeline.contract.refuse_too_many_registrations): whenever a
+    line's serial input is valid, registrations_given is its number of registrations, so
+    refusing on it never refuses a line that could have been posted."""
+    text = "\r\n".join(stream) + ("\t" if stream else "")
+    try:
+        collected = collect_serials(serials, text, [ScanStep(v, m) for v, m in steps], LABEL)
+    except Rejection:
+        return
+    adds = sum(1 for _, mode in steps if mode == "add")
+    assert len(collected) + blanks == registrations_given(
+        len(serials), text, adds, len(steps) - adds, blanks
+    )
+
+
+def test_s3_the_early_count_of_a_stream_skips_empty_pieces() -> None:
+    assert registrations_given(0, "A\r\n\r\nB\t \t", 0, 0, 0) == 2
+    assert registrations_given(2, "", 3, 1, 1) == 5
+    assert registrations_given(0, "", 0, 0, 0) == 0
