@@ -88,7 +88,8 @@ def cmd_actor_key(args: argparse.Namespace) -> int:
         print(key)
         print(
             f"the API key of {args.actor}: shown only now, store it safely "
-            "(send it as `Authorization: Bearer <key>`, or open /?key=<key> in a browser)",
+            "(send it as `Authorization: Bearer <key>`, or paste it into the sign-in form at / "
+            "in a browser)",
             file=sys.stderr,
         )
     return EXIT_OK

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -28,8 +27,9 @@ The docpost sales document posting pipeline over HTTP.
 
 **Authentication.** API clients send `Authorization: Bearer <key>`; a key belongs to one actor
 and is made with `docpost actor-key ACTOR`. The request's actor is always the key's: leave
-`actor` out of a request, or give that same actor. People open `/?key=<key>` once in a
-browser; the key is kept in an HttpOnly cookie that works for reads (GET) only.
+`actor` out of a request, or give that same actor. People sign in once with the form at `/`
+(never with a key in the address); the key is kept in an HttpOnly cookie that works for
+reads (GET) only. A revoked key (`docpost actor-key --revoke`) is refused (401).
 
 **Duties (M5).** Posting kinds need `post_sales_documents`, `change_serial` needs
 `correct_serial_numbers`; reading orders, journals, documents and traces needs
@@ -82,16 +82,28 @@ def create_app(
 
 
 class _RedactKeys(logging.Filter):
-    """Access logs print the URL; `/?key=...` (the browser sign-in) must not leave the key in
-    them. uvicorn passes the path as the third argument of its access record."""
-
-    PATTERN = re.compile(r"([?&]key=)[^&\s]*")
+    """Access logs print the URL with its query. Keys are never taken from it (the sign-in is a
+    form POST), but a person may still paste one there: every parameter named key in any
+    spelling (`%6Bey=`, `KEY=`) or holding a value like a key is logged as `<redacted>`.
+    uvicorn passes the path as the third argument of its access record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], self.PATTERN.sub(r"\1<redacted>", args[2]), *args[3:])
+            record.args = (*args[:2], redact_query(args[2]), *args[3:])
         return True
+
+
+def redact_query(path: str) -> str:
+    """`path?query` with the value of each key-like parameter replaced by `<redacted>`."""
+    base, question, query = path.partition("?")
+    if not question:
+        return path
+    pairs = []
+    for pair in query.split("&"):
+        name = pair.partition("=")[0]
+        pairs.append(f"{name}=<redacted>" if pages.names_a_key(pair) else pair)
+    return f"{base}?{'&'.join(pairs)}"
 
 
 def _redact_keys_in_access_log() -> None:

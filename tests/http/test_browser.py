@@ -1,5 +1,6 @@
 """A person with a browser: headless Chromium (driven by chromedriver through Selenium) signs
-in with ?key=, sees the journals, clicks a PDF link, and the PDF lands in its download folder.
+in with the page's form, sees the journals, clicks a PDF link, and the PDF lands in its
+download folder. A key in the address signs nobody in.
 
 Needs Debian's `chromium` and `chromium-driver`. Outside CI the test skips without them; with
 CI=true it fails, so CI cannot pass by skipping.
@@ -97,9 +98,17 @@ def test_a_person_signs_in_and_downloads_a_pdf(posted: Posted, browser: Any) -> 
     from selenium.webdriver.common.by import By
 
     base = posted.stack.base_url
+    # A link with a key in it (another site's, say) signs nobody in.
     browser.get(f"{base}/?key={posted.stack.keys['erp']}")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "An API key in the address is never accepted" in body
+    assert "docpost_key" not in {c["name"] for c in browser.get_cookies()}
 
-    # Redirected to the page itself: the key is no longer in the address.
+    browser.get(f"{base}/")
+    browser.find_element(By.NAME, "key").send_keys(posted.stack.keys["erp"])
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    # Posted, then redirected to the page itself: the key never was in the address.
     assert browser.current_url == f"{base}/"
     assert "Signed in as erp" in browser.find_element(By.TAG_NAME, "body").text
     # HttpOnly: the page's scripts cannot read the key.

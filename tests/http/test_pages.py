@@ -1,14 +1,32 @@
-"""The page for people at `/`: sign in with ?key= once, then the cookie; autoescaped."""
+"""The page for people at `/`: sign in once with the page's own form (a POST, never a key in
+the address), then the cookie; autoescaped."""
 
 from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
+from pipeline.http.app import redact_query
+from pipeline.http.pages import names_a_key
 from tests.http.conftest import Posted, post_and_wait
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+def form_token(browser: httpx.Client) -> str:
+    """Open the sign-in page as a browser does: its form's hidden token (and its cookie)."""
+    page = browser.get("/")
+    (token,) = re.findall(r'<input type="hidden" name="csrf" value="([^"]+)">', page.text)
+    assert browser.cookies["docpost_csrf"] == token
+    return token
+
+
+def sign_in(browser: httpx.Client, key: str, **headers: str) -> httpx.Response:
+    """Fill in and send the sign-in form, as from the page itself."""
+    token = form_token(browser)
+    return browser.post("/", data={"csrf": token, "key": key}, headers=headers)
 
 
 def test_without_a_key_the_page_asks_for_one(posted: Posted) -> None:
@@ -22,29 +40,107 @@ def test_without_a_key_the_page_asks_for_one(posted: Posted) -> None:
 
 def test_an_unknown_key_does_not_sign_in(posted: Posted) -> None:
     with posted.stack.client() as browser:
-        response = browser.get("/", params={"key": "dpk_wrong"})
+        response = sign_in(browser, "dpk_wrong")
     assert response.status_code == 401
     assert "That key is not known." in response.text
     assert "docpost_key" not in browser.cookies
 
 
-def test_sign_in_sets_an_httponly_cookie_and_drops_the_key_from_the_address(
-    posted: Posted,
-) -> None:
+def test_sign_in_with_the_form_sets_an_httponly_cookie(posted: Posted) -> None:
     key = posted.stack.keys["erp"]
     with posted.stack.client() as browser:
-        signed_in = browser.get("/", params={"key": key})
+        signed_in = sign_in(browser, key, Origin=posted.stack.base_url)
         page = browser.get("/")
     assert signed_in.status_code == 303
     assert signed_in.headers["location"] == "/"
-    cookie = signed_in.headers["set-cookie"]
+    cookies = signed_in.headers.get_list("set-cookie")
+    (cookie,) = [c for c in cookies if c.startswith("docpost_key=")]
     assert cookie.startswith(f"docpost_key={key};")
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
     assert "Secure" not in cookie  # plain http on localhost
+    # The form's token is used up.
+    assert any(c.startswith('docpost_csrf="";') for c in cookies), cookies
     assert page.status_code == 200
     assert "Signed in as erp" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_the_sign_in_form_posts_a_token_set_in_a_strict_cookie(posted: Posted) -> None:
+    with posted.stack.client() as browser:
+        page = browser.get("/")
+    assert '<form method="post" action="/">' in page.text
+    (cookie,) = [c for c in page.headers.get_list("set-cookie") if c.startswith("docpost_csrf=")]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+@pytest.mark.parametrize("query", ["key={key}", "%6Bey={key}", "KEY={key}", "k%65y={key}&x=1"])
+def test_a_key_in_the_address_never_signs_in_and_never_reaches_the_log(
+    posted: Posted, query: str
+) -> None:
+    """`GET /?%6Bey=...` used to sign in and write the whole key into the access log; a link
+    `/?key=ATTACKER` from another site signed a victim in as the attacker (login CSRF)."""
+    stack = posted.stack
+    key = stack.new_key("warehouse-1")
+    victim = stack.keys["erp"]
+    with stack.client(cookies={"docpost_key": victim}) as browser:
+        response = browser.get("/?" + query.format(key=key))
+        page = browser.get("/")
+    assert response.status_code == 400
+    assert "An API key in the address is never accepted" in response.text
+    set_cookies = response.headers.get_list("set-cookie")
+    assert not [c for c in set_cookies if c.startswith("docpost_key=")], set_cookies
+    # The victim stays signed in as themselves.
+    assert page.status_code == 200 and "Signed in as erp" in page.text
+    log = stack.server.text()
+    assert key not in log and key[4:] not in log
+    # Negative control: the request itself is in the log, with its key redacted.
+    assert "GET /?" + query.split("=")[0] + "=<redacted>" in log
+
+
+def test_a_sign_in_without_the_forms_token_is_refused(posted: Posted) -> None:
+    """Login CSRF: another site's form posting a key to `/` has no token (it can neither read
+    nor set our SameSite=Strict cookie)."""
+    key = posted.stack.keys["erp"]
+    with posted.stack.client() as browser:
+        no_token = browser.post("/", data={"key": key})
+        form_token(browser)
+        wrong_token = browser.post("/", data={"csrf": "x" * 43, "key": key})
+    for response in (no_token, wrong_token):
+        assert response.status_code == 403, response.text
+        assert "The sign-in form has expired or did not come from this site" in response.text
+        assert "docpost_key=" + key not in str(response.headers.get_list("set-cookie"))
+    assert "docpost_key" not in browser.cookies
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://attacker.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}],
+)
+def test_a_sign_in_from_another_site_is_refused(posted: Posted, headers: dict[str, str]) -> None:
+    """Even with a valid token: the browser says the form was on another site."""
+    with posted.stack.client() as browser:
+        response = sign_in(browser, posted.stack.keys["erp"], **headers)
+    assert response.status_code == 403
+    assert "A sign-in from another site is refused" in response.text
+    assert "docpost_key" not in browser.cookies
+
+
+def test_a_sign_in_that_is_no_form_is_refused(posted: Posted) -> None:
+    with posted.stack.client() as browser:
+        token = form_token(browser)
+        response = browser.post("/", json={"csrf": token, "key": posted.stack.keys["erp"]})
+    assert response.status_code == 400
+    assert "Sign in with the form below." in response.text
+    assert "docpost_key" not in browser.cookies
+
+
+def test_key_like_query_parameters_are_redacted_in_the_log() -> None:
+    assert redact_query("/?%6Bey=dpk_abc&wait=3") == "/?%6Bey=<redacted>&wait=3"
+    assert redact_query("/requests/x?wait=10") == "/requests/x?wait=10"
+    assert redact_query("/documents?journal=dpk_abc") == "/documents?journal=<redacted>"
+    assert redact_query("/health") == "/health"
+    assert names_a_key("Api%5FKEY=1") and not names_a_key("journal=PS-000001")
 
 
 def test_the_page_links_every_journal_to_its_pdf(posted: Posted) -> None:
@@ -69,10 +165,8 @@ def test_an_actor_without_the_read_duty_sees_403(posted: Posted) -> None:
 
 
 def test_sign_out_forgets_the_cookie(posted: Posted) -> None:
-    with posted.stack.client() as browser:
-        signed_in = browser.get(
-            "/", params={"key": posted.stack.keys["erp"]}, follow_redirects=True
-        )
+    with posted.stack.client(follow_redirects=True) as browser:
+        signed_in = sign_in(browser, posted.stack.keys["erp"])
         response = browser.get("/logout", follow_redirects=True)
     assert signed_in.status_code == 200
     assert response.status_code == 401
