@@ -6,6 +6,7 @@ This is the single entry point every caller uses: `docpost run`, the Celery task
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline import ordering
 from pipeline.contract import (
     Request,
     fallback_request_id,
@@ -22,6 +24,7 @@ from pipeline.contract import (
     parse_request,
 )
 from pipeline.errors import Rejection
+from pipeline.ordering import Head
 from pipeline.services.bulk import bulk_invoice
 from pipeline.services.catalog import upsert_catalog
 from pipeline.services.credit_notes import post_credit_note
@@ -58,6 +61,9 @@ SERVICES: dict[str, Service] = {
 # or two upsert_order creating the same order. Deadlocks and serialization failures go to
 # the caller (the Celery task retries them with backoff).
 RACE_ATTEMPTS = 3
+# In-process runs (`docpost run`) execute the open requests an order's request waits for
+# first; each such run makes one of them final, so this bound is never reached in practice.
+MAX_HEADS_IN_PROCESS = 10_000
 
 
 def outcome_of(record: RequestRecord) -> dict[str, Any]:
@@ -71,6 +77,9 @@ class Executed:
 
     outcome: dict[str, Any]
     outbox: list[OutboxMessage] = field(default_factory=list)
+    # Set when the request did not run: an earlier request of its order must finish first
+    # (pipeline.ordering); the queue hands the request back.
+    waits_for: Head | None = None
 
 
 class CountedBefore(Exception):
@@ -88,6 +97,7 @@ def run_request(
     sessions: sessionmaker[Session],
     *,
     first_delivery: bool = False,
+    hold: bool = False,
 ) -> Executed:
     """`execute`, returning the outbox rows it committed too.
 
@@ -95,14 +105,33 @@ def run_request(
     the request's own transaction instead of one of its own before it (a commit less per
     request); if that transaction never commits (the worker died), the redelivery is counted
     as the second (see `start_attempt`). Raises CountedBefore when deliveries were counted
-    already, as `start_attempt` does not know of this one."""
+    already, as `start_attempt` does not know of this one.
+
+    `hold`: the queue's delivery. A request that must wait for an earlier request of its
+    order (pipeline.ordering) is not run and not counted: `waits_for` names that request,
+    and the request is parked when it can be. Without `hold` (in-process callers, which have
+    no queue to hand it back to) that earlier request is run first, then this one."""
     try:
         request = parse_request(raw)
     except Rejection as rejection:
         return Executed(_reject_unparsed(raw, rejection, sessions))
+    earlier: list[OutboxMessage] = []
+    for _ in range(MAX_HEADS_IN_PROCESS):
+        run = _execute_with_races(request, sessions, first_delivery, hold)
+        if run.waits_for is None or hold:
+            run.outbox[:0] = earlier
+            return run
+        log.info("request %s runs %s first", request.request_id, run.waits_for.request_id)
+        earlier.extend(run_request(run.waits_for.as_message(), sessions).outbox)
+    raise RuntimeError(f"request {request.request_id}: too many earlier requests of its order")
+
+
+def _execute_with_races(
+    request: Request, sessions: sessionmaker[Session], first_delivery: bool, hold: bool
+) -> Executed:
     for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
-            return _execute_parsed(request, sessions, first_delivery)
+            return _execute_parsed(request, sessions, first_delivery, hold)
         except IntegrityError:
             if attempt == RACE_ATTEMPTS:
                 raise
@@ -111,29 +140,38 @@ def run_request(
 
 
 def _execute_parsed(
-    request: Request, sessions: sessionmaker[Session], first_delivery: bool
+    request: Request, sessions: sessionmaker[Session], first_delivery: bool, hold: bool
 ) -> Executed:
     try:
         with sessions() as session, session.begin():
-            record = _claim(session, request, first_delivery)
+            record = _claim(session, request, first_delivery, hold)
             if isinstance(record, dict):
                 return Executed(record)
+            if isinstance(record, Head):
+                # Committed as it stands: a request seen for the first time keeps its accept
+                # number, a parked one its parking; nothing is counted.
+                return Executed(_open_outcome(request.request_id), waits_for=record)
             uow = UnitOfWork(session, request.request_id, request.actor)
             result = SERVICES[request.kind](uow, request.command)
             record.status, record.result, record.error = "succeeded", result, None
             record.finished_at = utcnow()
-            return Executed(outcome_of(record), uow.outbox)
+            return Executed(outcome_of(record), uow.outbox + _release_next(session, record))
     except Rejection as rejection:
         # The service's writes rolled back with the transaction (no savepoint on the way of
         # every request): the rejected outcome is stored in a transaction of its own.
-        return Executed(_store_rejection(request, rejection, sessions, first_delivery))
+        return _store_rejection(request, rejection, sessions, first_delivery)
+
+
+def _open_outcome(request_id: str) -> dict[str, Any]:
+    return {"request_id": request_id, "status": "queued"}
 
 
 def _claim(
-    session: Session, request: Request, first_delivery: bool
-) -> RequestRecord | dict[str, Any]:
+    session: Session, request: Request, first_delivery: bool, hold: bool = False
+) -> RequestRecord | dict[str, Any] | Head:
     """The request's row, locked and marked as being run; or, when there is nothing to run
-    (another body under this id, or a final outcome already), the outcome to return."""
+    (another body under this id, or a final outcome already), the outcome to return; or,
+    when an earlier request of its order must run first, that request (pipeline.ordering)."""
     record = session.scalars(
         select(RequestRecord)
         .where(RequestRecord.request_id == request.request_id)
@@ -143,15 +181,53 @@ def _claim(
         return _conflict(request)
     if record is not None and record.is_final:
         return outcome_of(record)
+    ref = ordering.order_ref(request.kind, request.command)
+    created = record is None
     if record is None:
-        record = RequestRecord(**request.record_fields(), status="running", attempts=1)
-        session.add(record)
+        # Accepted now: an upstream system published it without record_queued.
+        record = _new_record(session, request, ref, status="queued")
         session.flush()  # the unique request id is claimed here, inside the transaction
+    elif first_delivery and record.attempts:
+        raise CountedBefore(request.request_id)
+    head = ordering.head_before(session, record, ref)
+    if head is not None:
+        if hold and head.wait == "park":
+            ordering.park(record)
+        return head
+    if record.parked_at is not None:
+        record.parked_at = None
+    if created:
+        record.status, record.attempts = "running", 1
     elif first_delivery:
-        if record.attempts:
-            raise CountedBefore(request.request_id)
         record.attempts = 1
     return record
+
+
+def _new_record(
+    session: Session, request: Request, ref: ordering.OrderRef | None, status: str
+) -> RequestRecord:
+    record = RequestRecord(
+        **request.record_fields(),
+        status=status,
+        attempts=0,
+        order_key=ordering.order_key(session, ref),
+    )
+    session.add(record)
+    return record
+
+
+def _release_next(session: Session, record: RequestRecord) -> list[OutboxMessage]:
+    """The request has become final in this transaction: the next request of its order, if
+    parked behind it, is published after commit (through the outbox, so a crash between the
+    commit and the publish loses nothing: the outbox sweep sends it)."""
+    following = ordering.next_parked(session, record)
+    if following is None:
+        return []
+    message = OutboxMessage(
+        task="execute_request", payload={"body": json.loads(following.body), "fan_out": False}
+    )
+    session.add(message)
+    return [message]
 
 
 def _store_rejection(
@@ -159,17 +235,28 @@ def _store_rejection(
     rejection: Rejection,
     sessions: sessionmaker[Session],
     first_delivery: bool,
-) -> dict[str, Any]:
+) -> Executed:
     with sessions() as session, session.begin():
         record = _claim(session, request, first_delivery=False)
         if isinstance(record, dict):
-            return record  # another delivery finished it meanwhile: its outcome stands
+            # another delivery finished it meanwhile: its outcome stands
+            return Executed(record)
+        if isinstance(record, Head):
+            # An earlier request of its order reopened meanwhile (it was published again and
+            # is queued): this one ran after all; its rejection stands.
+            record = _locked_record(session, request.request_id)
         if first_delivery:
             record.attempts = max(record.attempts, 1)
         rejection = rejection.resolved(session)
         record.status, record.result, record.error = "rejected", None, rejection.as_error()
         record.finished_at = utcnow()
-        return outcome_of(record)
+        return Executed(outcome_of(record), _release_next(session, record))
+
+
+def _locked_record(session: Session, request_id: str) -> RequestRecord:
+    record = session.get(RequestRecord, request_id, with_for_update=True)
+    assert record is not None
+    return record
 
 
 @dataclass
@@ -299,10 +386,35 @@ def record_queued(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Sess
     try:
         with sessions() as session, session.begin():
             if session.get(RequestRecord, request.request_id) is None:
-                session.add(RequestRecord(**request.record_fields(), status="queued", attempts=0))
+                # Accepted: its order key and accept number (pipeline.ordering).
+                ref = ordering.order_ref(request.kind, request.command)
+                _new_record(session, request, ref, status="queued")
     except IntegrityError:
         pass  # queued (or done) by a concurrent submit of the same request
     return request.request_id
+
+
+def waits_for(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Session]) -> Head | None:
+    """Before a redelivery is counted: the earlier request of its order that must run first
+    (the request is parked behind it when it can be), or None. A request seen for the first
+    time is recorded here, as accepted now; a malformed or final one waits for nothing."""
+    try:
+        request = parse_request(raw)
+    except Rejection:
+        return None
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            with sessions() as session:
+                claim = _claim(session, request, first_delivery=False, hold=True)
+                if not isinstance(claim, Head):
+                    session.rollback()  # free to run: it is counted and run next
+                    return None
+                session.commit()  # its accept number, or its parking
+                return claim
+        except IntegrityError:
+            if attempt == RACE_ATTEMPTS:
+                raise
+    return None
 
 
 def start_attempt(
@@ -332,11 +444,13 @@ def record_failure(
     sessions: sessionmaker[Session],
     *,
     attempts: int | None = None,
+    released: list[OutboxMessage] | None = None,
 ) -> dict[str, Any]:
     """End a request as `failed` (retries used up on a fault that was not the request's).
     A request that reached a final outcome meanwhile keeps it. `attempts`: deliveries known
     to the caller that may not have been counted (a first delivery's count rolls back with
-    its transaction)."""
+    its transaction). `released`: receives the outbox rows that publish the next request of
+    its order, parked behind it (pipeline.ordering), for the caller to relay."""
     with sessions() as session, session.begin():
         record = session.get(RequestRecord, request_id, with_for_update=True)
         if record is None:
@@ -344,6 +458,8 @@ def record_failure(
         if not record.is_final:
             record.status, record.error, record.finished_at = "failed", error, utcnow()
             record.attempts = max(record.attempts, attempts or 0)
+            # A failed request is final: the next of its order may run (sent by the outbox).
+            (released if released is not None else []).extend(_release_next(session, record))
         return outcome_of(record)
 
 

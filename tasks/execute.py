@@ -26,10 +26,12 @@ from pipeline.execute import (
     run_invoice_batch,
     run_request,
     start_attempt,
+    waits_for,
 )
+from pipeline.ordering import Head, retry_countdown
 from tasks.app import app
 from tasks.db import worker_sessions
-from tasks.publish import publish_request
+from tasks.publish import publish_request, wire_body
 from tasks.relay import relay_written
 from tasks.retry import backoff, is_transient
 from tasks.routing import (
@@ -37,6 +39,7 @@ from tasks.routing import (
     INVOICE_BATCH,
     SCHEDULED_BULK_INVOICE,
     SCHEDULED_REVENUE_RECOGNITION,
+    queue_for_request,
 )
 from tasks.schedule import (
     bulk_invoice_request,
@@ -98,23 +101,32 @@ def is_redelivery(task: Task) -> bool:
 
 
 @app.task(name=EXECUTE_REQUEST, bind=True, max_retries=None)
-def execute_request(self: Task, body: dict[str, Any] | str) -> None:
+def execute_request(self: Task, body: dict[str, Any] | str, held: int = 0) -> None:
     """Execute one request (a JSON object, or the raw text of one).
 
     A first delivery runs in one transaction that also counts it: the usual case costs one
     commit. A redelivery is counted in a commit of its own before it runs, so a message that
-    kills its worker every time ends `failed` after DOCPOST_MAX_ATTEMPTS deliveries."""
+    kills its worker every time ends `failed` after DOCPOST_MAX_ATTEMPTS deliveries.
+
+    A request that must wait for an earlier request of its order (pipeline.ordering) is
+    handed back without being counted: parked (the earlier one publishes it when it is
+    final) or sent again after a countdown; `held` counts those countdowns."""
     sessions = worker_sessions()
     max_attempts = get_settings().max_attempts
     attempt = Attempt(request_id=usable_request_id(body))
+    released: list[Any] = []  # what a failure releases (pipeline.ordering)
     try:
         run = None
         if not is_redelivery(self):
             attempt.number = 1  # counted in the request's transaction, or not at all
             # CountedBefore: deliveries were counted before after all; count this one too
             with contextlib.suppress(CountedBefore):
-                run = run_request(body, sessions, first_delivery=True)
+                run = run_request(body, sessions, first_delivery=True, hold=True)
         if run is None:
+            head = waits_for(body, sessions)  # checked before this delivery is counted
+            if head is not None:
+                hand_back(self, body, head, held)
+                return
             if not begin_attempt(body, sessions, attempt):
                 return
             assert attempt.request_id is not None and attempt.number is not None
@@ -132,13 +144,43 @@ def execute_request(self: Task, body: dict[str, Any] | str) -> None:
                         attempts=attempt.number - 1,
                     ),
                     sessions,
+                    released=released,
                 )
+                relay_written(sessions, released)
                 return
-            run = run_request(body, sessions)
+            run = run_request(body, sessions, hold=True)
+        if run.waits_for is not None:
+            hand_back(self, body, run.waits_for, held)
+            return
     except Exception as exc:
         handle_fault(self, exc, body, attempt, sessions, max_attempts)
         return
     relay_written(sessions, run.outbox)
+
+
+def hand_back(task: Task, body: Any, head: Head, held: int) -> None:
+    """An earlier request of the order (`head`) must finish first. Parked: nothing to do, the
+    head publishes this request when it is final. Otherwise (the head is running now, or its
+    journal's order is not known yet): the same body again after a countdown, as a new
+    message (a Celery retry would count as a redelivery)."""
+    request_id = usable_request_id(body)
+    if head.wait == "park":
+        log.info("request %s parked behind %s", request_id, head.request_id)
+        return
+    countdown = retry_countdown(held)
+    log.info("request %s waits %.2f s for %s", request_id, countdown, head.request_id)
+    try:
+        app.send_task(
+            EXECUTE_REQUEST,
+            args=[wire_body(body)],
+            kwargs={"held": held + 1},
+            queue=queue_for_request(body),
+            countdown=countdown,
+        )
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise task.retry(exc=exc, countdown=backoff(1)) from None
 
 
 def handle_fault(
@@ -170,7 +212,11 @@ def handle_fault(
     try:
         # A first delivery's own record may have rolled back with it: record it first.
         record_queued(body, sessions)
-        record_failure(attempt.request_id, error, sessions, attempts=attempt.number)
+        released: list[Any] = []
+        record_failure(
+            attempt.request_id, error, sessions, attempts=attempt.number, released=released
+        )
+        relay_written(sessions, released)
     except Exception as write_error:
         if not is_transient(write_error):
             raise

@@ -31,8 +31,10 @@ BATCH = 100
 def publish_outbox_message(task: str, payload: dict[str, Any]) -> None:
     if task == "execute_request":
         # Bulk invoicing's children one by one, as versions before invoice_batch wrote them:
-        # an upgraded installation may still hold such rows. Fan-out goes to `bulk`.
-        publish_request(payload["body"], fan_out=True)
+        # an upgraded installation may still hold such rows. Fan-out goes to `bulk`. A
+        # request released by the earlier request of its order (pipeline.ordering) says
+        # `fan_out: false` and goes to its own queue.
+        publish_request(payload["body"], fan_out=payload.get("fan_out", True))
     elif task == "invoice_batch":
         publish_invoice_batch(payload["bodies"])
     elif task == "render_document":
