@@ -1,9 +1,8 @@
 """Who may do what (DOMAIN.md M5): the duties, and the one table of request kind -> duty.
 
 The services (through UnitOfWork.require_duties_of) and the HTTP service (before it queues a
-request) both read this table, so the two can never disagree. Two duties are checked per line
-or option where they apply, not per kind: `register_non_readable_serials` (a not-readable
-blank, S6) and `correct_serial_numbers` is also the duty of the kind `change_serial`.
+request) both read this table, so the two can never disagree. `register_non_readable_serials`
+is no kind's duty: it is checked per line, where a not-readable blank is registered (S6).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from pipeline.cli_http import main
 from pipeline.config import get_settings
 from pipeline.contract import PAYLOADS
 from pipeline.db import session_factory
+from pipeline.duties import needs_of
 from pipeline.execute import execute
-from pipeline.http.auth import KIND_DUTIES, caller_for_key, key_digest
+from pipeline.http.auth import Caller, caller_for_key, key_digest
 from schema import ApiKey
 from tests.conftest import Runner, usmf_catalog
 
@@ -83,15 +84,34 @@ def test_every_kind_of_the_contract_is_classified() -> None:
     assert set(SAMPLES) == set(PAYLOADS)
 
 
-@pytest.mark.parametrize("kind", sorted(SAMPLES))
-def test_the_service_duty_table_matches_the_pipeline(run: Runner, kind: str) -> None:
-    """An actor without duties: the pipeline refuses exactly the kinds the service refuses
-    with 403 up front, naming the same duty."""
-    run.ok("upsert_catalog", {"actors": [{"actor": "clerk", "duties": []}]}, actor="clerk")
-    outcome = run(kind, SAMPLES[kind], actor="clerk")
-    missing = (outcome.get("error") or {}).get("code") == "actor.missing_duty"
-    if kind in KIND_DUTIES:
-        assert missing, outcome
-        assert outcome["error"]["details"] == {"duty": KIND_DUTIES[kind]}
-    else:
-        assert not missing, outcome
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        *sorted(SAMPLES.items()),
+        ("upsert_catalog", {"actors": [{"actor": "clerk", "duties": []}]}),
+        (
+            "upsert_catalog",
+            {"actors": [{"actor": "x"}], "customers": [{"customer": "US-004", "name": "Cave"}]},
+        ),
+    ],
+)
+def test_the_service_duty_table_matches_the_pipeline(
+    run: Runner, kind: str, payload: dict[str, Any]
+) -> None:
+    """An actor without duties: the pipeline refuses every kind (M5) with the duty the
+    service refuses it with up front, both read from pipeline.duties; an actor holding just
+    those duties gets past the check in both."""
+    run.ok("upsert_catalog", usmf_catalog(), actor="erp")
+    run.ok("upsert_catalog", {"actors": [{"actor": "clerk", "duties": []}]})
+    command = PAYLOADS[kind].model_validate(payload)
+    need = Caller("clerk", frozenset()).missing(kind, command)
+    assert need is not None
+    outcome = run(kind, payload, actor="clerk")
+    assert outcome["error"]["code"] == "actor.missing_duty", outcome
+    assert outcome["error"]["details"] == {"duty": need.duty}
+
+    duties = [n.duty for n in needs_of(kind, command)]
+    run.ok("upsert_catalog", {"actors": [{"actor": "clerk", "duties": duties}]})
+    assert Caller("clerk", frozenset(duties)).missing(kind, command) is None
+    outcome = run(kind, payload, actor="clerk")
+    assert (outcome.get("error") or {}).get("code") != "actor.missing_duty", outcome

@@ -21,6 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from pipeline.db import session_factory
+from pipeline.duties import ALL_DUTIES
 from pipeline.execute import execute
 from pipeline.http.auth import create_key
 from tests.conftest import usmf_catalog
@@ -30,7 +31,6 @@ pytestmark = [pytest.mark.postgres]
 
 # More for a deeper run: DOCPOST_FUZZ_EXAMPLES=500 pytest tests/http/test_openapi_fuzz.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("DOCPOST_FUZZ_EXAMPLES", "30"))
-ALL_DUTIES = ["post_sales_documents", "register_non_readable_serials", "correct_serial_numbers"]
 
 
 @dataclass
@@ -44,7 +44,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
     with private_schema() as database_url:
         sessions = session_factory(database_url)
         catalog = usmf_catalog()
-        catalog["actors"].append({"actor": "fuzz", "duties": ALL_DUTIES})
+        catalog["actors"].append({"actor": "fuzz", "duties": list(ALL_DUTIES)})
         request = {"request_id": "c", "kind": "upsert_catalog", "actor": "fuzz", "payload": catalog}
         assert execute(request, sessions)["status"] == "succeeded"
         with sessions() as session, session.begin():

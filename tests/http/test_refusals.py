@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.contract import parse_request
 from pipeline.errors import Rejection
-from tests.http.conftest import Posted
+from tests.http.conftest import Posted, post_and_wait
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -108,20 +108,29 @@ def test_reads_need_post_sales_documents(posted: Posted, path: str) -> None:
     [
         ("auditor", "post_packing_slip", {"order": "SO-1001"}, "post_sales_documents"),
         ("auditor", "bulk_invoice", {}, "post_sales_documents"),
-        ("erp", "change_serial", {"order": "SO-1002", "line": 1, "old": "MP-100", "new": "X"},
-         "correct_serial_numbers"),
+        ("warehouse-1", "change_serial",
+         {"order": "SO-1002", "line": 1, "old": "MP-100", "new": "X"}, "correct_serial_numbers"),
+        ("auditor", "upsert_order", {"order": "SO-AUDIT", "customer": "US-004", "lines": []},
+         "maintain_sales_orders"),
+        ("warehouse-1", "confirm_order", {"order": "SO-1001"}, "maintain_sales_orders"),
+        ("warehouse-1", "recognize_revenue", {"as_of": "2026-01-01"}, "recognize_revenue"),
+        ("warehouse-1", "upsert_catalog", {"customers": [{"customer": "US-004", "name": "X"}]},
+         "maintain_master_data"),
+        ("warehouse-1", "upsert_catalog", {"actors": [{"actor": "warehouse-1"}]},
+         "manage_actors"),
     ],
 )  # fmt: skip
 def test_posting_kinds_need_their_duty(
     posted: Posted, actor: str, kind: str, payload: dict[str, Any], duty: str
 ) -> None:
-    body = {"request_id": f"http-403-{kind}", "kind": kind, "payload": payload}
+    request_id = f"http-403-{kind}-{duty}"
+    body = {"request_id": request_id, "kind": kind, "payload": payload}
     with posted.stack.client(actor) as client:
         response = client.post("/requests", json=body)
-        outcome = client.get(f"/requests/http-403-{kind}")
+        outcome = client.get(f"/requests/{request_id}")
     error = error_of(response, 403, "actor.missing_duty")
     assert error["message"] == (
-        f"request 'http-403-{kind}': actor {actor!r} may not send {kind} requests; "
+        f"request {request_id!r}: actor {actor!r} may not send {kind} requests; "
         f"that needs the duty {duty}"
     )
     error_of(outcome, 404, "not_found")  # nothing was queued
@@ -137,21 +146,27 @@ def test_a_body_naming_another_actor_is_refused(posted: Posted) -> None:
     )
 
 
-def test_any_known_actor_may_send_the_other_kinds_and_read_its_own_outcome(
-    posted: Posted,
-) -> None:
-    """upsert_order needs no duty (M5); an actor without the read duty sees its own outcome
-    but not another actor's."""
+def test_an_actor_without_the_read_duty_reads_its_own_outcome_only(posted: Posted) -> None:
+    """An order clerk (maintain_sales_orders, M5, but not post_sales_documents) enters an
+    order and sees its own outcome, but not another actor's."""
+    clerk = {"actor": "order-clerk", "duties": ["maintain_sales_orders"]}
+    with posted.stack.client("erp") as erp:
+        loaded = post_and_wait(
+            erp,
+            {"request_id": "http-clerk", "kind": "upsert_catalog", "payload": {"actors": [clerk]}},
+        )
+    assert loaded["status"] == "succeeded", loaded
+    posted.stack.keys["order-clerk"] = posted.stack.new_key("order-clerk")
     body = {
-        "request_id": "http-auditor-order",
+        "request_id": "http-clerk-order",
         "kind": "upsert_order",
-        "payload": {"order": "SO-AUDIT", "customer": "US-004", "lines": []},
+        "payload": {"order": "SO-CLERK", "customer": "US-004", "lines": []},
     }
-    with posted.stack.client("auditor") as auditor:
-        posted = auditor.post("/requests", json=body)
-        own = auditor.get("/requests/http-auditor-order", params={"wait": 20})
-        others = auditor.get("/requests/usmf-001")
-    assert posted.status_code == 202, posted.text
+    with posted.stack.client("order-clerk") as client:
+        accepted = client.post("/requests", json=body)
+        own = client.get("/requests/http-clerk-order", params={"wait": 20})
+        others = client.get("/requests/usmf-001")
+    assert accepted.status_code == 202, accepted.text
     assert own.status_code == 200
     assert own.json()["status"] == "succeeded", own.json()
     error_of(others, 404, "not_found")

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 from sqlalchemy import select
 
-from pipeline import queries
+from pipeline import clock, queries
+from pipeline.cli import main as cli_main
+from pipeline.config import get_settings
 from pipeline.contract import PAYLOADS, Duty, UpsertCatalog
+from pipeline.db import engine_for
 from pipeline.duties import ALL_DUTIES, KIND_DUTIES, needs_of
 from pipeline.execute import SERVICES
 from schema import Actor, Customer, Item, SalesOrder
-from tests.conftest import Runner, usmf_catalog
+from tests.conftest import EXAMPLES, Runner, usmf_catalog
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 
 
@@ -486,3 +492,54 @@ def test_m5_every_kind_has_its_duties_in_the_one_table() -> None:
         "maintain_master_data",
         "manage_actors",
     ]
+
+
+# --- the CLI acts as DOCPOST_SYSTEM_ACTOR -------------------------------------------------------
+
+
+@pytest.fixture
+def cli_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+    engine_for(db_url).dispose()
+
+
+def test_m5_a_second_docpost_load_acts_as_the_system_actor(
+    cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`docpost load` without --actor used to act as `admin`, which no catalog defines: a
+    second load failed with "unknown actor". Now it is DOCPOST_SYSTEM_ACTOR (erp)."""
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps(_new_item_catalog("CABLE-1")))
+    assert cli_main(["load", str(EXAMPLES / "catalog.json"), "--json"]) == 0
+    capsys.readouterr()
+    assert cli_main(["load", str(more), "--json"]) == 0
+    [outcome] = json.loads(capsys.readouterr().out)
+    assert outcome["status"] == "succeeded", outcome
+    assert outcome["request_id"].startswith("load-more.json-")
+    # Another actor still has to hold the duty (the negative control).
+    less = tmp_path / "less.json"
+    less.write_text(json.dumps(_new_item_catalog("CABLE-2")))
+    assert cli_main(["load", str(less), "--actor", "warehouse-1", "--json"]) == 1
+    [outcome] = json.loads(capsys.readouterr().out)
+    assert outcome["error"]["message"] == (
+        "actor 'warehouse-1' may not load master data; that needs the duty maintain_master_data"
+    )
+
+
+def test_b11_docpost_recognize_acts_as_the_system_actor_and_not_ahead_of_time(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["load", str(EXAMPLES / "catalog.json"), "--json"]) == 0
+    capsys.readouterr()
+    assert cli_main(["recognize", "--as-of", "2099-12-31", "--json"]) == 1
+    [outcome] = json.loads(capsys.readouterr().out)
+    assert outcome["error"]["code"] == "revenue.as_of_in_future"
+    today = clock.company_today().isoformat()
+    assert cli_main(["recognize", "--as-of", today, "--json"]) == 0
+
+
+def _new_item_catalog(item: str) -> dict[str, Any]:
+    return {"items": [{"item": item, "name": "Cable", "unit": "ea", "base_sales_price": "5"}]}
