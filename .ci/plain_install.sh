@@ -114,7 +114,7 @@ EOF
 
 log "docpost submit --in-order (through the worker)"
 docpost submit --json "$work/requests.jsonl" --in-order --timeout "$TIMEOUT" >"$work/outcomes.json" \
-  || { cat "$work/outcomes.json" >&2; fail "docpost submit: a request did not succeed"; }
+  || { cat "$work/outcomes.json" >&2; fail "docpost submit failed, or a request did not succeed (see above)"; }
 python - "$work/outcomes.json" <<'EOF' || fail "the outcomes are not both succeeded"
 import json
 import sys

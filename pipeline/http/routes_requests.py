@@ -57,7 +57,9 @@ async def post_requests(request: Request, caller: Poster, sessions: Sessions) ->
     """Each request is queued for the workers and answered with a link to its outcome. The
     key's actor is the request's actor: leave `actor` out, or give that same actor (another
     is refused, 403). A request_id seen before returns its stored outcome (idempotency);
-    reused for another body it is refused (409). Nothing is queued unless all are accepted.
+    reused for another body it is refused (409), also when a concurrent call takes the
+    request_id first (the requests before it in an array are then already queued). Nothing
+    else is queued unless all are accepted.
     The requests of an array are queued independently: to make one depend on another
     (confirm after upsert), wait for the first outcome before posting the next."""
     bodies, single = _load(await _read_body(request))
@@ -168,8 +170,12 @@ def _submit_all(
 
     _refuse_reused_ids(sessions, parsed)
     accepted = []
-    for body in bodies:
+    for index, body in enumerate(bodies):
         handle = submit(body, sessions)
+        if handle.settled is not None and _is_conflict(handle.settled):
+            # Another call recorded this request_id with another body after the check above
+            # (concurrent posts): the same 409, never a 202 whose link shows the winner.
+            raise _conflict(handle.request_id, index)
         current = handle.outcome() or {"request_id": handle.request_id, "status": "queued"}
         accepted.append({**current, "links": {"outcome": outcome_link(handle.request_id)}})
     return accepted
@@ -191,6 +197,11 @@ def _refuse_reused_ids(sessions: sessionmaker[Session], parsed: list[ParsedReque
     for index, request in enumerate(parsed):
         if stored.get(request.request_id, request.body_sha256) != request.body_sha256:
             raise _conflict(request.request_id, index)
+
+
+def _is_conflict(outcome: dict[str, Any]) -> bool:
+    error = outcome.get("error")
+    return isinstance(error, dict) and error.get("code") == "request.conflict"
 
 
 def _conflict(request_id: str, index: int) -> ApiError:
