@@ -128,6 +128,36 @@ def test_undecodable_messages_are_kept_as_dead_letters_and_the_worker_goes_on(
     assert log.count("dead letter ") == 4
 
 
+def test_queue_items_that_are_not_message_envelopes_are_kept_and_the_worker_lives(
+    queue_env: dict[str, str], broker: Broker, start_worker: Any
+) -> None:
+    """Text pushed onto a queue's Redis list by something that is not a Celery client. Before,
+    kombu's parse of the first such item stopped the worker ("Unrecoverable error:
+    JSONDecodeError") and the item, already popped, was gone."""
+    sessions = session_factory(queue_env["DOCPOST_DATABASE_URL"])
+    worker = start_worker("envelopes", concurrency=1)
+    pid = worker.process.pid
+    items = [b"not an envelope \xff\x00", b"[1, 2]", b'{"body": "no properties"}']
+    for item in items:
+        broker.client.lpush(broker.prefix + "posting", item)
+
+    outcome = submit(catalog_request("dl-after-envelopes"), sessions).wait(WAIT)
+    wait_for_idle_queues(broker)
+
+    with sessions() as session:
+        letters = {letter["size"]: letter for letter in list_dead_letters(session)}
+    assert outcome["status"] == "succeeded", outcome
+    assert worker.process.poll() is None and worker.process.pid == pid
+    assert "Unrecoverable error" not in worker.text()
+    assert sorted(letters) == sorted(len(item) for item in items)
+    garbage, array, no_properties = (letters[len(item)] for item in items)
+    assert garbage["reason"].startswith("not a message envelope (not JSON: JSONDecodeError")
+    assert garbage["raw_head"] == "not an envelope \\xff\\x00"
+    assert array["reason"] == "not a message envelope (no properties with a delivery tag)"
+    assert array["raw_head"] == "[1, 2]" and array["queue"] == "posting"
+    assert no_properties["raw_head"] == '{"body": "no properties"}'
+
+
 def test_refused_content_and_unknown_tasks_are_dead_letters_too(
     queue_env: dict[str, str], broker: Broker, start_worker: Any
 ) -> None:
