@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -131,15 +132,18 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     try:
         with _queue_session() as (sessions, embedded):
+            # With a broker, say on stderr what is still awaited: with no worker running, the
+            # wait used to print nothing for ever.
+            report = None if embedded else WaitReport(sys.stderr)
             if embedded or args.in_order:
                 # Embedded: the queue dies with this process, so run everything now, in order.
-                outcomes = run_in_order(requests, sessions, show, args.timeout)
+                outcomes = run_in_order(requests, sessions, show, args.timeout, report)
             else:
                 handles = [submit(body, sessions) for body in requests]
                 if not args.wait:
                     return _report_queued(args, handles)
                 outcomes = []
-                for outcome in wait_all(handles, args.timeout):
+                for outcome in wait_all(handles, args.timeout, on_waiting=report):
                     outcomes.append(outcome)
                     show(outcome)
     except TimeoutError as exc:
@@ -151,6 +155,39 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.json:
         print_json(outcomes)
     return _exit_code(outcomes)
+
+
+class WaitReport:
+    """While `submit --wait` waits, a line on stderr every `every` seconds saying what for:
+    "waiting for 3 request(s): 2 queued, 1 running". When nothing has moved for `stalled`
+    seconds and nothing runs, the line adds that no worker may be running. Quick runs print
+    nothing (the first line comes after `every` seconds)."""
+
+    every = 10.0
+    stalled = 30.0
+
+    def __init__(self, stream: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream, self.clock = stream, clock
+        self.shown_at = self.changed_at = clock()
+        self.state: tuple[tuple[str, int], ...] = ()
+
+    def __call__(self, waiting: dict[str, int]) -> None:
+        now = self.clock()
+        state = tuple(sorted((status, n) for status, n in waiting.items() if n))
+        if state != self.state:
+            self.state, self.changed_at = state, now
+        if now - self.shown_at < self.every:
+            return
+        self.shown_at = now
+        counts = ", ".join(f"{n} {status}" for status, n in state)
+        line = f"docpost: waiting for {sum(waiting.values())} request(s): {counts}"
+        still = now - self.changed_at
+        if still >= self.stalled and not waiting.get("running"):
+            line += (
+                f"; nothing has moved for {still:.0f} s: is a worker running? Start one with "
+                "`docpost worker` (same DOCPOST_BROKER_URL and DOCPOST_DATABASE_URL)"
+            )
+        print(line, file=self.stream, flush=True)
 
 
 def _report_queued(args: argparse.Namespace, handles: list[Any]) -> int:

@@ -62,20 +62,31 @@ class Handle:
             return self.settled
         return outcomes_of(self.sessions, [self.request_id]).get(self.request_id)
 
-    def wait(self, timeout: float | None = None) -> dict[str, Any]:
+    def wait(
+        self,
+        timeout: float | None = None,
+        on_waiting: Callable[[dict[str, int]], None] | None = None,
+    ) -> dict[str, Any]:
         """The final outcome; raises TimeoutError if it is not final within `timeout` s."""
-        for outcome in wait_all([self], timeout):
+        for outcome in wait_all([self], timeout, on_waiting=on_waiting):
             return outcome
         raise AssertionError("unreachable")
+
+
+# The status reported for a request the database does not know (yet).
+NOT_RECORDED = "not recorded"
 
 
 def wait_all(
     handles: Iterable[Handle],
     timeout: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_waiting: Callable[[dict[str, int]], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the final outcomes of the handles as they become final (any order). Raises
-    TimeoutError naming the requests still open after `timeout` seconds."""
+    TimeoutError naming the requests still open after `timeout` seconds. `on_waiting` gets,
+    after every poll that leaves some open, how many are in each status (`queued`,
+    `running`, or NOT_RECORDED), so a caller can say what it waits for."""
     pending = {h.request_id: h for h in handles}
     total = len(pending)
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -87,16 +98,23 @@ def wait_all(
         by_session: dict[int, list[str]] = {}
         for h in pending.values():
             by_session.setdefault(id(h.sessions), []).append(h.request_id)
+        waiting: dict[str, int] = {}
         for ids in by_session.values():
             outcomes = outcomes_of(pending[ids[0]].sessions, ids)
-            for request_id, outcome in outcomes.items():
-                if outcome["status"] in FINAL_STATUSES:
+            for request_id in ids:
+                outcome = outcomes.get(request_id)
+                if outcome is not None and outcome["status"] in FINAL_STATUSES:
                     del pending[request_id]
                     yield outcome
+                else:
+                    status = NOT_RECORDED if outcome is None else str(outcome["status"])
+                    waiting[status] = waiting.get(status, 0) + 1
         if on_progress is not None:
             on_progress(total - len(pending), total)
         if not pending:
             return
+        if on_waiting is not None:
+            on_waiting(waiting)
         if deadline is not None and time.monotonic() >= deadline:
             shown = ", ".join(sorted(pending)[:5]) + (" ..." if len(pending) > 5 else "")
             raise TimeoutError(f"{len(pending)} request(s) not final after {timeout} s: {shown}")

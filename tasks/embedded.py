@@ -48,6 +48,7 @@ def run_in_order(
     sessions: sessionmaker[Session],
     on_outcome: Callable[[dict[str, Any]], None],
     timeout: float | None = None,
+    on_waiting: Callable[[dict[str, int]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Submit the requests one at a time, each after the previous one (and the requests it
     fanned out) is final: a file of requests often builds on itself (order, confirmation,
@@ -58,9 +59,10 @@ def run_in_order(
         outcomes.append(outcome)
         on_outcome(outcome)
         children = [Handle(c, sessions) for c in fan_out_ids(outcome)]
-        for child in sorted(wait_all(children, timeout), key=lambda o: o["request_id"]):
+        done = wait_all(children, timeout, on_waiting=on_waiting)
+        for child in sorted(done, key=lambda o: o["request_id"]):
             settle(child)
 
     for body in requests:
-        settle(submit(body, sessions).wait(timeout))
+        settle(submit(body, sessions).wait(timeout, on_waiting))
     return outcomes
