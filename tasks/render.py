@@ -56,7 +56,8 @@ def mark_render_failed(document_id: int, error: str, sessions: sessionmaker[Sess
     with sessions() as session, session.begin():
         document = session.get(Document, document_id, with_for_update=True)
         if document is not None and document.status == "pending":
-            document.status, document.error = "failed", error[:2000]
+            # An exception's text may hold NUL, which PostgreSQL text refuses.
+            document.status, document.error = "failed", error[:2000].replace("\x00", "\\x00")
 
 
 def is_document_id(value: Any) -> bool:
