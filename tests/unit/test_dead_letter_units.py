@@ -1,0 +1,75 @@
+"""tasks.dead_letters' pieces without a worker: the reasons it writes, queue items that are
+not envelopes, and a dead letter that cannot be stored (the database is down) put back."""
+
+from __future__ import annotations
+
+import base64
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from kombu.exceptions import DecodeError
+
+from pipeline.config import get_settings
+from tasks import dead_letters
+from tasks.dead_letters import REASON_HEADER, envelope_of, keep, put_back, reason_of
+
+
+def test_reason_names_the_parsers_error_not_kombus_wrapper() -> None:
+    wrapped = DecodeError(ValueError("Exceeds the limit (4300 digits) for integer string"))
+    assert reason_of("the body could not be decoded", wrapped) == (
+        "the body could not be decoded: ValueError: Exceeds the limit (4300 digits) for "
+        "integer string"
+    )
+    assert reason_of("x", None) == "x"
+
+
+def test_a_kombu_envelope_passes_unchanged() -> None:
+    envelope = {"body": "e30=", "properties": {"delivery_tag": "t", "body_encoding": "base64"}}
+    assert envelope_of(json.dumps(envelope).encode(), "posting") == envelope
+
+
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        (b"\xff\xfe garbage", "not a message envelope (not JSON: JSONDecodeError: Expecting"),
+        (b"[" * 50_000, "not a message envelope (not JSON: RecursionError"),
+        (b'{"properties": []}', "not a message envelope (no properties with a delivery tag)"),
+        (b"17", "not a message envelope (no properties with a delivery tag)"),
+    ],
+    ids=["bytes", "deep", "no-tag", "number"],
+)
+def test_a_queue_item_that_is_no_envelope_becomes_a_stand_in_holding_it(
+    item: bytes, reason: str
+) -> None:
+    stand_in = envelope_of(item, "documents")
+    assert base64.b64decode(stand_in["body"]) == item
+    assert stand_in["headers"][REASON_HEADER].startswith(reason)
+    assert stand_in["properties"]["delivery_info"] == {"exchange": "", "routing_key": "documents"}
+    assert stand_in["content-type"] == "application/x-docpost-not-an-envelope"
+
+
+class Message(SimpleNamespace):
+    def reject_log_error(self, logger: Any, errors: Any, requeue: bool = False) -> None:
+        self.rejected = requeue
+
+
+def test_a_dead_letter_the_database_cannot_take_is_put_back_not_dropped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    monkeypatch.setattr(dead_letters, "REQUEUE_PAUSE_SECONDS", 0)
+    message = Message(
+        body=b"\xff", headers={"task": "docpost.execute_request"}, content_type="application/json",
+        delivery_info={"routing_key": "posting"}, rejected=None,
+    )  # fmt: skip
+    try:
+        assert keep(message, "the body could not be decoded: UnicodeDecodeError") is False
+        put_back(message)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert message.rejected is True  # requeued
+    assert "could not keep a dead letter (the body could not be decoded" in caplog.text
