@@ -35,9 +35,22 @@ def register_http_commands(command: CommandFactory) -> None:
     p = command(
         "actor-key",
         cmd_actor_key,
-        "make an API key for an existing actor and print it (once: only its hash is stored)",
+        "make an API key for an existing actor and print it (once: only its hash is stored); "
+        "--list lists the keys made (never the keys themselves), --revoke ID revokes one",
     )
-    p.add_argument("actor", metavar="ACTOR")
+    p.add_argument("actor", metavar="ACTOR", nargs="?", help="the actor (with --list: only its)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--list",
+        action="store_true",
+        help="list the keys: id, actor, prefix, created, revoked",
+    )
+    which.add_argument(
+        "--revoke",
+        type=int,
+        metavar="KEY_ID",
+        help="revoke the key with this id (from --list): the HTTP service refuses it (401)",
+    )
 
 
 def _migrated_sessions() -> sessionmaker[Session]:
@@ -72,6 +85,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_actor_key(args: argparse.Namespace) -> int:
     from pipeline.http.auth import UnknownActor, create_key
 
+    if args.list:
+        return _list_keys(args)
+    if args.revoke is not None:
+        if args.actor is not None:
+            return _usage(args, "--revoke takes a key id and no ACTOR")
+        return _revoke_key(args)
+    if args.actor is None:
+        return _usage(args, "name an ACTOR to make a key for, or use --list or --revoke KEY_ID")
     sessions = _migrated_sessions()
     try:
         with sessions() as session, session.begin():
@@ -91,6 +112,67 @@ def cmd_actor_key(args: argparse.Namespace) -> int:
             "(send it as `Authorization: Bearer <key>`, or paste it into the sign-in form at / "
             "in a browser)",
             file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _usage(args: argparse.Namespace, message: str) -> int:
+    if args.json:
+        print(json.dumps({"error": {"code": "usage", "message": message}}))
+    else:
+        print(f"docpost actor-key: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _list_keys(args: argparse.Namespace) -> int:
+    from pipeline.http.auth import list_keys
+    from pipeline.render_text import table
+
+    with _migrated_sessions()() as session:
+        keys = list_keys(session, args.actor)
+    if args.json:
+        print(json.dumps({"keys": keys}))
+    elif not keys:
+        print("no API keys" + (f" for {args.actor}" if args.actor else ""))
+    else:
+        print(
+            table(
+                ["id", "actor", "prefix", "created", "revoked"],
+                [
+                    [
+                        str(k["id"]),
+                        k["actor"],
+                        k["prefix"] + "...",
+                        k["created_at"],
+                        k["revoked_at"] or "",
+                    ]
+                    for k in keys
+                ],
+            )
+        )
+    return EXIT_OK
+
+
+def _revoke_key(args: argparse.Namespace) -> int:
+    from pipeline.http.auth import UnknownKey, revoke_key
+
+    try:
+        with _migrated_sessions()() as session, session.begin():
+            key, revoked_now = revoke_key(session, args.revoke)
+    except UnknownKey as exc:
+        if args.json:
+            print(json.dumps({"error": {"code": "key.unknown", "message": str(exc)}}))
+        else:
+            print(f"docpost: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({**key, "revoked_now": revoked_now}))
+    elif revoked_now:
+        print(f"revoked API key {key['id']} ({key['prefix']}...) of {key['actor']}")
+    else:
+        print(
+            f"API key {key['id']} ({key['prefix']}...) of {key['actor']} was already revoked "
+            f"at {key['revoked_at']}"
         )
     return EXIT_OK
 

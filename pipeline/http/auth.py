@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.duties import POST_SALES_DOCUMENTS, Need, needs_of
 from pipeline.http.errors import ApiError
 from schema import Actor, ApiKey
+from schema.types import utcnow
 
 KEY_PREFIX = "dpk_"
 COOKIE_NAME = "docpost_key"
@@ -69,6 +70,42 @@ def create_key(session: Session, actor: str) -> str:
     return key
 
 
+class UnknownKey(LookupError):
+    pass
+
+
+def list_keys(session: Session, actor: str | None = None) -> list[dict[str, Any]]:
+    """The keys made, oldest first, as plain dicts: id, actor, prefix, created_at and
+    revoked_at (None while valid). Never the key: it is not stored."""
+    query = select(ApiKey).order_by(ApiKey.id)
+    if actor is not None:
+        query = query.where(ApiKey.actor == actor)
+    return [_key_row(k) for k in session.scalars(query)]
+
+
+def revoke_key(session: Session, key_id: int) -> tuple[dict[str, Any], bool]:
+    """Revoke the key with this id (from `list_keys`); the HTTP service refuses it from the
+    next call on. Returns the key's row and whether it was revoked just now (False: it was
+    already). UnknownKey when there is no such key."""
+    key = session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise UnknownKey(f"no API key has the id {key_id}; `docpost actor-key --list` lists them")
+    revoked_now = key.revoked_at is None
+    if revoked_now:
+        key.revoked_at = utcnow()
+    return _key_row(key), revoked_now
+
+
+def _key_row(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "actor": key.actor,
+        "prefix": key.prefix,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": None if key.revoked_at is None else key.revoked_at.isoformat(),
+    }
+
+
 @dataclass(frozen=True)
 class Caller:
     actor: str
@@ -93,9 +130,14 @@ class Caller:
 
 
 def caller_for_key(session: Session, key: str) -> Caller | None:
+    """The caller a valid key stands for; None for an unknown or revoked key."""
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
-    actor_name = session.scalar(select(ApiKey.actor).where(ApiKey.key_sha256 == key_digest(key)))
+    actor_name = session.scalar(
+        select(ApiKey.actor).where(
+            ApiKey.key_sha256 == key_digest(key), ApiKey.revoked_at.is_(None)
+        )
+    )
     if actor_name is None:
         return None
     actor = session.get(Actor, actor_name)
@@ -138,6 +180,14 @@ def _authenticate(sessions: sessionmaker[Session], key: str | None) -> Caller:
         raise _MISSING
     with sessions() as session:
         caller = caller_for_key(session, key)
+        revoked = caller is None and _is_revoked(session, key)
+    if revoked:
+        raise ApiError(
+            401,
+            "auth.revoked",
+            "the API key was revoked; ask an operator for a new one (`docpost actor-key ACTOR`)",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     if caller is None:
         raise ApiError(
             401,
@@ -146,6 +196,15 @@ def _authenticate(sessions: sessionmaker[Session], key: str | None) -> Caller:
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     return caller
+
+
+def _is_revoked(session: Session, key: str) -> bool:
+    if len(key) > MAX_KEY_LENGTH:
+        return False
+    revoked_at = session.scalar(
+        select(ApiKey.revoked_at).where(ApiKey.key_sha256 == key_digest(key))
+    )
+    return revoked_at is not None
 
 
 def bearer_caller(

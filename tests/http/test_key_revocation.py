@@ -1,0 +1,160 @@
+"""`docpost actor-key --list` and `--revoke KEY_ID`: keys can be listed (never shown) and
+revoked, and the HTTP service refuses a revoked key (401) from its next call on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.cli_http import main
+from pipeline.config import get_settings
+from pipeline.db import session_factory
+from pipeline.execute import execute
+from pipeline.http.auth import caller_for_key, create_key
+from tests.conftest import usmf_catalog
+from tests.http.conftest import Posted, run_cli
+
+
+@pytest.fixture
+def keys_db(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sessionmaker[Session]]:
+    url = f"sqlite:///{tmp_path / 'docpost.db'}"
+    (tmp_path / "docpost.db").write_bytes(sqlite_template.read_bytes())
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", url)
+    get_settings.cache_clear()
+    sessions = session_factory(url)
+    outcome = execute(
+        {"request_id": "c", "kind": "upsert_catalog", "actor": "erp", "payload": usmf_catalog()},
+        sessions,
+    )
+    assert outcome["status"] == "succeeded", outcome
+    yield sessions
+    get_settings.cache_clear()
+
+
+def _make(sessions: sessionmaker[Session], actor: str) -> str:
+    with sessions() as session, session.begin():
+        return create_key(session, actor)
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> Any:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_shows_each_key_without_the_key(
+    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    erp, warehouse = _make(keys_db, "erp"), _make(keys_db, "warehouse-1")
+    assert main(["actor-key", "--list", "--json"]) == 0
+    out = capsys.readouterr().out
+    listed = json.loads(out)["keys"]
+    assert [(k["id"], k["actor"], k["prefix"], k["revoked_at"]) for k in listed] == [
+        (1, "erp", erp[:12], None),
+        (2, "warehouse-1", warehouse[:12], None),
+    ]
+    assert all(k["created_at"] for k in listed)
+    assert erp not in out and warehouse not in out
+
+    assert main(["actor-key", "--list", "warehouse-1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["id", "actor", "prefix", "created", "revoked"]
+    assert len(lines) == 3 and lines[2].split()[:3] == ["2", "warehouse-1", warehouse[:12] + "..."]
+
+    assert main(["actor-key", "--list", "supervisor"]) == 0
+    assert capsys.readouterr().out.strip() == "no API keys for supervisor"
+
+
+def test_revoke_refuses_the_key_and_says_so(
+    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    erp, other = _make(keys_db, "erp"), _make(keys_db, "erp")
+    assert main(["actor-key", "--revoke", "1"]) == 0
+    assert capsys.readouterr().out.strip() == f"revoked API key 1 ({erp[:12]}...) of erp"
+    with keys_db() as session:
+        assert caller_for_key(session, erp) is None
+        # Negative control: the actor's other key still works.
+        assert caller_for_key(session, other) is not None
+
+    assert main(["actor-key", "--list", "--json"]) == 0
+    revoked_at = _json(capsys)["keys"][0]["revoked_at"]
+    assert revoked_at is not None
+
+    assert main(["actor-key", "--revoke", "1"]) == 0  # again: nothing changes
+    assert capsys.readouterr().out.strip() == (
+        f"API key 1 ({erp[:12]}...) of erp was already revoked at {revoked_at}"
+    )
+
+
+def test_revoke_an_unknown_key_fails(
+    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["actor-key", "--revoke", "99"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "docpost: no API key has the id 99; `docpost actor-key --list` lists them"
+    )
+    assert main(["actor-key", "--revoke", "99", "--json"]) == 1
+    assert _json(capsys)["error"]["code"] == "key.unknown"
+
+
+def test_actor_key_usage_errors(
+    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["actor-key"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "docpost actor-key: name an ACTOR to make a key for, or use --list or --revoke KEY_ID"
+    )
+    assert main(["actor-key", "erp", "--revoke", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "docpost actor-key: --revoke takes a key id and no ACTOR"
+    )
+    with pytest.raises(SystemExit) as usage:
+        main(["actor-key", "--list", "--revoke", "1"])
+    assert usage.value.code == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_service_refuses_a_revoked_key(posted: Posted) -> None:
+    stack = posted.stack
+    key = stack.new_key("erp")
+    with httpx.Client(base_url=stack.base_url, timeout=30) as client:
+        bearer = {"Authorization": f"Bearer {key}"}
+        assert client.get("/orders/SO-1001", headers=bearer).status_code == 200
+
+        listed = run_cli("pipeline.cli_http", "actor-key", "--list", "erp", "--json", env=stack.env)
+        assert listed.returncode == 0, listed.stderr
+        assert key not in listed.stdout
+        (key_id,) = [k["id"] for k in json.loads(listed.stdout)["keys"] if k["prefix"] == key[:12]]
+        revoked = run_cli("pipeline.cli_http", "actor-key", "--revoke", str(key_id), env=stack.env)
+        assert revoked.returncode == 0, revoked.stderr
+
+        refused = client.get("/orders/SO-1001", headers=bearer)
+        posted_with_it = client.post(
+            "/requests",
+            headers=bearer,
+            json={"request_id": "revoked-1", "kind": "confirm_order", "payload": {"order": "X"}},
+        )
+        with stack.client(cookies={"docpost_key": key}) as browser:
+            page = browser.get("/")
+        # Negative control: the actor's other key is still taken.
+        other = client.get(
+            "/orders/SO-1001", headers={"Authorization": f"Bearer {stack.keys['erp']}"}
+        )
+    for response in (refused, posted_with_it):
+        assert response.status_code == 401
+        assert response.json()["error"] == {
+            "code": "auth.revoked",
+            "rule": None,
+            "message": "the API key was revoked; ask an operator for a new one "
+            "(`docpost actor-key ACTOR`)",
+            "details": {},
+        }
+    assert page.status_code == 401 and "Sign in with your API key." in page.text
+    assert other.status_code == 200
