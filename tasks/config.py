@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from kombu import Exchange, Queue
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.config import Settings
@@ -39,7 +40,7 @@ class QueueSettings(BaseSettings):
     broker_key_prefix: str = ""
     # Seconds after its last publish that a request still `queued`, or a document still
     # `pending`, is published again (CONTRACT.md "Nothing accepted is lost"; tasks.recovery).
-    republish_after: float = 300.0
+    republish_after: float = Field(300.0, gt=0)
 
 
 @lru_cache(maxsize=1)

@@ -104,7 +104,12 @@ def keeping_channel(base: type) -> type:
     """kombu's Redis channel (5.x), reading each popped item with `envelope_of`."""
     from kombu.transport.redis import Empty
 
+    if getattr(base, "keeps_dead_letters", False):
+        return base  # a reconnect on the same transport
+
     class KeepingChannel(base):  # type: ignore[misc, valid-type]
+        keeps_dead_letters = True
+
         def _brpop_read(self, **options: Any) -> bool:
             # kombu.transport.redis.Channel._brpop_read, but for the parse of the item.
             try:

@@ -73,3 +73,14 @@ def test_a_dead_letter_the_database_cannot_take_is_put_back_not_dropped(
         get_settings.cache_clear()
     assert message.rejected is True  # requeued
     assert "could not keep a dead letter (the body could not be decoded" in caplog.text
+
+
+def test_a_grace_period_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DOCPOST_REPUBLISH_AFTER=0 would send every queued request again on every sweep."""
+    from pydantic import ValidationError
+
+    from tasks.config import QueueSettings
+
+    monkeypatch.setenv("DOCPOST_REPUBLISH_AFTER", "0")
+    with pytest.raises(ValidationError, match="republish_after\n  Input should be greater than 0"):
+        QueueSettings()
