@@ -259,6 +259,34 @@ def _locked_record(session: Session, request_id: str) -> RequestRecord:
     return record
 
 
+def reject_request(
+    raw: str | bytes | dict[str, Any], rejection: Rejection, sessions: sessionmaker[Session]
+) -> Executed:
+    """Store `rejection` as the outcome of a request the queue had to stop (it ran past the
+    soft time limit: see `time_limit_rejection`). Its own writes rolled back with it; a
+    request that reached a final outcome meanwhile keeps that one."""
+    try:
+        request = parse_request(raw)
+    except Rejection as unparsed:
+        return Executed(_reject_unparsed(raw, unparsed, sessions))
+    # It ran, so its delivery counts (first_delivery: attempts at least 1). The next request
+    # of its order, parked behind it, is released like after any rejection.
+    return _store_rejection(request, rejection, sessions, True)
+
+
+def time_limit_rejection(seconds: int) -> Rejection:
+    """A request that takes longer than the worker's soft time limit is too large: it is the
+    request's fault, and running it again would only hold a worker as long again."""
+    return Rejection(
+        "request.time_limit",
+        f"the request took longer than {seconds} s, the time one request may take (set by "
+        "DOCPOST_TASK_TIME_LIMIT), and was stopped; nothing of it was kept. Split it into "
+        "smaller requests: fewer lines or serials per packing slip or invoice (post several), "
+        "fewer customers and items per catalog load",
+        seconds=seconds,
+    )
+
+
 @dataclass
 class BatchExecuted:
     """The outcomes of a batch of requests, and the outbox rows they committed."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline import clock
@@ -23,13 +24,16 @@ from pipeline.execute import (
     CountedBefore,
     record_failure,
     record_queued,
+    reject_request,
     run_invoice_batch,
     run_request,
     start_attempt,
+    time_limit_rejection,
     waits_for,
 )
 from pipeline.ordering import Head, retry_countdown
 from tasks.app import app
+from tasks.config import get_queue_settings, time_limits
 from tasks.db import worker_sessions
 from tasks.publish import publish_request, wire_body
 from tasks.relay import relay_written
@@ -151,6 +155,15 @@ def execute_request(self: Task, body: dict[str, Any] | str, held: int = 0) -> No
             run = run_request(body, sessions, hold=True)
         if run.waits_for is not None:
             hand_back(self, body, run.waits_for, held)
+            return
+    except SoftTimeLimitExceeded:
+        # The request's own fault (too large for one request), not a passing one: rejected
+        # with a message, never retried (each retry would hold a worker as long again).
+        soft_limit, _ = time_limits(get_queue_settings())
+        try:
+            run = reject_request(body, time_limit_rejection(soft_limit), sessions)
+        except Exception as exc:
+            handle_fault(self, exc, body, attempt, sessions, max_attempts)
             return
     except Exception as exc:
         handle_fault(self, exc, body, attempt, sessions, max_attempts)

@@ -20,8 +20,11 @@ RELAY_OUTBOX = "docpost.relay_outbox"
 SCHEDULED_BULK_INVOICE = "docpost.scheduled_bulk_invoice"
 SCHEDULED_REVENUE_RECOGNITION = "docpost.scheduled_revenue_recognition"
 
-# Periodic, heavy work: kept off the queue interactive postings wait on.
-BULK_KINDS = frozenset({"bulk_invoice", "recognize_revenue"})
+# Heavy work, kept off the queue interactive postings wait on: the periodic runs, and catalog
+# loads (100,000 customers in one request take minutes; a warehouse's packing slip must not
+# wait behind them). Every worker that consumes `posting` consumes `bulk` too (docker-compose,
+# `docpost worker` without -Q), so a catalog load is never left without a consumer.
+BULK_KINDS = frozenset({"bulk_invoice", "recognize_revenue", "upsert_catalog"})
 
 
 def queue_for_request(body: Any, fan_out: bool = False) -> str:
