@@ -38,7 +38,12 @@ def register_http_commands(command: CommandFactory) -> None:
         "make an API key for an existing actor and print it (once: only its hash is stored); "
         "--list lists the keys made (never the keys themselves), --revoke ID revokes one",
     )
-    p.add_argument("actor", metavar="ACTOR", nargs="?", help="the actor (with --list: only its)")
+    p.add_argument(
+        "actor",
+        metavar="ACTOR",
+        nargs="?",
+        help="the actor to make a key for (with --list: list its keys only)",
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--list",
