@@ -16,6 +16,8 @@ Sections, each printing its figures as it goes (progress on stderr):
 5. PDF speed against plain WeasyPrint
 6. scaling: posting on 1 worker process (2 processes: section 2)
 7. memory of a render worker over N renders; SQL statements per posting
+8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
+   service; the ratio beside the linear limit 4 x (bench.serials)
 
 Every figure is compared with its limit measured in the same run: other processes on the
 machine (test runs) slow both alike. The broker is Redis database 13 (DOCPOST_BENCH_REDIS_URL)
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("floor", "posting", "db_floor", "bulk", "pdf", "scaling", "memory", "sql")
+SECTIONS = ("floor", "posting", "db_floor", "bulk", "pdf", "scaling", "memory", "sql", "serials")
 
 POSTING_RATIO_TARGET = 0.30
 BULK_TARGET_SECONDS = 60.0
@@ -209,6 +211,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         renders = sizes.renders
         progress(f"memory: {renders} renders in a fresh process")
         section("memory", lambda: memory.measure(renders))
+    if "serials" in wanted:
+        from bench import serials
+
+        sizes_of_line = serials.QUICK_SIZES if args.quick else serials.SIZES
+        progress(f"serials: one packing slip line of {', '.join(map(str, sizes_of_line))} serials")
+        section("serials scaling", lambda: serials.measure(sizes_of_line))
     figures["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     derive(figures)
     return figures
@@ -313,6 +321,10 @@ def table(f: dict[str, Any]) -> str:
         ("", "SQL statements per packing slip", _value(f, "sql_per_packing_slip"),
          _value(f, "sql_per_packing_slip_30_lines", " with 30 lines"), "", "-"),
         ("", "SQL statements per invoice", _value(f, "sql_per_invoice"), "", "", "-"),
+        ("8", f"serials scaling: CPU of {get('serials_scaling_sizes') or '-'} serials",
+         _value(f, "serials_scaling_ratio", " x"), _value(f, "serials_post_high_cpu_s", " s / ")
+         + _value(f, "serials_post_low_cpu_s", " s"), "4 x (linear; quadratic 16 x)",
+         _check(f.get("serials_scaling_met"))),
     ]  # fmt: skip
     header = ("#", "figure", "value", "compared", "target", "met")
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
