@@ -151,7 +151,8 @@ def _credited_registrations(
         )
     )
     by_serial = {r.serial: r for r in open_registrations if r.serial}
-    chosen = []
+    chosen: list[SerialRegistration] = []
+    chosen_ids: set[int] = set()  # "named before?" in constant time: linear in the serials
     for serial in serials:
         registration = by_serial.get(serial)
         if registration is None:
@@ -162,7 +163,7 @@ def _credited_registrations(
                 rule="B10",
                 serial=serial,
             )
-        if registration in chosen:
+        if registration.id in chosen_ids:
             raise Rejection(
                 "serial.duplicate",
                 f"{label}: serial {serial!r} is given twice",
@@ -170,7 +171,8 @@ def _credited_registrations(
                 serial=serial,
             )
         chosen.append(registration)
+        chosen_ids.add(registration.id)
     check_registration_count(target.quantity, len(chosen), True, label)
-    rest = [r for r in open_registrations if r not in chosen]
+    rest = [r for r in open_registrations if r.id not in chosen_ids]
     needed = int(target.quantity) - len(chosen)
     return chosen + rest[:needed]
