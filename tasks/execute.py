@@ -159,9 +159,8 @@ def execute_request(self: Task, body: dict[str, Any] | str, held: int = 0) -> No
     except SoftTimeLimitExceeded:
         # The request's own fault (too large for one request), not a passing one: rejected
         # with a message, never retried (each retry would hold a worker as long again).
-        soft_limit, _ = time_limits(get_queue_settings())
         try:
-            run = reject_request(body, time_limit_rejection(soft_limit), sessions)
+            run = reject_request(body, time_limit_rejection(soft_time_limit(self)), sessions)
         except Exception as exc:
             handle_fault(self, exc, body, attempt, sessions, max_attempts)
             return
@@ -194,6 +193,13 @@ def hand_back(task: Task, body: Any, head: Head, held: int) -> None:
         if not is_transient(exc):
             raise
         raise task.retry(exc=exc, countdown=backoff(1)) from None
+
+
+def soft_time_limit(task: Task) -> int:
+    """The soft time limit this delivery ran under: the message's own (Celery stamps the
+    publisher's settings into it), else this worker's (DOCPOST_TASK_TIME_LIMIT)."""
+    _, soft = task.request.timelimit or (None, None)
+    return int(soft or time_limits(get_queue_settings())[0])
 
 
 def handle_fault(
