@@ -15,6 +15,8 @@ Sections, each printing its figures as it goes (progress on stderr):
 4. bulk invoicing: `bulk_invoice` over N orders with posted packing slips, invoices/s
 5. PDF speed against plain WeasyPrint
 6. scaling: posting on 1 worker process (2 processes: section 2)
+   ordering: the cost of per-order ordering, the same postings as independent orders, as
+   chains of 5 per order and as one order's chain, side by side (bench.ordering)
 7. memory of a render worker over N renders; SQL statements per posting
 8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
    service; the ratio beside the linear limit 4 x (bench.serials)
@@ -39,7 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("floor", "posting", "db_floor", "bulk", "pdf", "scaling", "memory", "sql", "serials")
+SECTIONS = (
+    "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql", "serials"
+)  # fmt: skip
 
 POSTING_RATIO_TARGET = 0.30
 BULK_TARGET_SECONDS = 60.0
@@ -113,7 +117,7 @@ def configure_client(env: dict[str, str]) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bench import db_floor, memory, pdf, sql_count, throughput
+    from bench import db_floor, memory, ordering, pdf, sql_count, throughput
     from bench.common import private_database
     from bench.workers import Broker
     from tasks.routing import DOCUMENTS
@@ -146,7 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if "floor" in wanted:
             section("queue floor", lambda: throughput.queue_floor(broker, sizes.floor_tasks))
-        need_db = {"posting", "db_floor", "scaling", "sql"} & set(wanted)
+        need_db = {"posting", "ordering", "db_floor", "scaling", "sql"} & set(wanted)
         if need_db:
             with private_database() as db:
                 numbers: list[str] = []
@@ -179,6 +183,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         return out
 
                     section("posting", posting)
+                if "ordering" in wanted:
+                    section("ordering", lambda: ordering.measure(db, broker, requests))
                 if "db_floor" in wanted:
                     section("db floor", lambda: db_floor.measure(db, requests))
                     section(
@@ -289,6 +295,17 @@ def table(f: dict[str, Any]) -> str:
          " req/s"), "", "", "-"),
         ("2", "renders (documents worker, 2 processes)", _value(f, "renders_per_s", " PDFs/s"),
          _value(f, "render_cpu_ms", " ms CPU per render"), "", "-"),
+        ("o", f"ordering: {get('ordering_requests') or '-'} postings, independent orders",
+         _value(f, "ordering_independent_rps", " req/s"),
+         _value(f, "ordering_independent_worker_cpu_ms", " ms worker CPU each"), "", "-"),
+        ("o", "  the same as chains of 5 per order", _value(f, "ordering_chains_rps", " req/s"),
+         _value(f, "ordering_chains_ratio", " x independent; ") + _value(
+         f, "ordering_chains_worker_cpu_ms", " ms CPU; ") + _value(
+         f, "ordering_chains_released", " released"), "", "-"),
+        ("o", "  the same as one order's chain", _value(f, "ordering_one_chain_rps", " req/s"),
+         _value(f, "ordering_one_chain_ratio", " x independent; ") + _value(
+         f, "ordering_one_chain_worker_cpu_ms", " ms CPU; ") + _value(
+         f, "ordering_one_chain_released", " released"), "", "-"),
         ("3", "database floor (raw SQL, 2 processes)", _value(f, "db_floor_tps", " tx/s"),
          _value(f, "posting_ratio_to_db_floor", " = (2)/(3)"), "", "-"),
         ("3", "  CPU per transaction: client + PostgreSQL", _cpu(f, "db_floor_client_cpu_ms",
