@@ -185,31 +185,35 @@ def _claim(
     created = record is None
     if record is None:
         # Accepted now: an upstream system published it without record_queued.
-        record = _new_record(session, request, ref, status="queued")
+        record = _new_record(session, request, ref, status="running", attempts=1)
         session.flush()  # the unique request id is claimed here, inside the transaction
     elif first_delivery and record.attempts:
         raise CountedBefore(request.request_id)
     head = ordering.head_before(session, record, ref)
     if head is not None:
+        if created:  # accepted, not run: nothing counted
+            record.status, record.attempts = "queued", 0
         if hold and head.wait == "park":
             ordering.park(record)
         return head
     if record.parked_at is not None:
         record.parked_at = None
-    if created:
-        record.status, record.attempts = "running", 1
-    elif first_delivery:
+    if first_delivery and not created:
         record.attempts = 1
     return record
 
 
 def _new_record(
-    session: Session, request: Request, ref: ordering.OrderRef | None, status: str
+    session: Session,
+    request: Request,
+    ref: ordering.OrderRef | None,
+    status: str,
+    attempts: int = 0,
 ) -> RequestRecord:
     record = RequestRecord(
         **request.record_fields(),
         status=status,
-        attempts=0,
+        attempts=attempts,
         order_key=ordering.order_key(session, ref),
     )
     session.add(record)

@@ -129,24 +129,72 @@ def assign(session: Session, record: RequestRecord, ref: OrderRef | None) -> Non
     record.order_key = order_key(session, ref)
 
 
+# session.info key: request id -> the next open request of its order found by `head_before`
+# and whether it was parked then (None: no next one), so that `next_parked` needs no query.
+FOLLOWING = "docpost.ordering.following"
+
+
 def head_before(session: Session, record: RequestRecord, ref: OrderRef | None) -> Head | None:
     """The request that must finish before `record` may run, or None: it may run now.
 
     Called inside the transaction that runs the request, with the request's own row locked.
-    A journal reference not resolved at accept time is resolved here (and kept)."""
+    A journal reference not resolved at accept time is resolved here (and kept). One query
+    finds the first open request of the order besides this one: an earlier one is the head;
+    a later one is remembered for `next_parked`."""
     if record.sequence is None:
         return None  # accepted before ordering existed
     if record.order_key is None and ref is not None and ref.journal is not None:
         record.order_key = order_key(session, ref)
         if record.order_key is None:
             # Its journal may be posted by any request accepted before it.
-            return _earliest_open(session, record.sequence, None)
+            return _earliest_open(session, record.sequence)
     if record.order_key is None:
         return None
+    for _ in range(3):
+        first = session.execute(
+            select(RequestRecord.request_id, RequestRecord.sequence, RequestRecord.parked_at)
+            .where(
+                RequestRecord.order_key == record.order_key,
+                RequestRecord.status.in_(OPEN_STATUSES),
+                RequestRecord.request_id != record.request_id,
+            )
+            .order_by(RequestRecord.sequence)
+            .limit(1)
+        ).first()
+        following = session.info.setdefault(FOLLOWING, {})
+        if first is None or first.sequence is None or first.sequence > record.sequence:
+            following[record.request_id] = (
+                None if first is None else (first.request_id, first.parked_at is not None)
+            )
+            return None
+        following.pop(record.request_id, None)
+        head = _waiting_on(session, first.request_id)
+        if head is not None:
+            return head
     return _earliest_open(session, record.sequence, record.order_key)
 
 
-def _earliest_open(session: Session, sequence: int, key: str | None) -> Head | None:
+def _waiting_on(session: Session, request_id: str) -> Head | None:
+    """How to wait for the open request `request_id`; None if it has just become final."""
+    body = session.scalar(select(RequestRecord.body).where(RequestRecord.request_id == request_id))
+    if session.get_bind().dialect.name != "postgresql":
+        return Head(request_id, body or "", "retry")
+    # Idle or being executed? Its transaction holds its row (FOR UPDATE) while it runs.
+    idle = session.scalar(
+        select(RequestRecord.request_id)
+        .where(RequestRecord.request_id == request_id, RequestRecord.status.in_(OPEN_STATUSES))
+        .with_for_update(read=True, skip_locked=True)
+    )
+    if idle is not None:
+        return Head(request_id, body or "", "park")
+    if _is_final(session, request_id):
+        return None  # it finished between the two reads: look again
+    return Head(request_id, body or "", "retry")
+
+
+def _earliest_open(session: Session, sequence: int, key: str | None = None) -> Head | None:
+    """The earliest open request before `sequence` (of the order `key`, or of all): waited
+    for by a countdown."""
     query = (
         select(RequestRecord.request_id, RequestRecord.body)
         .where(RequestRecord.status.in_(OPEN_STATUSES), RequestRecord.sequence < sequence)
@@ -155,28 +203,8 @@ def _earliest_open(session: Session, sequence: int, key: str | None) -> Head | N
     )
     if key is not None:
         query = query.where(RequestRecord.order_key == key)
-    for _ in range(3):
-        row = session.execute(query).first()
-        if row is None:
-            return None
-        request_id, body = row
-        if key is None or session.get_bind().dialect.name != "postgresql":
-            return Head(request_id, body, "retry")
-        # Idle or being executed? Its transaction holds its row (FOR UPDATE) while it runs.
-        idle = session.scalar(
-            select(RequestRecord.request_id)
-            .where(
-                RequestRecord.request_id == request_id,
-                RequestRecord.status.in_(OPEN_STATUSES),
-            )
-            .with_for_update(read=True, skip_locked=True)
-        )
-        if idle is not None:
-            return Head(request_id, body, "park")
-        if _is_final(session, request_id):
-            continue  # it finished between the two reads: look again
-        return Head(request_id, body, "retry")
-    return Head(request_id, body, "retry")
+    row = session.execute(query).first()
+    return None if row is None else Head(row.request_id, row.body, "retry")
 
 
 def _is_final(session: Session, request_id: str) -> bool:
@@ -194,21 +222,29 @@ def park(record: RequestRecord) -> None:
 
 def next_parked(session: Session, record: RequestRecord) -> RequestRecord | None:
     """The request to release when `record` (the head of its order) becomes final in this
-    transaction: the next open request of its order, if it is parked. Nobody parks behind a
-    head while its transaction runs (its row is locked), so what is parked now is all."""
+    transaction: the next open request of its order, if it is parked (and now no longer).
+    Nobody parks behind a head while its transaction runs (its row is locked), so what
+    `head_before` saw parked at the start of the transaction is what is parked now."""
     if record.order_key is None or record.sequence is None:
         return None
-    following = session.scalars(
-        select(RequestRecord)
-        .where(
-            RequestRecord.order_key == record.order_key,
-            RequestRecord.status.in_(OPEN_STATUSES),
-            RequestRecord.sequence > record.sequence,
-        )
-        .order_by(RequestRecord.sequence)
-        .limit(1)
-    ).first()
-    if following is None or following.parked_at is None:
+    known = session.info.get(FOLLOWING, {})
+    if record.request_id in known:
+        seen = known.pop(record.request_id)
+        if seen is None or not seen[1]:
+            return None
+        following = session.get(RequestRecord, seen[0])
+    else:  # no gate in this transaction (a failure recorded on its own)
+        following = session.scalars(
+            select(RequestRecord)
+            .where(
+                RequestRecord.order_key == record.order_key,
+                RequestRecord.status.in_(OPEN_STATUSES),
+                RequestRecord.sequence > record.sequence,
+            )
+            .order_by(RequestRecord.sequence)
+            .limit(1)
+        ).first()
+    if following is None or following.parked_at is None or following.is_final:
         return None
     following.parked_at = None
     return following

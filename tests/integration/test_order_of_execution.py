@@ -177,7 +177,9 @@ def test_without_the_gate_the_same_run_breaks_b2(
     reference: dict[str, Any], queue_env: dict[str, str], workers: Any, tmp_path: Path
 ) -> None:
     """Negative control: the same file on 4 worker processes whose gate is switched off
-    (tests.integration.unordered_app) gets the rejections the issue reported."""
+    (tests.integration.unordered_app, where an order's first two steps are also slowed
+    down so that the disorder does not depend on the machine's load) gets the rejections the
+    issue reported."""
     workers(2, 2, app="tests.integration.unordered_app")
     outcomes = submit_file(queue_env, tmp_path)
 
