@@ -6,10 +6,13 @@ earlier request of an order does not block the order."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.db import make_engine, session_factory
-from pipeline.execute import execute
+from pipeline.execute import execute, record_queued
 from schema import Journal
 from schema.migrate import upgrade
 from tasks.client import outcomes_of, submit, wait_all
@@ -211,3 +214,50 @@ def test_a_poisoned_earlier_request_does_not_block_its_order(
     assert confirm["status"] == "rejected" and confirm["error"]["code"] == "order.unknown"
     assert {outcomes[r["request_id"]]["status"] for r in healthy} == {"succeeded"}
     assert outcomes_of(sessions, [confirm["request_id"]])[confirm["request_id"]] == confirm
+
+
+def test_a_lost_earlier_request_is_sent_again_and_its_order_goes_on(
+    queue_env: dict[str, str], workers: Any
+) -> None:
+    """The order's first request was accepted but its message lost (the broker restarted
+    without persistence): the confirmation behind it is parked, not run and not counted.
+    The recovery sweep (tasks.recovery, after DOCPOST_REPUBLISH_AFTER) publishes the queued
+    requests again (the parked ones too, harmlessly), and the order runs in order: nothing
+    blocks it for ever."""
+    from schema import RequestRecord
+    from schema.types import utcnow
+    from tasks.recovery import Cutoffs, republish_requests
+
+    sessions = session_factory(queue_env["DOCPOST_DATABASE_URL"])
+    assert execute(catalog_request(), sessions)["status"] == "succeeded"
+    workers(1, 2)
+    first, confirm, slip, invoice = order_chain("SO-L")
+    record_queued(first, sessions)  # accepted; its message never reaches the broker
+    handles = [submit(r, sessions) for r in (confirm, slip, invoice)]
+
+    def parked() -> bool:
+        with sessions() as session:
+            row = session.get(RequestRecord, confirm["request_id"])
+            return row is not None and row.parked_at is not None
+
+    deadline = time.monotonic() + WAIT
+    while not parked():
+        assert time.monotonic() < deadline, "the confirmation was never parked"
+        time.sleep(0.05)
+    with sessions() as session:
+        row = session.get(RequestRecord, confirm["request_id"])
+        assert row is not None and (row.status, row.attempts) == ("queued", 0)
+
+    # Beat's sweeps, one after the other (a sweep skips rows another transaction holds,
+    # such as a head a follower is looking at that moment: the next sweep takes it).
+    outcomes: dict[str, Any] = {}
+    deadline = time.monotonic() + WAIT
+    while len(outcomes) < len(handles):
+        assert time.monotonic() < deadline, f"not final after {WAIT} s: {outcomes}"
+        republish_requests(sessions, Cutoffs.at(utcnow() + dt.timedelta(seconds=1), 0, 0))
+        with contextlib.suppress(TimeoutError):
+            outcomes = {o["request_id"]: o for o in wait_all(handles, 2.0)}
+    assert {o["status"] for o in outcomes.values()} == {"succeeded"}, outcomes
+    assert outcomes_of(sessions, [first["request_id"]])[first["request_id"]]["status"] == (
+        "succeeded"
+    )
