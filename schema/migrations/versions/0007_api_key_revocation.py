@@ -1,7 +1,7 @@
 """api keys can be revoked (`docpost actor-key --revoke KEY_ID`)
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 import schema.types
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
