@@ -20,6 +20,9 @@ Sections, each printing its figures as it goes (progress on stderr):
 7. memory of a render worker over N renders; SQL statements per posting
 8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
    service; the ratio beside the linear limit 4 x (bench.serials)
+9. recovery sweep: beat's sweep over a requests table of finished work when nothing is lost
+   (its share of the sweep interval), and how fast it publishes lost requests again beside
+   the queue floor (bench.recovery)
 
 Every figure is compared with its limit measured in the same run: other processes on the
 machine (test runs) slow both alike. The broker is Redis database 13 (DOCPOST_BENCH_REDIS_URL)
@@ -42,8 +45,13 @@ from pathlib import Path
 from typing import Any
 
 SECTIONS = (
-    "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql", "serials"
+    "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql",
+    "serials", "recovery",
 )  # fmt: skip
+
+# The idle recovery sweep may take at most this share of its interval (beat runs it every
+# DOCPOST_REPUBLISH_AFTER / 5 s, 60 s at the default): 1 % of one core while nothing is lost.
+RECOVERY_IDLE_SHARE_LIMIT = 0.01
 
 POSTING_RATIO_TARGET = 0.30
 BULK_TARGET_SECONDS = 60.0
@@ -209,6 +217,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     return out
 
                 section("bulk invoicing", bulk)
+        if "recovery" in wanted:
+            from bench import recovery
+
+            finished, lost = (20_000, 500) if args.quick else (100_000, 1_000)
+            progress(f"recovery: sweeps over {finished} finished requests, {lost} lost ones")
+            with private_database() as db:
+                section("recovery sweep", lambda: recovery.measure(db, broker, finished, lost))
     finally:
         broker.close()
     if "pdf" in wanted:
@@ -249,6 +264,17 @@ def derive(f: dict[str, Any]) -> None:
         f["posting_cpu_bound_rps"] = round(1000 * cpus / per_posting, 1)
         f["posting_cpu_bound_ratio_to_queue_floor"] = round(
             f["queue_floor_worker_cpu_ms"] / per_posting, 3
+        )
+    if "recovery_idle_sweep_ms" in f:
+        from tasks.config import get_queue_settings, recovery_sweep_seconds
+
+        interval_s = recovery_sweep_seconds(get_queue_settings())
+        f["recovery_sweep_interval_s"] = interval_s
+        f["recovery_idle_share"] = round(f["recovery_idle_sweep_ms"] / 1000 / interval_s, 6)
+        f["recovery_idle_met"] = f["recovery_idle_share"] <= RECOVERY_IDLE_SHARE_LIMIT
+    if "recovery_republish_per_s" in f and "queue_floor_tps" in f:
+        f["recovery_republish_ratio_to_queue_floor"] = round(
+            f["recovery_republish_per_s"] / f["queue_floor_tps"], 3
         )
     if "bulk_wall_s" in f:
         f["bulk_projected_10000_s"] = round(
@@ -342,6 +368,15 @@ def table(f: dict[str, Any]) -> str:
          _value(f, "serials_scaling_ratio", " x"), _value(f, "serials_post_high_cpu_s", " s / ")
          + _value(f, "serials_post_low_cpu_s", " s"), "4 x (linear; quadratic 16 x)",
          _check(f.get("serials_scaling_met"))),
+        ("9", f"recovery: idle sweep over {get('recovery_finished_requests') or '-'} finished "
+         "requests", _value(f, "recovery_idle_sweep_ms", " ms"),
+         _value(f, "recovery_idle_share", " of its ") + _value(
+         f, "recovery_sweep_interval_s", " s interval; ") + _value(
+         f, "recovery_idle_sweep_statements", " statements"),
+         f"<= {RECOVERY_IDLE_SHARE_LIMIT} of interval", _check(f.get("recovery_idle_met"))),
+        ("9", f"  publishing {get('recovery_lost_requests') or '-'} lost requests again",
+         _value(f, "recovery_republish_per_s", " req/s"),
+         _value(f, "recovery_republish_ratio_to_queue_floor", " x (1)"), "", "-"),
     ]  # fmt: skip
     header = ("#", "figure", "value", "compared", "target", "met")
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]

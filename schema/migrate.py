@@ -23,5 +23,4 @@ def upgrade(engine: Engine) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        # "heads": migrations written side by side may branch from one parent until merged.
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
