@@ -176,10 +176,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     catalog = json.loads(args.file.read_text(encoding="utf-8"), parse_float=Decimal)
+    actor = args.actor or get_settings().system_actor
     request = {
-        "request_id": f"load-{args.file.name}-{_digest(catalog)}",
+        # The actor is part of the id: the same file loaded by another actor is another
+        # request (its own duty check), not a conflict with the first load.
+        "request_id": f"load-{args.file.name}-{_digest({'actor': actor, 'catalog': catalog})}",
         "kind": "upsert_catalog",
-        "actor": args.actor or get_settings().system_actor,
+        "actor": actor,
         "payload": catalog,
     }
     return _run_and_report(args, [request])

@@ -527,6 +527,11 @@ def test_m5_a_second_docpost_load_acts_as_the_system_actor(
     assert outcome["error"]["message"] == (
         "actor 'warehouse-1' may not load master data; that needs the duty maintain_master_data"
     )
+    # The same file as another actor is that actor's own request, refused for its duty, not
+    # a `request.conflict` with erp's load of it.
+    assert cli_main(["load", str(more), "--actor", "warehouse-1", "--json"]) == 1
+    [outcome] = json.loads(capsys.readouterr().out)
+    assert outcome["error"]["code"] == "actor.missing_duty", outcome
 
 
 def test_b11_docpost_recognize_acts_as_the_system_actor_and_not_ahead_of_time(
