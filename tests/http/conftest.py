@@ -25,8 +25,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 import redis
+from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.config import get_settings
 from pipeline.db import session_factory
+from pipeline.execute import execute
 from pipeline.http.auth import create_key
 from schema.requests import FINAL_STATUSES
 from tests.conftest import (
@@ -34,6 +37,7 @@ from tests.conftest import (
     REDIS_URL,
     private_schema,
     unavailable,
+    usmf_catalog,
     usmf_requests,
 )
 from tests.integration.conftest import Worker
@@ -269,3 +273,23 @@ def wait_for_documents(stack: Stack) -> list[dict[str, Any]]:
             if time.monotonic() > deadline:
                 raise AssertionError(f"documents still pending: {documents}\n{stack.logs()}")
             time.sleep(0.25)
+
+
+@pytest.fixture
+def usmf_sqlite(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[sessionmaker[Session]]:
+    """A SQLite database with the USMF catalog, named by DOCPOST_DATABASE_URL: for the
+    commands that manage keys (no server needed)."""
+    url = f"sqlite:///{tmp_path / 'docpost.db'}"
+    (tmp_path / "docpost.db").write_bytes(sqlite_template.read_bytes())
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", url)
+    get_settings.cache_clear()
+    sessions = session_factory(url)
+    outcome = execute(
+        {"request_id": "c", "kind": "upsert_catalog", "actor": "erp", "payload": usmf_catalog()},
+        sessions,
+    )
+    assert outcome["status"] == "succeeded", outcome
+    yield sessions
+    get_settings.cache_clear()

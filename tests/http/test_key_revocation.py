@@ -4,8 +4,6 @@ revoked, and the HTTP service refuses a revoked key (401) from its next call on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,30 +11,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.cli_http import main
-from pipeline.config import get_settings
-from pipeline.db import session_factory
-from pipeline.execute import execute
 from pipeline.http.auth import caller_for_key, create_key
-from tests.conftest import usmf_catalog
 from tests.http.conftest import Posted, run_cli
-
-
-@pytest.fixture
-def keys_db(
-    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[sessionmaker[Session]]:
-    url = f"sqlite:///{tmp_path / 'docpost.db'}"
-    (tmp_path / "docpost.db").write_bytes(sqlite_template.read_bytes())
-    monkeypatch.setenv("DOCPOST_DATABASE_URL", url)
-    get_settings.cache_clear()
-    sessions = session_factory(url)
-    outcome = execute(
-        {"request_id": "c", "kind": "upsert_catalog", "actor": "erp", "payload": usmf_catalog()},
-        sessions,
-    )
-    assert outcome["status"] == "succeeded", outcome
-    yield sessions
-    get_settings.cache_clear()
 
 
 def _make(sessions: sessionmaker[Session], actor: str) -> str:
@@ -49,9 +25,9 @@ def _json(capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 def test_list_shows_each_key_without_the_key(
-    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+    usmf_sqlite: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    erp, warehouse = _make(keys_db, "erp"), _make(keys_db, "warehouse-1")
+    erp, warehouse = _make(usmf_sqlite, "erp"), _make(usmf_sqlite, "warehouse-1")
     assert main(["actor-key", "--list", "--json"]) == 0
     out = capsys.readouterr().out
     listed = json.loads(out)["keys"]
@@ -72,12 +48,12 @@ def test_list_shows_each_key_without_the_key(
 
 
 def test_revoke_refuses_the_key_and_says_so(
-    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+    usmf_sqlite: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    erp, other = _make(keys_db, "erp"), _make(keys_db, "erp")
+    erp, other = _make(usmf_sqlite, "erp"), _make(usmf_sqlite, "erp")
     assert main(["actor-key", "--revoke", "1"]) == 0
     assert capsys.readouterr().out.strip() == f"revoked API key 1 ({erp[:12]}...) of erp"
-    with keys_db() as session:
+    with usmf_sqlite() as session:
         assert caller_for_key(session, erp) is None
         # Negative control: the actor's other key still works.
         assert caller_for_key(session, other) is not None
@@ -93,7 +69,7 @@ def test_revoke_refuses_the_key_and_says_so(
 
 
 def test_revoke_an_unknown_key_fails(
-    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+    usmf_sqlite: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["actor-key", "--revoke", "99"]) == 1
     assert capsys.readouterr().err.strip() == (
@@ -104,7 +80,7 @@ def test_revoke_an_unknown_key_fails(
 
 
 def test_actor_key_usage_errors(
-    keys_db: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
+    usmf_sqlite: sessionmaker[Session], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["actor-key"]) == 2
     assert capsys.readouterr().err.strip() == (

@@ -4,41 +4,21 @@ front agreeing with the pipeline's own checks (no server needed)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from pipeline.cli_http import main
-from pipeline.config import get_settings
 from pipeline.contract import PAYLOADS
-from pipeline.db import session_factory
 from pipeline.duties import needs_of
-from pipeline.execute import execute
 from pipeline.http.auth import Caller, caller_for_key, key_digest
 from schema import ApiKey
 from tests.conftest import Runner, usmf_catalog
 
 
-@pytest.fixture
-def sqlite_env(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    url = f"sqlite:///{tmp_path / 'docpost.db'}"
-    (tmp_path / "docpost.db").write_bytes(sqlite_template.read_bytes())
-    monkeypatch.setenv("DOCPOST_DATABASE_URL", url)
-    get_settings.cache_clear()
-    sessions = session_factory(url)
-    outcome = execute(
-        {"request_id": "c", "kind": "upsert_catalog", "actor": "erp", "payload": usmf_catalog()},
-        sessions,
-    )
-    assert outcome["status"] == "succeeded"
-    yield sessions
-    get_settings.cache_clear()
-
-
 def test_actor_key_prints_a_key_once_and_stores_only_its_hash(
-    sqlite_env: Any, capsys: pytest.CaptureFixture[str]
+    usmf_sqlite: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["actor-key", "warehouse-1", "--json"]) == 0
     key = json.loads(capsys.readouterr().out)["key"]
@@ -47,7 +27,7 @@ def test_actor_key_prints_a_key_once_and_stores_only_its_hash(
 
     assert key.startswith("dpk_") and len(key) == 47
     assert second != key
-    with sqlite_env() as session:
+    with usmf_sqlite() as session:
         rows = session.scalars(select(ApiKey).order_by(ApiKey.id)).all()
         caller = caller_for_key(session, key)
     assert [r.actor for r in rows] == ["warehouse-1", "warehouse-1"]
@@ -58,7 +38,7 @@ def test_actor_key_prints_a_key_once_and_stores_only_its_hash(
 
 
 def test_actor_key_for_an_unknown_actor_fails(
-    sqlite_env: Any, capsys: pytest.CaptureFixture[str]
+    usmf_sqlite: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["actor-key", "ghost"]) == 1
     assert "actor 'ghost' does not exist; load it with the catalog first" in capsys.readouterr().err
