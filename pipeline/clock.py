@@ -1,8 +1,8 @@
 """Today, in the company's time zone: the one clock that decides which dates are in the future.
 
 Callers use `clock.company_today()` (the module attribute), so a test can move "today" by
-monkeypatching this one function (or `now`, to stand at a given instant). Issue 15 takes the zone from the catalog's company instead
-of the setting; only `company_zone` changes then.
+monkeypatching this one function (or `now`, to stand at a given instant). Issue 15 takes the
+zone from the catalog's company instead of the setting; only `company_zone` changes then.
 """
 
 from __future__ import annotations
