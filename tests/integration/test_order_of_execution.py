@@ -30,36 +30,16 @@ from tasks.client import outcomes_of, submit, wait_all
 from tests.conftest import usmf_catalog
 from tests.faults.poison_app import POISON_PREFIX
 from tests.integration.conftest import Worker
+from tests.services.helpers import bundle_order_chain, request_body
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
 
 ORDERS = 20
 WAIT = 120.0
-BUNDLE = {"line": 1, "item": "LaptopBundle", "quantity": "1", "unit_price": "2300.00"}
-
-
-def request(request_id: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"request_id": request_id, "kind": kind, "actor": "erp", "payload": payload}
-
-
-def order_chain(order: str) -> list[dict[str, Any]]:
-    """A bundle order step by step: its packing slip breaks B2 (order.not_confirmed) if it
-    runs before the confirmation has committed."""
-    shipped = [
-        {"line": 1, "item": "1000", "quantity": "1", "serials": [f"SN-{order}"]},
-        {"line": 1, "item": "Support", "quantity": "1"},
-        {"line": 1, "item": "S0021", "quantity": "1"},
-    ]
-    return [
-        request(f"{order}-1", "upsert_order", {"order": order, "customer": "US-004", "lines": [BUNDLE]}),
-        request(f"{order}-2", "confirm_order", {"order": order}),
-        request(f"{order}-3", "post_packing_slip", {"order": order, "lines": shipped}),
-        request(f"{order}-4", "post_invoice", {"order": order}),
-    ]  # fmt: skip
 
 
 def twenty_orders() -> list[dict[str, Any]]:
-    return [r for n in range(1, ORDERS + 1) for r in order_chain(f"SO-{n:03d}")]
+    return [r for n in range(1, ORDERS + 1) for r in bundle_order_chain(f"SO-{n:03d}")]
 
 
 def write_jsonl(path: Path, requests: list[dict[str, Any]]) -> Path:
@@ -68,7 +48,7 @@ def write_jsonl(path: Path, requests: list[dict[str, Any]]) -> Path:
 
 
 def catalog_request() -> dict[str, Any]:
-    return request("it-catalog", "upsert_catalog", usmf_catalog())
+    return request_body("it-catalog", "upsert_catalog", usmf_catalog())
 
 
 def docpost(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -202,9 +182,9 @@ def test_a_poisoned_earlier_request_does_not_block_its_order(
     sessions = session_factory(queue_env["DOCPOST_DATABASE_URL"])
     assert execute(catalog_request(), sessions)["status"] == "succeeded"
     workers(1, 2, app="tests.faults.poison_app", DOCPOST_MAX_ATTEMPTS="2")
-    poisoned = order_chain("SO-P")[:2]
+    poisoned = bundle_order_chain("SO-P")[:2]
     poisoned[0]["request_id"] = f"{POISON_PREFIX}SO-P-1"
-    healthy = order_chain("SO-H")
+    healthy = bundle_order_chain("SO-H")
 
     handles = [submit(r, sessions) for r in [*poisoned, *healthy]]
     outcomes = {o["request_id"]: o for o in wait_all(handles, WAIT)}
@@ -231,7 +211,7 @@ def test_a_lost_earlier_request_is_sent_again_and_its_order_goes_on(
     sessions = session_factory(queue_env["DOCPOST_DATABASE_URL"])
     assert execute(catalog_request(), sessions)["status"] == "succeeded"
     workers(1, 2)
-    first, confirm, slip, invoice = order_chain("SO-L")
+    first, confirm, slip, invoice = bundle_order_chain("SO-L")
     record_queued(first, sessions)  # accepted; its message never reaches the broker
     handles = [submit(r, sessions) for r in (confirm, slip, invoice)]
 

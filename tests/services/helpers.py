@@ -49,3 +49,29 @@ def counts(run: Runner) -> dict[str, int]:
 
 def unchanged_but_outcome(before: dict[str, int], after: dict[str, int]) -> bool:
     return after == {**before, "requests": before["requests"] + 1}
+
+
+def request_body(request_id: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A request as erp sends it."""
+    return {"request_id": request_id, "kind": kind, "actor": "erp", "payload": payload}
+
+
+BUNDLE_LINE = {"line": 1, "item": "LaptopBundle", "quantity": "1", "unit_price": "2300.00"}
+
+
+def bundle_order_chain(order: str, tag: str | None = None) -> list[dict[str, Any]]:
+    """One bundle order built step by step (upsert, confirm, packing slip with a serial,
+    invoice), request ids `<tag>-1` .. `<tag>-4` (tag: the order): its packing slip breaks B2
+    (order.not_confirmed) if it runs before the confirmation has committed."""
+    tag = tag or order
+    shipped = [
+        {"line": 1, "item": "1000", "quantity": "1", "serials": [f"SN-{order}"]},
+        {"line": 1, "item": "Support", "quantity": "1"},
+        {"line": 1, "item": "S0021", "quantity": "1"},
+    ]
+    return [
+        request_body(f"{tag}-1", "upsert_order", {"order": order, "customer": "US-004", "lines": [BUNDLE_LINE]}),
+        request_body(f"{tag}-2", "confirm_order", {"order": order}),
+        request_body(f"{tag}-3", "post_packing_slip", {"order": order, "lines": shipped}),
+        request_body(f"{tag}-4", "post_invoice", {"order": order}),
+    ]  # fmt: skip

@@ -5,37 +5,15 @@ The real workers are in tests/integration/test_order_of_execution.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from pipeline.execute import execute, record_failure, record_queued, run_request
 from schema import OutboxMessage, RequestRecord
 from tests.conftest import Runner
+from tests.services.helpers import bundle_order_chain, request_body
 
 LINE = {"line": 1, "item": "S0021", "quantity": "2", "unit_price": "100.00"}
-BUNDLE = {"line": 1, "item": "LaptopBundle", "quantity": "1", "unit_price": "2300.00"}
-
-
-def body(request_id: str, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"request_id": request_id, "kind": kind, "actor": "erp", "payload": payload}
-
-
-def chain(order: str, tag: str) -> list[dict[str, Any]]:
-    """One order of a bundle built step by step, as the 20-order file does: its packing slip
-    breaks B2 unless the confirmation ran first."""
-    shipped = [
-        {"line": 1, "item": "1000", "quantity": "1", "serials": [f"SN-{order}"]},
-        {"line": 1, "item": "Support", "quantity": "1"},
-        {"line": 1, "item": "S0021", "quantity": "1"},
-    ]
-    return [
-        body(f"{tag}-1", "upsert_order", {"order": order, "customer": "US-004", "lines": [BUNDLE]}),
-        body(f"{tag}-2", "confirm_order", {"order": order}),
-        body(f"{tag}-3", "post_packing_slip", {"order": order, "lines": shipped}),
-        body(f"{tag}-4", "post_invoice", {"order": order}),
-    ]
 
 
 CREDITED = [
@@ -53,7 +31,10 @@ def record(run: Runner, request_id: str) -> RequestRecord:
 
 
 def test_accepted_requests_get_their_order_and_increasing_numbers(usmf: Runner) -> None:
-    requests = [*chain("SO-1", "a"), body("pos", "post_pos_sale", {"lines": [LINE]})]
+    requests = [
+        *bundle_order_chain("SO-1", "a"),
+        request_body("pos", "post_pos_sale", {"lines": [LINE]}),
+    ]
     for request in requests:
         record_queued(request, usmf.sessions)
     rows = [record(usmf, r["request_id"]) for r in requests]
@@ -66,7 +47,7 @@ def test_accepted_requests_get_their_order_and_increasing_numbers(usmf: Runner) 
 def test_a_later_request_waits_for_the_earlier_one_of_its_order(usmf: Runner) -> None:
     """The queue's view (hold=True): the packing slip is not run, not counted, and names the
     confirmation that must run first; another order is not held up."""
-    first, confirm, slip, _ = chain("SO-1", "a")
+    first, confirm, slip, _ = bundle_order_chain("SO-1", "a")
     usmf.ok(first["kind"], first["payload"], request_id=first["request_id"])
     record_queued(confirm, usmf.sessions)
     record_queued(slip, usmf.sessions)
@@ -77,7 +58,7 @@ def test_a_later_request_waits_for_the_earlier_one_of_its_order(usmf: Runner) ->
     assert held.outcome == {"request_id": "a-3", "status": "queued"}
     kept = record(usmf, "a-3")
     assert (kept.status, kept.attempts) == ("queued", 0)
-    other = chain("SO-2", "b")[0]
+    other = bundle_order_chain("SO-2", "b")[0]
     assert run_request(other, usmf.sessions, hold=True).outcome["status"] == "succeeded"
 
 
@@ -85,7 +66,7 @@ def test_in_process_the_earlier_request_runs_first(usmf: Runner) -> None:
     """`docpost run` has no queue to hand a request back to: an earlier request of the order
     still queued (submitted, no worker yet) runs first, then the one asked for, which
     therefore succeeds instead of being rejected order.not_confirmed (B2)."""
-    first, confirm, slip, _ = chain("SO-1", "a")
+    first, confirm, slip, _ = bundle_order_chain("SO-1", "a")
     usmf.ok(first["kind"], first["payload"], request_id=first["request_id"])
     record_queued(confirm, usmf.sessions)
 
@@ -103,7 +84,7 @@ def test_without_the_gate_the_packing_slip_is_rejected(
     from pipeline import ordering
 
     monkeypatch.setattr(ordering, "head_before", lambda *_: None)
-    first, confirm, slip, _ = chain("SO-1", "a")
+    first, confirm, slip, _ = bundle_order_chain("SO-1", "a")
     usmf.ok(first["kind"], first["payload"], request_id=first["request_id"])
     record_queued(confirm, usmf.sessions)
 
@@ -114,7 +95,7 @@ def test_without_the_gate_the_packing_slip_is_rejected(
 
 
 def test_a_parked_request_is_released_by_the_one_it_waited_for(usmf: Runner, db_url: str) -> None:
-    first, confirm, slip, _ = chain("SO-1", "a")
+    first, confirm, slip, _ = bundle_order_chain("SO-1", "a")
     usmf.ok(first["kind"], first["payload"], request_id=first["request_id"])
     record_queued(confirm, usmf.sessions)
     record_queued(slip, usmf.sessions)
@@ -137,7 +118,7 @@ def test_a_parked_request_is_released_by_the_one_it_waited_for(usmf: Runner, db_
 
 def test_a_failed_request_releases_the_next_of_its_order(usmf: Runner, db_url: str) -> None:
     """A poisoned head ends `failed` after its attempts: final, so its order goes on."""
-    first, confirm, _, _ = chain("SO-1", "a")
+    first, confirm, _, _ = bundle_order_chain("SO-1", "a")
     record_queued(first, usmf.sessions)
     record_queued(confirm, usmf.sessions)
     assert run_request(confirm, usmf.sessions, hold=True).waits_for is not None
@@ -160,8 +141,8 @@ def test_a_credit_note_for_an_invoice_not_yet_posted_waits_for_everything_before
 ) -> None:
     """The invoice's order is unknown when the credit note is accepted: it waits for every
     request accepted before it (any of them may post that invoice), then finds its order."""
-    requests = chain("SO-1", "a")
-    credit = body(
+    requests = bundle_order_chain("SO-1", "a")
+    credit = request_body(
         "a-5",
         "post_credit_note",
         {"invoice": "INV-000001", "lines": CREDITED},
@@ -180,7 +161,7 @@ def test_a_credit_note_for_an_invoice_not_yet_posted_waits_for_everything_before
 
 def test_requests_recorded_before_ordering_existed_are_not_held(usmf: Runner) -> None:
     """Rows from before migration 0006 have no accept number: they run as they come."""
-    first, confirm, _, _ = chain("SO-1", "a")
+    first, confirm, _, _ = bundle_order_chain("SO-1", "a")
     record_queued(first, usmf.sessions)
     record_queued(confirm, usmf.sessions)
     with usmf.sessions() as session, session.begin():
