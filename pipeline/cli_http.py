@@ -103,11 +103,7 @@ def cmd_actor_key(args: argparse.Namespace) -> int:
         with sessions() as session, session.begin():
             key = create_key(session, args.actor)
     except UnknownActor as exc:
-        if args.json:
-            print(json.dumps({"error": {"code": "actor.unknown", "message": str(exc)}}))
-        else:
-            print(f"docpost: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _refused(args, "actor.unknown", str(exc))
     if args.json:
         print(json.dumps({"actor": args.actor, "key": key}))
     else:
@@ -119,6 +115,15 @@ def cmd_actor_key(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
+
+
+def _refused(args: argparse.Namespace, code: str, message: str) -> int:
+    """A key command that names an unknown actor or key: exit 1 with the reason."""
+    if args.json:
+        print(json.dumps({"error": {"code": code, "message": message}}))
+    else:
+        print(f"docpost: {message}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def _usage(args: argparse.Namespace, message: str) -> int:
@@ -165,11 +170,7 @@ def _revoke_key(args: argparse.Namespace) -> int:
         with _migrated_sessions()() as session, session.begin():
             key, revoked_now = revoke_key(session, args.revoke)
     except UnknownKey as exc:
-        if args.json:
-            print(json.dumps({"error": {"code": "key.unknown", "message": str(exc)}}))
-        else:
-            print(f"docpost: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return _refused(args, "key.unknown", str(exc))
     if args.json:
         print(json.dumps({**key, "revoked_now": revoked_now}))
     elif revoked_now:
