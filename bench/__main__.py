@@ -115,9 +115,9 @@ def machine() -> dict[str, Any]:
 def configure_client(env: dict[str, str]) -> None:
     """Point this process's Celery app (tasks.client.submit) at the benchmark's broker."""
     os.environ.update(env)
-    from pipeline.config import get_settings
-    from tasks.app import configure
-    from tasks.config import get_queue_settings
+    from docpost.pipeline.config import get_settings
+    from docpost.tasks.app import configure
+    from docpost.tasks.config import get_queue_settings
 
     get_settings.cache_clear()
     get_queue_settings.cache_clear()
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench import db_floor, memory, ordering, pdf, sql_count, throughput
     from bench.common import private_database
     from bench.workers import Broker
-    from tasks.routing import DOCUMENTS
+    from docpost.tasks.routing import DOCUMENTS
 
     sizes = QUICK if args.quick else DEFAULT
     requests = args.requests or sizes.requests
@@ -266,7 +266,7 @@ def derive(f: dict[str, Any]) -> None:
             f["queue_floor_worker_cpu_ms"] / per_posting, 3
         )
     if "recovery_idle_sweep_ms" in f:
-        from tasks.config import get_queue_settings, recovery_sweep_seconds
+        from docpost.tasks.config import get_queue_settings, recovery_sweep_seconds
 
         interval_s = recovery_sweep_seconds(get_queue_settings())
         f["recovery_sweep_interval_s"] = interval_s

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.db import make_engine
-from pipeline.execute import execute
-from schema.migrate import upgrade
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.runner.execute import execute
+from docpost.schema.migrate import upgrade
 
 PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DOCPOST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -13,8 +13,8 @@ from typing import Any
 
 _PROBE = """
 import json, sys
-from reports.render import render_pdf
-from reports.samples import sample_view
+from docpost.reports.render import render_pdf
+from docpost.reports.samples import sample_view
 
 def status_mb(field):
     # VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across execve, so that would

@@ -1,4 +1,4 @@
-"""Loaded into bench workers with `celery -A tasks.app worker --include bench.noop`.
+"""Loaded into bench workers with `celery -A docpost.tasks.app worker --include bench.noop`.
 
 - `bench.noop`: the queue floor's task. It does nothing but count itself (INCR) in Redis, and
   the task that brings the count to `total` notes the wall-clock time it finished.
@@ -22,7 +22,7 @@ import redis
 from celery.signals import worker_ready
 
 from bench.db_floor import post_by_raw_sql
-from tasks.app import app
+from docpost.tasks.app import app
 
 NOOP_TASK = "bench.noop"
 RAW_POSTING_TASK = "bench.raw_posting"

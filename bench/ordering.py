@@ -1,4 +1,4 @@
-"""The cost of per-order ordering (pipeline.ordering, CONTRACT.md "Order of execution").
+"""The cost of per-order ordering (pipeline.runner.ordering, CONTRACT.md "Order of execution").
 
 The same number of postings (packing slips of one unit of a plain item) on 2 worker processes,
 in three shapes, each timed as bench.throughput times postings (work queued first, the clock
@@ -27,8 +27,8 @@ from bench.cpu import worker_cpu
 from bench.prepare import progress
 from bench.throughput import POSTING_QUEUES, TIMEOUT, _check_outcomes, _finished_span
 from bench.workers import Broker, running_worker
-from schema import OutboxMessage
-from tasks.routing import DOCUMENTS
+from docpost.schema import OutboxMessage
+from docpost.tasks.routing import DOCUMENTS
 
 CHAIN = 5
 
@@ -61,8 +61,8 @@ def shape(
     db: Database, broker: Broker, label: str, orders: int, per_order: int, processes: int = 2
 ) -> dict[str, float]:
     """`orders` orders of `per_order` packing slips each, submitted order by order."""
-    from pipeline.execute import execute
-    from tasks.client import submit, wait_all
+    from docpost.pipeline.runner.execute import execute
+    from docpost.tasks.client import submit, wait_all
 
     tag = uuid.uuid4().hex[:6]
     numbers = [f"ORD-{label.upper()}-{tag}-{n}" for n in range(orders)]

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from reports.render import STYLESHEET, render_html, render_pdf
-from reports.samples import sample_view
+from docpost.reports.render import STYLESHEET, render_html, render_pdf
+from docpost.reports.samples import sample_view
 
 # the stylesheet without our @font-face rules, pointing at the installed system font
 _SYSTEM_FONT_CSS = re.sub(

@@ -1,6 +1,6 @@
 """Set-up that is not timed: orders (and their packing slips) through the services.
 
-Every row is written by `pipeline.execute.execute`, the same entry point the workers use (no
+Every row is written by `pipeline/runner/execute.py`'s `execute`, as by the workers (no
 bulk SQL: the data is what postings make). The work is split over processes, each with its
 own engine, since set-up of 10,000 orders one at a time would take minutes.
 """
@@ -15,8 +15,8 @@ from bench.common import ok, order_request, packing_slip_request
 
 
 def _prepare_chunk(url: str, numbers: Sequence[str], packing_slips: bool) -> None:
-    from pipeline.db import session_factory
-    from pipeline.execute import execute
+    from docpost.pipeline.db import session_factory
+    from docpost.pipeline.runner.execute import execute
 
     sessions = session_factory(url)
     for number in numbers:

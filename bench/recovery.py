@@ -18,8 +18,8 @@ from sqlalchemy import event, insert, text
 
 from bench.common import Database
 from bench.workers import Broker
-from schema import RequestRecord
-from schema.types import utcnow
+from docpost.schema import RequestRecord
+from docpost.schema.types import utcnow
 
 IDLE_SWEEPS = 20
 
@@ -56,7 +56,7 @@ def _insert(db: Database, rows: list[dict[str, Any]]) -> None:
 def measure(
     db: Database, broker: Broker, finished: int = 100_000, lost: int = 1_000
 ) -> dict[str, Any]:
-    from tasks.recovery import Cutoffs, recover
+    from docpost.tasks.recovery import Cutoffs, recover
 
     old = utcnow() - dt.timedelta(hours=3)
     _insert(db, _rows("bench-done", finished, "succeeded", old))

@@ -1,5 +1,5 @@
 """Serials scaling: the CPU of posting one packing slip line with N serials, for N = 10,000,
-20,000 and 40,000, through the service (pipeline.execute, in this process, on a SQLite file:
+20,000 and 40,000, through the service (pipeline.runner.execute, in this process, on a SQLite file:
 the database's work is in the figure too, and no server's load is).
 
 Linear work costs 4 x for 4 x the serials; the serial collection used to be quadratic (16 x:
@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from bench.common import CATALOG, ok, request
-from pipeline.db import make_engine
-from pipeline.execute import execute
-from pipeline.rules.serials import ScanStep, collect_serials
-from schema.migrate import upgrade
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.rules.serials import ScanStep, collect_serials
+from docpost.pipeline.runner.execute import execute
+from docpost.schema.migrate import upgrade
 
 SIZES = (10_000, 20_000, 40_000)
 QUICK_SIZES = (2_500, 5_000, 10_000)

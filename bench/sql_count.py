@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.common import Database, ok, order_request, packing_slip_request, request
-from pipeline.execute import execute
+from docpost.pipeline.runner.execute import execute
 
 
 def _statement_kind(statement: str) -> str:

@@ -5,7 +5,7 @@ Every figure here is timed the same way, so that they compare: the work is queue
 itself ready (celery's worker_ready, noted in Redis by bench.noop) and stops when the last
 piece of work finished, as noted by the worker itself (the Redis counter's last INCR for
 the queue floor, the latest `finished_at` of the requests or `rendered_at` of the
-documents). The client still waits for every outcome with `tasks.client.wait_all`, during
+documents). The client still waits for every outcome with `docpost.tasks.client.wait_all`, during
 the run, as a submitter would, and every outcome is checked.
 """
 
@@ -24,8 +24,8 @@ from bench.cpu import backends, backends_cpu, with_application_name, worker_cpu
 from bench.noop import NOOP_TASK, RAW_DSN, RAW_POSTING_TASK, RAW_SCHEMA
 from bench.prepare import prepare_orders, progress
 from bench.workers import Broker, running_worker
-from schema import Document, Journal, RequestRecord
-from tasks.routing import BULK, DOCUMENTS, POSTING, QUEUES
+from docpost.schema import Document, Journal, RequestRecord
+from docpost.tasks.routing import BULK, DOCUMENTS, POSTING, QUEUES
 
 POSTING_QUEUES = (POSTING, BULK)  # `docpost worker -Q posting,bulk`: renders go elsewhere
 TIMEOUT = 1800.0
@@ -45,7 +45,7 @@ def _wait_until(condition: Any, what: str, timeout: float = TIMEOUT, every: floa
 def queue_floor(broker: Broker, tasks: int, processes: int = 2) -> dict[str, Any]:
     """A task that does nothing, through the same app and configuration, `processes` pool
     processes: what the queue alone costs per message."""
-    from tasks.app import app
+    from docpost.tasks.app import app
 
     broker.reset_marks()
     with app.producer_or_acquire() as producer:
@@ -68,7 +68,7 @@ def queue_ceiling(db: Database, broker: Broker, tasks: int, processes: int = 2) 
     same app: what the queue and the database together allow, with no docpost code at all.
     No implementation of the posting through this queue can beat it on this machine."""
     from bench import db_floor
-    from tasks.app import app
+    from docpost.tasks.app import app
 
     orders = [f"CEILING-{n}" for n in range(tasks)]
     progress(f"  ceiling: creating {tasks} orders (not timed)")
@@ -120,7 +120,7 @@ def posting(
 
     With the default queues, the renders the postings queue on `documents` are not consumed
     (they wait for `renders`); with QUEUES, the same processes render them as they come."""
-    from tasks.client import submit, wait_all
+    from docpost.tasks.client import submit, wait_all
 
     tag = uuid.uuid4().hex[:6]
     numbers = [f"{label.upper()}-{tag}-{n}" for n in range(requests)]
@@ -168,7 +168,7 @@ def _cpu_per(
 
 
 def _documents_of(numbers: Sequence[str]) -> Any:
-    from schema import SalesOrder
+    from docpost.schema import SalesOrder
 
     orders = select(SalesOrder.id).where(SalesOrder.order_no.in_(list(numbers)))
     journals = select(Journal.id).where(Journal.order_id.in_(orders))
@@ -252,9 +252,9 @@ def bulk_invoicing(
 ) -> dict[str, Any]:
     """`bulk_invoice` over `orders` orders with posted packing slips, on `processes` pool
     processes: from submitting the bulk request until every invoice request is final."""
-    from tasks.client import Handle, fan_out_ids, submit, wait_all
-    from tasks.relay import relay_outbox
-    from tasks.schedule import bulk_invoice_request
+    from docpost.tasks.client import Handle, fan_out_ids, submit, wait_all
+    from docpost.tasks.relay import relay_outbox
+    from docpost.tasks.schedule import bulk_invoice_request
 
     tag = uuid.uuid4().hex[:6]
     numbers = [f"BULK-{tag}-{n}" for n in range(orders)]

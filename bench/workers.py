@@ -1,4 +1,4 @@
-"""Real Celery workers for the benchmarks: `celery -A tasks.app worker` subprocesses on Redis.
+"""Real Celery workers for the benchmarks: `celery -A docpost.tasks.app worker` on Redis.
 
 The broker is Redis database 13 (DOCPOST_BENCH_REDIS_URL) under a key prefix of this run's
 own (DOCPOST_BROKER_KEY_PREFIX), as tests/integration does on database 15: other test runs
@@ -91,7 +91,7 @@ class Worker:
         )
         self.log_path = Path(self._log.name)
         command = [
-            sys.executable, "-m", "celery", "-A", "tasks.app", "worker",
+            sys.executable, "-m", "celery", "-A", "docpost.tasks.app", "worker",
             "--include", ",".join(includes),
             "--hostname", f"{self.name}@%h",
             "--concurrency", str(concurrency),

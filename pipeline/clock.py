@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from pipeline.config import get_settings
+from docpost.pipeline.config import get_settings
 
 
 def company_zone() -> dt.tzinfo:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from reports.labels import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalize_locale
+from docpost.reports.labels import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalize_locale
 
 __all__ = ["SUPPORTED_LOCALES", "ConfigurationError", "Settings", "get_settings"]
 

@@ -23,10 +23,10 @@ from pydantic import (
     ValidationError,
 )
 
-from pipeline.errors import Rejection
-from pipeline.rules.money import quantity_text
-from pipeline.rules.serials import MAX_SERIAL_LENGTH, registrations_given
-from pipeline.rules.text import printable_text
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import quantity_text
+from docpost.pipeline.rules.serials import MAX_SERIAL_LENGTH, registrations_given
+from docpost.pipeline.rules.text import printable_text
 
 MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE = Decimal("1000000000000")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from schema import DeadLetter
+from docpost.schema import DeadLetter
 
 # Enough of a body to tell what was sent, small enough that a flood of 100 MB messages does
 # not fill the database.

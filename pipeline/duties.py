@@ -11,7 +11,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.errors import Rejection
+from docpost.pipeline.errors import Rejection
 
 POST_SALES_DOCUMENTS = "post_sales_documents"
 MAINTAIN_SALES_ORDERS = "maintain_sales_orders"

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from schema import OutboxMessage
-from schema.types import utcnow
+from docpost.schema import OutboxMessage
+from docpost.schema.types import utcnow
 
 Handler = Callable[[dict[str, Any]], Any]
 

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.execute import outcome_of
-from pipeline.rules.money import price_text, quantity_text
-from pipeline.rules.text import normalize_serial
-from pipeline.services.journal import ACCOUNT_NAMES
-from schema import (
+from docpost.pipeline.rules.money import price_text, quantity_text
+from docpost.pipeline.rules.text import normalize_serial
+from docpost.pipeline.runner.execute import outcome_of
+from docpost.pipeline.services.journal import ACCOUNT_NAMES
+from docpost.schema import (
     Document,
     Journal,
     JournalLine,
@@ -275,7 +275,7 @@ def ledger(
 
 def show_schedule(session: Session, invoice_number: str) -> dict[str, Any]:
     """B11: an invoice's revenue schedule lines, what each released, and what credits took."""
-    from pipeline.services.revenue import schedule_of_invoice
+    from docpost.pipeline.services.revenue import schedule_of_invoice
 
     invoice = session.scalars(select(Journal).where(Journal.number == invoice_number)).one_or_none()
     if invoice is None or invoice.kind != "invoice":

@@ -9,16 +9,16 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, joinedload
 
-from pipeline import clock
-from pipeline.duties import (  # noqa: F401  (re-exported: services import the duties here)
+from docpost.pipeline import clock
+from docpost.pipeline.duties import (  # noqa: F401  (re-exported: services import the duties here)
     CORRECT_SERIALS,
     POST_SALES_DOCUMENTS,
     REGISTER_NON_READABLE,
     missing_duty,
     needs_of,
 )
-from pipeline.errors import Rejection
-from schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
+from docpost.pipeline.errors import Rejection
+from docpost.schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 

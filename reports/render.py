@@ -1,4 +1,4 @@
-"""Render a document view model (``reports.viewmodel``) to HTML and PDF.
+"""Render a document view model (``docpost.reports.viewmodel``) to HTML and PDF.
 
 Why the process-wide caches: creating a ``FontConfiguration`` registers and copies the
 @font-face fonts, Pango's font caches live in it, and parsing the stylesheets is repeated work,
@@ -39,10 +39,10 @@ from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from reports.fetcher import BASE_URL, STATIC_DIR, BundledAssetFetcher
-from reports.formatting import Formatter
-from reports.labels import LABELS, normalize_locale
-from reports.viewmodel import KINDS, DocumentView
+from docpost.reports.fetcher import BASE_URL, STATIC_DIR, BundledAssetFetcher
+from docpost.reports.formatting import Formatter
+from docpost.reports.labels import LABELS, normalize_locale
+from docpost.reports.viewmodel import KINDS, DocumentView
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STYLESHEET = STATIC_DIR / "document.css"

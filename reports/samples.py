@@ -2,7 +2,7 @@
 
 Preview every kind as PDF in a folder::
 
-    python -m reports.samples OUT_DIR [--locale nb_NO]
+    python -m docpost.reports.samples OUT_DIR [--locale nb_NO]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from reports.viewmodel import DocumentView, Kind, LineView
+from docpost.reports.viewmodel import DocumentView, Kind, LineView
 
 COMPANY = {
     "name": "Contoso Entertainment System USA",
@@ -157,7 +157,7 @@ def sample_view(kind: Kind = "invoice", *, line_count: int | None = None) -> Doc
 
 
 def main() -> None:
-    from reports.render import render_pdf  # here, so importing samples stays light
+    from docpost.reports.render import render_pdf  # here, so importing samples stays light
 
     parser = argparse.ArgumentParser(description="Render every document kind as a PDF.")
     parser.add_argument("out_dir", type=Path)

@@ -1,7 +1,7 @@
 """The view model: the plain data a document template prints.
 
 The pipeline builds one ``DocumentView`` per posted journal and hands it to
-``reports.render.render_pdf``. It holds only dicts, lists, ``str``, ``int``, ``bool``,
+``docpost.reports.render.render_pdf``. It holds only dicts, lists, ``str``, ``int``, ``bool``,
 ``Decimal``, ``datetime.date`` and ``None`` — never ORM objects — so a template cannot trigger a
 lazy load, and a stored view could be re-rendered without a database.
 

@@ -1,15 +1,15 @@
 """Database schema: SQLAlchemy 2.x typed models and the Alembic migrations that create them.
 
-Import the models from here; `schema.migrate.upgrade(url)` creates or upgrades a database.
+Import the models from here; `docpost.schema.migrate.upgrade(url)` creates or upgrades a database.
 """
 
-from schema.api_keys import ApiKey
-from schema.base import Base
-from schema.dead_letters import DeadLetter
-from schema.documents import Document, OutboxMessage
-from schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
-from schema.ledger import LedgerEntry, NumberSeries, RevenueScheduleLine
-from schema.masterdata import (
+from docpost.schema.api_keys import ApiKey
+from docpost.schema.base import Base
+from docpost.schema.dead_letters import DeadLetter
+from docpost.schema.documents import Document, OutboxMessage
+from docpost.schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
+from docpost.schema.ledger import LedgerEntry, NumberSeries, RevenueScheduleLine
+from docpost.schema.masterdata import (
     Actor,
     ActorDuty,
     BomLine,
@@ -18,9 +18,9 @@ from schema.masterdata import (
     RevenueSchedule,
     TrackingGroup,
 )
-from schema.orders import SalesLine, SalesOrder
-from schema.requests import RequestRecord
-from schema.serials import SerialChange, SerialRegistration
+from docpost.schema.orders import SalesLine, SalesOrder
+from docpost.schema.requests import RequestRecord
+from docpost.schema.serials import SerialChange, SerialRegistration
 
 __all__ = [
     "Actor",

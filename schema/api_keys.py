@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import Base
-from schema.types import UtcDateTime, utcnow
+from docpost.schema.base import Base
+from docpost.schema.types import UtcDateTime, utcnow
 
 
 class ApiKey(Base):

@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import Base
-from schema.types import UtcDateTime, utcnow
+from docpost.schema.base import Base
+from docpost.schema.types import UtcDateTime, utcnow
 
 
 class Document(Base):

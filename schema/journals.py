@@ -12,8 +12,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from schema.base import Base
-from schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
+from docpost.schema.base import Base
+from docpost.schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
 
 JOURNAL_KINDS = ("confirmation", "packing_slip", "invoice", "credit_note")
 

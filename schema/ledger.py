@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import Base
-from schema.types import Money, UtcDateTime, utcnow
+from docpost.schema.base import Base
+from docpost.schema.types import Money, UtcDateTime, utcnow
 
 
 class NumberSeries(Base):

@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from schema.base import Base
-from schema.types import Quantity, UnitPrice
+from docpost.schema.base import Base
+from docpost.schema.types import Quantity, UnitPrice
 
 
 class TrackingGroup(Base):

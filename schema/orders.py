@@ -8,9 +8,9 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from schema.base import Base
-from schema.masterdata import Customer, Item
-from schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
+from docpost.schema.base import Base
+from docpost.schema.masterdata import Customer, Item
+from docpost.schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
 
 ZERO = Decimal(0)
 

@@ -6,7 +6,7 @@ mv schema/migrations/versions/0002_number_series.py /tmp/0002.py
 rm -f schema/migrations/versions/0001_*.py /tmp/gen.db
 .venv/bin/python -c "
 from alembic import command
-from schema.migrate import alembic_config
+from docpost.schema.migrate import alembic_config
 command.revision(alembic_config('sqlite:////tmp/gen.db'), message='initial schema', autogenerate=True, rev_id='0001')
 " >/dev/null
 mv /tmp/0002.py schema/migrations/versions/0002_number_series.py

@@ -1,5 +1,5 @@
 """The accept number of requests (`requests.sequence`): one global, increasing number per
-request, which orders the requests of one order (pipeline.ordering).
+request, which orders the requests of one order (pipeline.runner.ordering).
 
 A PostgreSQL sequence, taken in the INSERT itself; on SQLite, which has none, the next number
 after the highest, read by the INSERT while it holds the database's one write lock, so two

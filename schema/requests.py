@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schema.base import Base
-from schema.request_sequence import next_request_sequence
-from schema.types import UtcDateTime, utcnow
+from docpost.schema.base import Base
+from docpost.schema.request_sequence import next_request_sequence
+from docpost.schema.types import UtcDateTime, utcnow
 
 FINAL_STATUSES = ("succeeded", "rejected", "failed")
 
@@ -41,7 +41,7 @@ class RequestRecord(Base):
     # When the recovery sweep last published it again (tasks.recovery); None: only its first
     # publish, which created_at stands for (no write on the way of every request).
     published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
-    # Order of execution (pipeline.ordering, migration 0006): the order a request concerns,
+    # Order of execution (pipeline.runner.ordering, migration 0006): the order a request concerns,
     # its accept number, and since when it waits for an earlier request of that order.
     order_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     sequence: Mapped[int | None] = mapped_column(
@@ -63,7 +63,7 @@ class RequestRecord(Base):
         return outcome
 
 
-# Order of execution's lookups (pipeline.ordering), over open requests only (migration 0006):
+# Order of execution's lookups (pipeline.runner.ordering), over open requests only (migration 0006):
 # the earliest open request of an order, and the earliest open request of all.
 _OPEN = text("status IN ('queued', 'running')")
 Index(

@@ -1,4 +1,4 @@
-"""The Celery app: `docpost worker`, or `celery -A tasks.app worker` directly.
+"""The Celery app: `docpost worker`, or `celery -A docpost.tasks.app worker` directly.
 
 Configured from DOCPOST_* settings (tasks.config). With no DOCPOST_BROKER_URL the broker is
 the embedded in-memory one, which only a worker thread in the same process can consume
@@ -13,11 +13,19 @@ import kombu.pools
 from celery import Celery
 from celery.signals import celeryd_init
 
-from pipeline.config import Settings, get_settings
-from tasks.config import QueueSettings, celery_config, get_queue_settings
-from tasks.routing import DOCUMENTS
+from docpost.pipeline.config import Settings, get_settings
+from docpost.tasks.config import QueueSettings, celery_config, get_queue_settings
+from docpost.tasks.routing import DOCUMENTS
 
-app = Celery("docpost", include=["tasks.execute", "tasks.render", "tasks.relay", "tasks.recovery"])
+app = Celery(
+    "docpost",
+    include=[
+        "docpost.tasks.execute",
+        "docpost.tasks.render",
+        "docpost.tasks.relay",
+        "docpost.tasks.recovery",
+    ],
+)
 
 
 def configure(settings: Settings | None = None, queue: QueueSettings | None = None) -> None:
@@ -26,7 +34,7 @@ def configure(settings: Settings | None = None, queue: QueueSettings | None = No
     app.conf.update(celery_config(settings or get_settings(), queue or get_queue_settings()))
     # Messages the worker cannot decode are kept as dead letters, not dropped (CONTRACT.md
     # "Nothing accepted is lost"): Celery's consumer with its drop callbacks extended.
-    app.conf.worker_consumer = "tasks.dead_letters:DeadLetterConsumer"
+    app.conf.worker_consumer = "docpost.tasks.dead_letters:DeadLetterConsumer"
     if app._pool is not None:
         # kombu keeps the pools in process-wide registries keyed by broker URL: reset them
         # all, or a later lookup of the same URL would hand out the pool closed here.

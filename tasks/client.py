@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.contract import parse_request
-from pipeline.errors import Rejection
-from pipeline.execute import execute, outcome_of, record_queued
-from schema import RequestRecord
-from schema.requests import FINAL_STATUSES
-from tasks.db import worker_sessions
-from tasks.publish import publish_request
+from docpost.pipeline.contract import parse_request
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.runner.execute import execute, outcome_of, record_queued
+from docpost.schema import RequestRecord
+from docpost.schema.requests import FINAL_STATUSES
+from docpost.tasks.db import worker_sessions
+from docpost.tasks.publish import publish_request
 
 FIRST_POLL_SECONDS = 0.02
 MAX_POLL_SECONDS = 0.5

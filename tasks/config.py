@@ -12,9 +12,9 @@ from kombu import Exchange, Queue
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.config import Settings
-from tasks.routing import BULK, DOCUMENTS, POSTING, route_task
-from tasks.schedule import beat_schedule
+from docpost.pipeline.config import Settings
+from docpost.tasks.routing import BULK, DOCUMENTS, POSTING, route_task
+from docpost.tasks.schedule import beat_schedule
 
 # The embedded broker: kombu's in-memory transport, shared by the threads of one process.
 EMBEDDED_BROKER = "memory://localhost/"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import get_settings
-from pipeline.db import session_factory
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import session_factory
 
 
 def worker_sessions() -> sessionmaker[Session]:

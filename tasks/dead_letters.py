@@ -33,9 +33,9 @@ from kombu.utils.json import loads
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from pipeline.config import get_settings
-from pipeline.db import make_engine
-from pipeline.dead_letters import store_dead_letter
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.dead_letters import store_dead_letter
 
 log = logging.getLogger(__name__)
 

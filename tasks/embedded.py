@@ -21,8 +21,8 @@ from typing import Any
 from celery.contrib.testing.worker import start_worker
 from sqlalchemy.orm import Session, sessionmaker
 
-from tasks.app import app, broker_is_embedded
-from tasks.client import Handle, fan_out_ids, submit, wait_all
+from docpost.tasks.app import app, broker_is_embedded
+from docpost.tasks.client import Handle, fan_out_ids, submit, wait_all
 
 
 @contextmanager

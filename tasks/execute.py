@@ -1,6 +1,6 @@
 """The request task: count the delivery, execute, relay the outbox. Nothing else.
 
-pipeline.execute does the work and keeps the one outcome per request_id. This task adds
+pipeline.runner.execute does the work and keeps the one outcome per request_id. This task adds
 what only the queue needs: an attempt counter (so a message that kills its worker ends as
 `failed` after DOCPOST_MAX_ATTEMPTS deliveries instead of looping), retries with backoff on
 transient faults, and publishing the outbox rows the request wrote once it has committed.
@@ -18,9 +18,9 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import clock
-from pipeline.config import get_settings
-from pipeline.execute import (
+from docpost.pipeline import clock
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.runner.execute import (
     CountedBefore,
     record_failure,
     record_queued,
@@ -31,21 +31,21 @@ from pipeline.execute import (
     time_limit_rejection,
     waits_for,
 )
-from pipeline.ordering import Head, retry_countdown
-from tasks.app import app
-from tasks.config import get_queue_settings, time_limits
-from tasks.db import worker_sessions
-from tasks.publish import publish_request, wire_body
-from tasks.relay import relay_written
-from tasks.retry import backoff, is_transient
-from tasks.routing import (
+from docpost.pipeline.runner.ordering import Head, retry_countdown
+from docpost.tasks.app import app
+from docpost.tasks.config import get_queue_settings, time_limits
+from docpost.tasks.db import worker_sessions
+from docpost.tasks.publish import publish_request, wire_body
+from docpost.tasks.relay import relay_written
+from docpost.tasks.retry import backoff, is_transient
+from docpost.tasks.routing import (
     EXECUTE_REQUEST,
     INVOICE_BATCH,
     SCHEDULED_BULK_INVOICE,
     SCHEDULED_REVENUE_RECOGNITION,
     queue_for_request,
 )
-from tasks.schedule import (
+from docpost.tasks.schedule import (
     bulk_invoice_request,
     latest_slot,
     parse_cron,
@@ -112,13 +112,13 @@ def execute_request(self: Task, body: dict[str, Any] | str, held: int = 0) -> No
     commit. A redelivery is counted in a commit of its own before it runs, so a message that
     kills its worker every time ends `failed` after DOCPOST_MAX_ATTEMPTS deliveries.
 
-    A request that must wait for an earlier request of its order (pipeline.ordering) is
+    A request that must wait for an earlier request of its order (pipeline.runner.ordering) is
     handed back without being counted: parked (the earlier one publishes it when it is
     final) or sent again after a countdown; `held` counts those countdowns."""
     sessions = worker_sessions()
     max_attempts = get_settings().max_attempts
     attempt = Attempt(request_id=usable_request_id(body))
-    released: list[Any] = []  # what a failure releases (pipeline.ordering)
+    released: list[Any] = []  # what a failure releases (pipeline.runner.ordering)
     try:
         run = None
         if not is_redelivery(self):
@@ -244,7 +244,7 @@ def handle_fault(
 
 @app.task(name=INVOICE_BATCH, bind=True, max_retries=None)
 def execute_invoice_batch(self: Task, bodies: list[dict[str, Any]]) -> None:
-    """Bulk invoicing's invoice requests, invoiced together (pipeline.execute.run_invoice_batch).
+    """Bulk invoicing's invoice requests, invoiced together (runner.execute.run_invoice_batch).
 
     Only a first delivery runs the batch. A redelivery (its worker died), a batch that fails
     on something other than a passing fault, or one whose retries run out is sent on as one

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tasks.app import app
-from tasks.routing import EXECUTE_REQUEST, INVOICE_BATCH, RENDER_DOCUMENT, queue_for_request
+from docpost.tasks.app import app
+from docpost.tasks.routing import EXECUTE_REQUEST, INVOICE_BATCH, RENDER_DOCUMENT, queue_for_request
 
 
 def wire_body(body: str | dict[str, Any]) -> str | dict[str, Any]:

@@ -28,13 +28,13 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from schema import Document, RequestRecord
-from schema.types import utcnow
-from tasks.app import app
-from tasks.config import get_queue_settings
-from tasks.db import worker_sessions
-from tasks.publish import publish_render, publish_request
-from tasks.schedule import RECOVER_LOST
+from docpost.schema import Document, RequestRecord
+from docpost.schema.types import utcnow
+from docpost.tasks.app import app
+from docpost.tasks.config import get_queue_settings
+from docpost.tasks.db import worker_sessions
+from docpost.tasks.publish import publish_render, publish_request
+from docpost.tasks.schedule import RECOVER_LOST
 
 log = logging.getLogger(__name__)
 

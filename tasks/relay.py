@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.outbox import mark_published, pending_messages
-from schema import OutboxMessage
-from tasks.app import app
-from tasks.db import worker_sessions
-from tasks.publish import publish_invoice_batch, publish_render, publish_request
-from tasks.routing import RELAY_OUTBOX
+from docpost.pipeline.outbox import mark_published, pending_messages
+from docpost.schema import OutboxMessage
+from docpost.tasks.app import app
+from docpost.tasks.db import worker_sessions
+from docpost.tasks.publish import publish_invoice_batch, publish_render, publish_request
+from docpost.tasks.routing import RELAY_OUTBOX
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def publish_outbox_message(task: str, payload: dict[str, Any]) -> None:
     if task == "execute_request":
         # Bulk invoicing's children one by one, as versions before invoice_batch wrote them:
         # an upgraded installation may still hold such rows. Fan-out goes to `bulk`. A
-        # request released by the earlier request of its order (pipeline.ordering) says
+        # request released by the earlier request of its order (pipeline.runner.ordering) says
         # `fan_out: false` and goes to its own queue.
         publish_request(payload["body"], fan_out=payload.get("fan_out", True))
     elif task == "invoice_batch":

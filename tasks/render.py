@@ -16,13 +16,13 @@ from typing import Any
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import get_settings
-from schema import Document
-from tasks.app import app
-from tasks.db import worker_sessions
-from tasks.retry import backoff, is_transient
-from tasks.routing import DOCUMENTS as RENDER_QUEUE
-from tasks.routing import RENDER_DOCUMENT
+from docpost.pipeline.config import get_settings
+from docpost.schema import Document
+from docpost.tasks.app import app
+from docpost.tasks.db import worker_sessions
+from docpost.tasks.retry import backoff, is_transient
+from docpost.tasks.routing import DOCUMENTS as RENDER_QUEUE
+from docpost.tasks.routing import RENDER_DOCUMENT
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def start_render_attempt(document_id: int, sessions: sessionmaker[Session]) -> i
 
 
 def keep_malformed(task: Task, document_id: Any, sessions: sessionmaker[Session]) -> None:
-    from pipeline.dead_letters import store_dead_letter
+    from docpost.pipeline.dead_letters import store_dead_letter
 
     reason = f"render_document needs a document id (a positive integer), got {document_id!r}"
     log.error("%s; kept as a dead letter", reason[:300])
@@ -67,8 +67,8 @@ def is_document_id(value: Any) -> bool:
 @app.task(name=RENDER_DOCUMENT, bind=True, max_retries=None)
 def render_document(self: Task, document_id: Any) -> None:
     # Imported here: only processes that render should load the renderer (and WeasyPrint).
-    from pipeline.documents import DocumentNotFound
-    from pipeline.documents import render_document as render
+    from docpost.pipeline.documents import DocumentNotFound
+    from docpost.pipeline.documents import render_document as render
 
     sessions = worker_sessions()
     max_attempts = get_settings().max_attempts

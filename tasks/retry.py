@@ -2,7 +2,7 @@
 
 Transient: the database or the broker could not be reached, PostgreSQL chose this
 transaction as a deadlock victim (40P01) or could not serialise it (40001), a race on a
-unique key outlived pipeline.execute's own retries, or the soft time limit hit. Anything
+unique key outlived pipeline.runner.execute's own retries, or the soft time limit hit. Anything
 else is a fault a retry will only repeat: the request ends as `failed` right away.
 """
 
@@ -38,7 +38,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError):
         # OperationalError: connection lost or refused, SQLite "database is locked";
         # InterfaceError: the connection was closed under us; IntegrityError: a unique-key
-        # race that pipeline.execute already retried and that a later attempt resolves.
+        # race that pipeline.runner.execute already retried and that a later attempt resolves.
         return exc.connection_invalidated or isinstance(
             exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.IntegrityError
         )

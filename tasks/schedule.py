@@ -13,7 +13,11 @@ from typing import Any
 
 from celery.schedules import ParseException, crontab
 
-from tasks.routing import RELAY_OUTBOX, SCHEDULED_BULK_INVOICE, SCHEDULED_REVENUE_RECOGNITION
+from docpost.tasks.routing import (
+    RELAY_OUTBOX,
+    SCHEDULED_BULK_INVOICE,
+    SCHEDULED_REVENUE_RECOGNITION,
+)
 
 # Beat's sweep for what the broker lost (tasks.recovery); named here, where beat needs it.
 RECOVER_LOST = "docpost.recover_lost"

@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.db import make_engine
-from pipeline.execute import execute
-from schema import Base
-from schema.migrate import upgrade
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.runner.execute import execute
+from docpost.schema import Base
+from docpost.schema.migrate import upgrade
 
 PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DOCPOST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -136,7 +136,7 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 class Runner:
-    """Executes requests the way every caller does (pipeline.execute), with fresh ids."""
+    """Executes requests the way every caller does (pipeline.runner.execute), with fresh ids."""
 
     _ids = itertools.count(1)
 

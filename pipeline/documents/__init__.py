@@ -11,7 +11,7 @@
 ``store`` renders and stores. WeasyPrint is imported only when a document is rendered.
 """
 
-from pipeline.documents.store import (
+from docpost.pipeline.documents.store import (
     DocumentNotFound,
     StoredPdf,
     build_view,
@@ -21,7 +21,7 @@ from pipeline.documents.store import (
     render_pending,
     stored_pdf,
 )
-from pipeline.documents.view import UnprintableJournal
+from docpost.pipeline.documents.view import UnprintableJournal
 
 __all__ = [
     "DocumentNotFound",

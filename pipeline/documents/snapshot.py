@@ -25,7 +25,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from schema import (
+from docpost.schema import (
     Customer,
     Document,
     Item,

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import get_settings
-from pipeline.documents.snapshot import latest_revision, load_snapshot
-from pipeline.documents.view import document_view
-from reports.labels import normalize_locale
-from reports.viewmodel import CompanyView, DocumentView
-from schema import Document, Journal
-from schema.types import utcnow
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.documents.snapshot import latest_revision, load_snapshot
+from docpost.pipeline.documents.view import document_view
+from docpost.reports.labels import normalize_locale
+from docpost.reports.viewmodel import CompanyView, DocumentView
+from docpost.schema import Document, Journal
+from docpost.schema.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def build_view(
 ) -> DocumentView:
     """The view model of a document (by row or id), or of a journal's newest revision.
 
-    Plain data only (no ORM objects): ``reports.render.render_pdf`` prints it as given.
+    Plain data only (no ORM objects): ``docpost.reports.render.render_pdf`` prints it as given.
     """
     if isinstance(target, Journal):
         journal, revision = target, latest_revision(session, target)
@@ -94,7 +94,7 @@ def _render_once(
     """True when this call stored the PDF."""
     # Looked up at call time: tests replace it, and importing WeasyPrint costs ~0.5 s that
     # processes only listing or downloading documents should not pay.
-    from reports import render as reports_render
+    from docpost.reports import render as reports_render
 
     # Outside the try: an unsupported locale is a configuration error, not the document's.
     locale = document_locale(locale)

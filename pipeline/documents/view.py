@@ -1,6 +1,6 @@
 """From a posted journal (a ``JournalSnapshot``) to the reports view model: pure, no I/O.
 
-What is printed is decided here (``reports.viewmodel`` explains the shape):
+What is printed is decided here (``docpost.reports.viewmodel`` explains the shape):
 
 - D1 confirmation and invoice: a bundle prints as one parent line, never its components. The
   confirmation snapshots the parent itself (``is_bundle_parent``); an invoice holds only the
@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from pipeline.documents.snapshot import JournalSnapshot, LineSnapshot
-from reports.viewmodel import CompanyView, DocumentView, LineView, ReferenceView, TotalsView
+from docpost.pipeline.documents.snapshot import JournalSnapshot, LineSnapshot
+from docpost.reports.viewmodel import CompanyView, DocumentView, LineView, ReferenceView, TotalsView
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)

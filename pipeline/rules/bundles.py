@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from pipeline.errors import Rejection
-from pipeline.rules.money import CENT, ZERO
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import CENT, ZERO
 
 PRICE_QUANTUM = Decimal("0.000001")
 

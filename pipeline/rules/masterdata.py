@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.errors import Rejection
+from docpost.pipeline.errors import Rejection
 
 INVENTORY_SERIAL_OPTIONS = (
     "serial_primary_stocking",

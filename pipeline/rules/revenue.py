@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_DOWN, Decimal
 
-from pipeline.rules.money import CENT
+from docpost.pipeline.rules.money import CENT
 
 
 def schedule_amounts(amount: Decimal, occurrences: int) -> list[Decimal]:

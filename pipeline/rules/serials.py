@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pipeline.errors import Rejection
-from pipeline.rules.money import quantity_text
-from pipeline.rules.text import find_unprintable, normalize_serial
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import quantity_text
+from docpost.pipeline.rules.text import find_unprintable, normalize_serial
 
 MAX_SERIAL_LENGTH = 100  # the serial column's length
 

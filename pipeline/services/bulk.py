@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from pipeline.contract import BulkInvoice, parse_request
-from pipeline.uow import UnitOfWork
-from schema import Journal, JournalLine, PackingSlipInvoicing, RequestRecord, SalesOrder
-from schema.types import utcnow
+from docpost.pipeline.contract import BulkInvoice, parse_request
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import Journal, JournalLine, PackingSlipInvoicing, RequestRecord, SalesOrder
+from docpost.schema.types import utcnow
 
 CHUNK = 1000  # ids per IN list
 # Orders invoiced per transaction (services.invoice_batch): large enough that a transaction's

@@ -6,16 +6,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipeline.contract import UpsertCatalog
-from pipeline.duties import MAINTAIN_MASTER_DATA, MANAGE_ACTORS, check_duty_change
-from pipeline.errors import Rejection
-from pipeline.rules.masterdata import (
+from docpost.pipeline.contract import UpsertCatalog
+from docpost.pipeline.duties import MAINTAIN_MASTER_DATA, MANAGE_ACTORS, check_duty_change
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.masterdata import (
     check_bom_component,
     check_catch_weight_tracking,
     normalise_tracking_group,
 )
-from pipeline.uow import UnitOfWork
-from schema import (
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import (
     Actor,
     ActorDuty,
     BomLine,

@@ -9,22 +9,22 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipeline.contract import PostCreditNote
-from pipeline.errors import Rejection
-from pipeline.rules.money import quantity_text, share_of_amount
-from pipeline.rules.serials import check_registration_count, clean_serial
-from pipeline.services.journal import (
+from docpost.pipeline.contract import PostCreditNote
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import quantity_text, share_of_amount
+from docpost.pipeline.rules.serials import check_registration_count, clean_serial
+from docpost.pipeline.services.journal import (
     add_line,
     new_journal,
     post_voucher,
     snapshot_line,
 )
-from pipeline.services.lines import line_label, reject_repeats, resolve_line
-from pipeline.services.posting import Target, check_full_bundles
-from pipeline.services.registrations import link_to_journal_line
-from pipeline.services.revenue import credit_note_entries
-from pipeline.uow import UnitOfWork
-from schema import Journal, JournalLine, SalesOrder, SerialRegistration
+from docpost.pipeline.services.lines import line_label, reject_repeats, resolve_line
+from docpost.pipeline.services.posting import Target, check_full_bundles
+from docpost.pipeline.services.registrations import link_to_journal_line
+from docpost.pipeline.services.revenue import credit_note_entries
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import Journal, JournalLine, SalesOrder, SerialRegistration
 
 ZERO = Decimal(0)
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipeline.contract import PostInvoice, Request
-from pipeline.errors import Rejection
-from pipeline.services.invoices import (
+from docpost.pipeline.contract import PostInvoice, Request
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.services.invoices import (
     InvoicePlan,
     invoice_lines,
     invoiced_quantities,
@@ -34,18 +34,18 @@ from pipeline.services.invoices import (
     shipments_from,
     standing_of,
 )
-from pipeline.services.journal import add_line, new_journal, post_voucher
-from pipeline.services.lines import require_exploded
-from pipeline.services.registrations import link_to_journal_line
-from pipeline.services.revenue import invoice_entries
-from pipeline.uow import UnitOfWork
-from schema import (
+from docpost.pipeline.services.journal import add_line, new_journal, post_voucher
+from docpost.pipeline.services.lines import require_exploded
+from docpost.pipeline.services.registrations import link_to_journal_line
+from docpost.pipeline.services.revenue import invoice_entries
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import (
     Journal,
     OutboxMessage,
     RequestRecord,
     SalesOrder,
 )
-from schema.types import utcnow
+from docpost.schema.types import utcnow
 
 ZERO = Decimal(0)
 

@@ -11,33 +11,33 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.contract import PostInvoice
-from pipeline.errors import Rejection
-from pipeline.rules.money import quantity_text, share_of_amount
-from pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
-from pipeline.services.journal import (
+from docpost.pipeline.contract import PostInvoice
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import quantity_text, share_of_amount
+from docpost.pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
+from docpost.pipeline.services.journal import (
     add_line,
     new_journal,
     post_voucher,
     snapshot_line,
 )
-from pipeline.services.lines import line_label, require_exploded
-from pipeline.services.posting import (
+from docpost.pipeline.services.lines import line_label, require_exploded
+from docpost.pipeline.services.posting import (
     Target,
     check_full_bundles,
     nothing_to_post,
     requested_targets,
 )
-from pipeline.services.registrations import (
+from docpost.pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
     guarded_activation,
     link_to_journal_line,
 )
-from pipeline.services.revenue import invoice_entries
-from pipeline.uow import UnitOfWork
-from schema import (
+from docpost.pipeline.services.revenue import invoice_entries
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import (
     Journal,
     JournalLine,
     PackingSlipInvoicing,

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from pipeline.uow import UnitOfWork
-from schema import Journal, JournalLine, LedgerEntry, SalesLine, SalesOrder
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import Journal, JournalLine, LedgerEntry, SalesLine, SalesOrder
 
 ACCOUNTS_RECEIVABLE = "1200"
 REVENUE = "3000"

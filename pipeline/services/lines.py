@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pipeline.errors import Rejection
-from schema import SalesLine, SalesOrder
+from docpost.pipeline.errors import Rejection
+from docpost.schema import SalesLine, SalesOrder
 
 
 def line_label(line: SalesLine) -> str:

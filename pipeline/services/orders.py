@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.contract import ConfirmOrder, OrderLineIn, UpsertOrder
-from pipeline.errors import Rejection
-from pipeline.rules.bundles import Component, explode_bundle
-from pipeline.rules.money import line_net_amount
-from pipeline.rules.serials import require_whole_quantity
-from pipeline.services.journal import add_line, new_journal, snapshot_line
-from pipeline.services.lines import components_of, line_label
-from pipeline.uow import UnitOfWork
-from schema import Customer, Item, SalesLine, SalesOrder
+from docpost.pipeline.contract import ConfirmOrder, OrderLineIn, UpsertOrder
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.bundles import Component, explode_bundle
+from docpost.pipeline.rules.money import line_net_amount
+from docpost.pipeline.rules.serials import require_whole_quantity
+from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
+from docpost.pipeline.services.lines import components_of, line_label
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import Customer, Item, SalesLine, SalesOrder
 
 # Fields a caller sets on an order line, in the order a B5 message names them.
 LINE_FIELDS = (

@@ -7,26 +7,26 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipeline.contract import CancelPackingSlip, PostPackingSlip
-from pipeline.errors import Rejection
-from pipeline.rules.money import quantity_text
-from pipeline.services.journal import add_line, new_journal, snapshot_line
-from pipeline.services.lines import line_label, require_exploded
-from pipeline.services.posting import (
+from docpost.pipeline.contract import CancelPackingSlip, PostPackingSlip
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import quantity_text
+from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
+from docpost.pipeline.services.lines import line_label, require_exploded
+from docpost.pipeline.services.posting import (
     Target,
     check_full_bundles,
     nothing_to_post,
     requested_targets,
 )
-from pipeline.services.registrations import (
+from docpost.pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
     guarded_activation,
     link_to_journal_line,
 )
-from pipeline.uow import UnitOfWork
-from schema import (
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import (
     Journal,
     JournalLine,
     PackingSlipInvoicing,

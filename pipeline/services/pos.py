@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.contract import PostInvoice, PostPosSale
-from pipeline.errors import Rejection
-from pipeline.rules.money import line_net_amount
-from pipeline.rules.serials import check_blank_duty, check_pos_line, check_unique_in_document
-from pipeline.services.invoices import invoice_order
-from pipeline.services.lines import line_label
-from pipeline.services.packing_slips import ship
-from pipeline.services.posting import Target
-from pipeline.services.registrations import SerialEntry, pos_serials, reject_serials_on_plain_item
-from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
-from schema import Customer, Item, SalesLine, SalesOrder
+from docpost.pipeline.contract import PostInvoice, PostPosSale
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import line_net_amount
+from docpost.pipeline.rules.serials import (
+    check_blank_duty,
+    check_pos_line,
+    check_unique_in_document,
+)
+from docpost.pipeline.services.invoices import invoice_order
+from docpost.pipeline.services.lines import line_label
+from docpost.pipeline.services.packing_slips import ship
+from docpost.pipeline.services.posting import Target
+from docpost.pipeline.services.registrations import (
+    SerialEntry,
+    pos_serials,
+    reject_serials_on_plain_item,
+)
+from docpost.pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
+from docpost.schema import Customer, Item, SalesLine, SalesOrder
 
 WALK_IN_CUSTOMER = "POS"
 

@@ -7,17 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pipeline.contract import PostingLineIn
-from pipeline.errors import Rejection
-from pipeline.rules.bundles import full_bundles
-from pipeline.rules.serials import check_unique_in_document
-from pipeline.services.lines import components_of, line_label, reject_repeats, resolve_line
-from pipeline.services.registrations import (
+from docpost.pipeline.contract import PostingLineIn
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.bundles import full_bundles
+from docpost.pipeline.rules.serials import check_unique_in_document
+from docpost.pipeline.services.lines import components_of, line_label, reject_repeats, resolve_line
+from docpost.pipeline.services.registrations import (
     SerialEntry,
     read_serial_input,
     reject_serials_on_plain_item,
 )
-from schema import SalesLine, SalesOrder, SerialRegistration
+from docpost.schema import SalesLine, SalesOrder, SerialRegistration
 
 ZERO = Decimal(0)
 

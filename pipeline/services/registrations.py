@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipeline.contract import PostingLineIn
-from pipeline.errors import ClashRejection, Rejection
-from pipeline.rules.serials import (
+from docpost.pipeline.contract import PostingLineIn
+from docpost.pipeline.errors import ClashRejection, Rejection
+from docpost.pipeline.rules.serials import (
     ScanStep,
     check_blank_duty,
     check_registration_count,
@@ -22,10 +22,10 @@ from pipeline.rules.serials import (
     collect_serials,
     require_whole_quantity,
 )
-from pipeline.rules.text import normalize_serial
-from pipeline.services.lines import line_label
-from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
-from schema import (
+from docpost.pipeline.rules.text import normalize_serial
+from docpost.pipeline.services.lines import line_label
+from docpost.pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
+from docpost.schema import (
     Journal,
     JournalLine,
     JournalLineSerial,

@@ -13,20 +13,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import clock
-from pipeline.contract import RecognizeRevenue
-from pipeline.errors import Rejection
-from pipeline.rules.bundles import allocate
-from pipeline.rules.revenue import monthly_periods, schedule_amounts
-from pipeline.services.journal import (
+from docpost.pipeline import clock
+from docpost.pipeline.contract import RecognizeRevenue
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.bundles import allocate
+from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts
+from docpost.pipeline.services.journal import (
     ACCOUNTS_RECEIVABLE,
     DEFERRED_REVENUE,
     REVENUE,
     Entry,
     post_voucher,
 )
-from pipeline.uow import UnitOfWork
-from schema import Item, Journal, JournalLine, RevenueSchedule, RevenueScheduleLine
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import Item, Journal, JournalLine, RevenueSchedule, RevenueScheduleLine
 
 ZERO = Decimal(0)
 

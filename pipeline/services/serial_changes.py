@@ -6,13 +6,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipeline.contract import ChangeSerial
-from pipeline.errors import Rejection
-from pipeline.rules.serials import check_blank_duty, clean_serial, duplicate_on_line
-from pipeline.services.lines import line_label, resolve_line
-from pipeline.services.registrations import check_not_in_use, guarded_activation
-from pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
-from schema import Journal, JournalLine, SerialChange, SerialRegistration
+from docpost.pipeline.contract import ChangeSerial
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.serials import check_blank_duty, clean_serial, duplicate_on_line
+from docpost.pipeline.services.lines import line_label, resolve_line
+from docpost.pipeline.services.registrations import check_not_in_use, guarded_activation
+from docpost.pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
+from docpost.schema import Journal, JournalLine, SerialChange, SerialRegistration
 
 
 def change_serial(uow: UnitOfWork, cmd: ChangeSerial) -> dict[str, Any]:

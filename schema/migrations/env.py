@@ -1,8 +1,8 @@
-"""Alembic environment: runs on the connection `schema.migrate` hands it."""
+"""Alembic environment: runs on the connection `docpost.schema.migrate` hands it."""
 
 from alembic import context
 
-from schema import Base
+from docpost.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

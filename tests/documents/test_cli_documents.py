@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from pipeline.config import get_settings
-from pipeline.db import engine_for
-from pipeline.documents import render_document
-from schema import Document
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import engine_for
+from docpost.pipeline.documents import render_document
+from docpost.pipeline.entrypoints.cli.main import main
+from docpost.schema import Document
 from tests.conftest import Runner
 
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.documents import build_view, render_document
-from reports.render import render_pdf
-from schema import Document, Journal, LedgerEntry
+from docpost.pipeline.documents import build_view, render_document
+from docpost.reports.render import render_pdf
+from docpost.schema import Document, Journal, LedgerEntry
 from tests.conftest import Runner
 from tests.documents.pdfs import NBSP, pdf_text, row_after, squash
 

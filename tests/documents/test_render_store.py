@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import reports.render
-from pipeline.config import get_settings
-from pipeline.documents import DocumentNotFound, render_document, render_pending
-from schema import Document, Journal, JournalLine, LedgerEntry
+import docpost.reports.render
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.documents import DocumentNotFound, render_document, render_pending
+from docpost.schema import Document, Journal, JournalLine, LedgerEntry
 from tests.conftest import Runner
 
 
@@ -64,14 +64,14 @@ class Boom(RuntimeError):
 
 @pytest.fixture
 def failing_renderer(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """reports.render.render_pdf raising; the list counts its calls."""
+    """docpost.reports.render.render_pdf raising; the list counts its calls."""
     calls: list[int] = []
 
     def boom(view: Any, locale: str = "en_US") -> bytes:
         calls.append(1)
         raise Boom("the renderer exploded")
 
-    monkeypatch.setattr(reports.render, "render_pdf", boom)
+    monkeypatch.setattr(docpost.reports.render, "render_pdf", boom)
     return calls
 
 
@@ -126,7 +126,7 @@ def test_d6_rendered_document_is_never_rendered_again(
     render_document(usmf.sessions, document_id)
     first = _document(usmf.sessions, document_id)
     assert first.status == "rendered" and first.error is None
-    monkeypatch.setattr(reports.render, "render_pdf", _must_not_render)
+    monkeypatch.setattr(docpost.reports.render, "render_pdf", _must_not_render)
     render_document(usmf.sessions, document_id)
     assert render_pending(usmf.sessions) == 0
     again = _document(usmf.sessions, document_id)
@@ -147,14 +147,14 @@ def test_d6_concurrent_render_keeps_the_bytes_stored_first(
     """Two deliveries of one render task: the second to finish leaves the first one's bytes.
     This also shows no transaction is held while rendering (SQLite would block the write)."""
     document_id = _invoice(usmf)
-    original: Callable[..., bytes] = reports.render.render_pdf
+    original: Callable[..., bytes] = docpost.reports.render.render_pdf
 
     def render_while_another_worker_finishes(view: Any, locale: str = "en_US") -> bytes:
-        monkeypatch.setattr(reports.render, "render_pdf", original)
+        monkeypatch.setattr(docpost.reports.render, "render_pdf", original)
         render_document(usmf.sessions, document_id, locale)  # the other worker, done first
         return b"%PDF-1.7 the slower worker's bytes"
 
-    monkeypatch.setattr(reports.render, "render_pdf", render_while_another_worker_finishes)
+    monkeypatch.setattr(docpost.reports.render, "render_pdf", render_while_another_worker_finishes)
     render_document(usmf.sessions, document_id)
     document = _document(usmf.sessions, document_id)
     assert document.status == "rendered"

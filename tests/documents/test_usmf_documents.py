@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.db import make_engine
-from pipeline.documents import build_view, export_documents, render_pending
-from schema import Document, Journal, LedgerEntry
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.documents import build_view, export_documents, render_pending
+from docpost.schema import Document, Journal, LedgerEntry
 from tests.conftest import Runner, reset_postgres, usmf_catalog
 from tests.documents.pdfs import PLAIN_TYPES, leaves, pdf_text, printed_total, row_after
 from tests.services.test_usmf_example import run_all

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.documents.snapshot import JournalSnapshot, LineSnapshot
-from pipeline.documents.view import NOTES, UnprintableJournal, document_view
-from reports.labels import SUPPORTED_LOCALES
+from docpost.pipeline.documents.snapshot import JournalSnapshot, LineSnapshot
+from docpost.pipeline.documents.view import NOTES, UnprintableJournal, document_view
+from docpost.reports.labels import SUPPORTED_LOCALES
 
 COMPANY = {"name": "Contoso", "address": "1 Main St"}
 

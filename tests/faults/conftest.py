@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import get_settings
+from docpost.pipeline.config import get_settings
 from tests.conftest import unavailable
 from tests.faults.harness import (
     FAULTS_REDIS_URL,
@@ -30,8 +30,8 @@ def make_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Make
     """make_stack(database_url, broker_url, visibility_timeout=10, max_attempts=5) -> a Stack
     whose DOCPOST_* settings hold in this process (tasks.client, tasks.app) and for its
     workers. Workers are stopped and the broker keys removed after the test."""
-    from tasks.app import configure
-    from tasks.config import get_queue_settings
+    from docpost.tasks.app import configure
+    from docpost.tasks.config import get_queue_settings
 
     stacks: list[Stack] = []
 
@@ -113,7 +113,7 @@ def tls_files(tmp_path: Path) -> TlsFiles:
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     """A started PostgreSQL cluster of this test's own, migrated to head; removed after."""
-    from schema.migrate import upgrade
+    from docpost.schema.migrate import upgrade
 
     try:
         server = PrivatePostgres()

@@ -32,11 +32,11 @@ import redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import queries
-from pipeline.db import make_engine
-from pipeline.execute import execute
-from schema import Document, Journal, LedgerEntry, NumberSeries, RequestRecord, SalesOrder
-from schema.requests import FINAL_STATUSES
+from docpost.pipeline import queries
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.runner.execute import execute
+from docpost.schema import Document, Journal, LedgerEntry, NumberSeries, RequestRecord, SalesOrder
+from docpost.schema.requests import FINAL_STATUSES
 from tests.conftest import REDIS_URL, usmf_catalog
 from tests.integration.conftest import Broker, Worker
 
@@ -80,7 +80,7 @@ class FaultWorker(Worker):
 
     def ping(self, timeout: float = 5.0) -> bool:
         """The worker answers a remote-control ping (through the broker)."""
-        from tasks.app import app
+        from docpost.tasks.app import app
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,7 +109,7 @@ class Stack:
         return sessionmaker(self.engine, expire_on_commit=False)
 
     def worker(
-        self, name: str, concurrency: int = 2, app: str = "tasks.app", wait: bool = True
+        self, name: str, concurrency: int = 2, app: str = "docpost.tasks.app", wait: bool = True
     ) -> FaultWorker:
         """Start a worker; a name started again (a restart) logs to a new file."""
         self._starts[name] += 1
@@ -403,8 +403,8 @@ def wait_final(
 
 def send_sweep() -> None:
     """What beat sends every DOCPOST_OUTBOX_SWEEP_SECONDS: relay what the outbox still holds."""
-    from tasks.app import app
-    from tasks.routing import RELAY_OUTBOX
+    from docpost.tasks.app import app
+    from docpost.tasks.routing import RELAY_OUTBOX
 
     app.send_task(RELAY_OUTBOX)
 
@@ -718,7 +718,7 @@ class Submitter(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from tasks.client import submit
+        from docpost.tasks.client import submit
 
         try:
             for request in self.requests:
@@ -771,7 +771,7 @@ class Upstream:
         from celery import Celery
         from kombu import Exchange, Queue
 
-        from tasks.app import app
+        from docpost.tasks.app import app
 
         self.client = Celery("upstream", set_as_current=False)
         self.client.conf.update(
@@ -783,7 +783,7 @@ class Upstream:
         self.posting = Queue("posting", Exchange(""), routing_key="posting")
 
     def send(self, body: Any) -> None:
-        from tasks.routing import EXECUTE_REQUEST
+        from docpost.tasks.routing import EXECUTE_REQUEST
 
         self.client.send_task(EXECUTE_REQUEST, args=[body], queue=self.posting)
 

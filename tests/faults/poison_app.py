@@ -3,7 +3,7 @@
 It is tasks.app, except that a pool process executing a request whose id starts with
 POISON_PREFIX dies on the spot (os._exit), as a process does that a request crashes (a fault
 in a C library, the OOM killer). No hook in production code: the request task's reference to
-pipeline.execute.run_request is wrapped here when the worker starts, before it forks its pool.
+pipeline.runner.execute.run_request is wrapped here when the worker starts, before it forks its pool.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from celery.signals import worker_init
 
-import tasks.execute as request_task
-from tasks.app import app
+import docpost.tasks.execute as request_task
+from docpost.tasks.app import app
 
 POISON_PREFIX = "poison-"
 

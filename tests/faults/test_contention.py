@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from pipeline import queries
-from pipeline.execute import record_queued
-from schema import Journal, JournalLine, PackingSlipInvoicing, SerialRegistration
-from tasks.publish import publish_request
+from docpost.pipeline import queries
+from docpost.pipeline.runner.execute import record_queued
+from docpost.schema import Journal, JournalLine, PackingSlipInvoicing, SerialRegistration
+from docpost.tasks.publish import publish_request
 from tests.faults.harness import (
     Stack,
     assert_clean,
@@ -35,7 +35,7 @@ def run_at_once(
     """Record every request as queued, publish them all in one burst to the ready workers, and
     wait until all are final, their PDFs rendered and the queues empty. Returns the request
     ids and their outcomes by id."""
-    from tasks.client import outcomes_of
+    from docpost.tasks.client import outcomes_of
 
     stack.workers_ready(*WORKERS)
     ids = [record_queued(request, stack.sessions) for request in requests]

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pipeline import clock
-from pipeline.duties import ALL_DUTIES
-from pipeline.execute import SERVICES, record_queued, run_invoice_batch
-from pipeline.services.bulk import invoice_request
-from schema import Actor, Customer, Item, SalesOrder
+from docpost.pipeline import clock
+from docpost.pipeline.duties import ALL_DUTIES
+from docpost.pipeline.runner.execute import SERVICES, record_queued, run_invoice_batch
+from docpost.pipeline.services.bulk import invoice_request
+from docpost.schema import Actor, Customer, Item, SalesOrder
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 
@@ -369,7 +369,7 @@ def duty_check_sites() -> Counter[tuple[str, str, str]]:
         func = call.func
         return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
-    # A check outside a service function (pipeline.execute.SERVICES) is in a helper.
+    # A check outside a service function (pipeline.runner.execute.SERVICES) is in a helper.
     services = {service.__name__ for service in SERVICES.values()}
     sites: Counter[tuple[str, str, str]] = Counter()
     helpers: set[str] = set()

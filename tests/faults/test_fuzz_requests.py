@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from pipeline.contract import PAYLOADS
-from pipeline.execute import execute
-from schema import Base, RequestRecord
+from docpost.pipeline.contract import PAYLOADS
+from docpost.pipeline.runner.execute import execute
+from docpost.schema import Base, RequestRecord
 from tests.conftest import Runner
 
 # Requests that are valid, each of which a mutation below turns hostile.

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.contract import fallback_request_id, parse_request
-from pipeline.errors import Rejection
-from pipeline.execute import _salvage_envelope, execute
-from tasks.client import outcomes_of
-from tasks.execute import Attempt, begin_attempt
-from tasks.routing import EXECUTE_REQUEST, route_task
+from docpost.pipeline.contract import fallback_request_id, parse_request
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.runner.execute import _salvage_envelope, execute
+from docpost.tasks.client import outcomes_of
+from docpost.tasks.execute import Attempt, begin_attempt
+from docpost.tasks.routing import EXECUTE_REQUEST, route_task
 from tests.conftest import Runner
 from tests.faults.harness import LONG, Stack, Upstream, wait_final, wait_idle
 from tests.faults.test_fuzz_requests import hostile_requests, written_rows
@@ -46,7 +46,7 @@ def draw_cases(count: int) -> list[tuple[str, str | bytes]]:
 
 
 def filed_under(body: str | dict[str, Any]) -> str:
-    """The request id the outcome of `body` is filed under (pipeline.execute's rules)."""
+    """The request id the outcome of `body` is filed under (pipeline.runner.execute's rules)."""
     try:
         return parse_request(body).request_id
     except Rejection:

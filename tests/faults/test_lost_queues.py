@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from pipeline.dead_letters import count_dead_letters
-from schema.requests import FINAL_STATUSES
-from tasks.app import app
-from tasks.schedule import RECOVER_LOST
+from docpost.pipeline.dead_letters import count_dead_letters
+from docpost.schema.requests import FINAL_STATUSES
+from docpost.tasks.app import app
+from docpost.tasks.schedule import RECOVER_LOST
 from tests.faults.harness import (
     LONG,
     QUEUES,

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from pipeline.config import get_settings
-from schema import RequestRecord
-from tasks.client import outcomes_of, submit
+from docpost.pipeline.config import get_settings
+from docpost.schema import RequestRecord
+from docpost.tasks.client import outcomes_of, submit
 from tests.faults.conftest import MakeStack
 from tests.faults.harness import (
     FAULTS_REDIS_URL,

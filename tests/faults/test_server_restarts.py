@@ -117,7 +117,7 @@ def test_postgres_restarted_mid_run_loses_and_doubles_nothing(
     with stack.sessions() as session:
         from sqlalchemy import func, select
 
-        from schema import RequestRecord
+        from docpost.schema import RequestRecord
 
         attempts = dict(
             session.execute(

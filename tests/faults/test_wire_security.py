@@ -23,12 +23,12 @@ import redis
 from kombu import Connection
 from sqlalchemy import func, select
 
-from pipeline.config import Settings
-from schema import RequestRecord, SalesOrder
-from tasks.app import app
-from tasks.client import submit
-from tasks.config import QueueSettings, celery_config
-from tasks.routing import EXECUTE_REQUEST
+from docpost.pipeline.config import Settings
+from docpost.schema import RequestRecord, SalesOrder
+from docpost.tasks.app import app
+from docpost.tasks.client import submit
+from docpost.tasks.config import QueueSettings, celery_config
+from docpost.tasks.routing import EXECUTE_REQUEST
 from tests.faults.conftest import MakeStack
 from tests.faults.harness import (
     PrivateRedis,

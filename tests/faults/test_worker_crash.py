@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.client import submit
+from docpost.tasks.client import submit
 from tests.faults.harness import (
     LONG,
     Killer,

@@ -27,11 +27,11 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import get_settings
-from pipeline.db import session_factory
-from pipeline.execute import execute
-from pipeline.http.auth import create_key
-from schema.requests import FINAL_STATUSES
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.entrypoints.http.auth import create_key
+from docpost.pipeline.runner.execute import execute
+from docpost.schema.requests import FINAL_STATUSES
 from tests.conftest import (
     EXAMPLES,
     REDIS_URL,
@@ -67,7 +67,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """`python -m pipeline.cli_http serve` (what `docpost serve` runs), logging to a file."""
+    """`python -m docpost.pipeline.entrypoints.cli.serve serve` (what `docpost serve` runs), logging to a file."""
 
     env: dict[str, str]
     log: Path
@@ -80,7 +80,7 @@ class Server:
 
     def start(self) -> Server:
         command = [
-            sys.executable, "-m", "pipeline.cli_http", "serve",
+            sys.executable, "-m", "docpost.pipeline.entrypoints.cli.serve", "serve",
             "--host", "127.0.0.1", "--port", str(self.port),
         ]  # fmt: skip
         with self.log.open("ab") as out:
@@ -226,9 +226,18 @@ def posted(stack: Stack) -> Posted:
     with its own actor's key, each after the previous one is final (they build on each
     other); bulk invoicing's invoices too. Then wait until every PDF is rendered."""
     catalog = EXAMPLES / "catalog.json"
-    loaded = run_cli("pipeline.cli", "load", str(catalog), "--actor", "erp", env=stack.env)
+    loaded = run_cli(
+        "docpost.pipeline.entrypoints.cli.main",
+        "load",
+        str(catalog),
+        "--actor",
+        "erp",
+        env=stack.env,
+    )
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
-    made = run_cli("pipeline.cli_http", "actor-key", "erp", "--json", env=stack.env)
+    made = run_cli(
+        "docpost.pipeline.entrypoints.cli.serve", "actor-key", "erp", "--json", env=stack.env
+    )
     assert made.returncode == 0, made.stdout + made.stderr
     stack.keys["erp"] = json.loads(made.stdout)["key"]
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from pipeline.db import session_factory
-from pipeline.duties import ALL_DUTIES
-from schema import Actor, Customer, SalesOrder
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.duties import ALL_DUTIES
+from docpost.schema import Actor, Customer, SalesOrder
 from tests.http.conftest import Posted, Stack, post_and_wait
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -11,17 +11,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.dead_letters import store_dead_letter
-from pipeline.http.app import create_app
-from schema import RequestRecord
-from schema.types import utcnow
+from docpost.pipeline.dead_letters import store_dead_letter
+from docpost.pipeline.entrypoints.http.app import create_app
+from docpost.schema import RequestRecord
+from docpost.schema.types import utcnow
 
 
 @pytest.fixture
 def client(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[TestClient]:
-    from tasks import app as celery_app
+    from docpost.tasks import app as celery_app
 
     monkeypatch.setattr(celery_app, "broker_is_embedded", lambda: True)
     app = create_app(sessions)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.cli_http import main
-from pipeline.http.auth import caller_for_key, create_key
+from docpost.pipeline.entrypoints.cli.serve import main
+from docpost.pipeline.entrypoints.http.auth import caller_for_key, create_key
 from tests.http.conftest import Posted, run_cli
 
 
@@ -104,11 +104,24 @@ def test_the_service_refuses_a_revoked_key(posted: Posted) -> None:
         bearer = {"Authorization": f"Bearer {key}"}
         assert client.get("/orders/SO-1001", headers=bearer).status_code == 200
 
-        listed = run_cli("pipeline.cli_http", "actor-key", "--list", "erp", "--json", env=stack.env)
+        listed = run_cli(
+            "docpost.pipeline.entrypoints.cli.serve",
+            "actor-key",
+            "--list",
+            "erp",
+            "--json",
+            env=stack.env,
+        )
         assert listed.returncode == 0, listed.stderr
         assert key not in listed.stdout
         (key_id,) = [k["id"] for k in json.loads(listed.stdout)["keys"] if k["prefix"] == key[:12]]
-        revoked = run_cli("pipeline.cli_http", "actor-key", "--revoke", str(key_id), env=stack.env)
+        revoked = run_cli(
+            "docpost.pipeline.entrypoints.cli.serve",
+            "actor-key",
+            "--revoke",
+            str(key_id),
+            env=stack.env,
+        )
         assert revoked.returncode == 0, revoked.stderr
 
         refused = client.get("/orders/SO-1001", headers=bearer)

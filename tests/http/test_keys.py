@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pipeline.cli_http import main
-from pipeline.contract import PAYLOADS
-from pipeline.duties import needs_of
-from pipeline.http.auth import Caller, caller_for_key, key_digest
-from schema import ApiKey
+from docpost.pipeline.contract import PAYLOADS
+from docpost.pipeline.duties import needs_of
+from docpost.pipeline.entrypoints.cli.serve import main
+from docpost.pipeline.entrypoints.http.auth import Caller, caller_for_key, key_digest
+from docpost.schema import ApiKey
 from tests.conftest import Runner, usmf_catalog
 
 

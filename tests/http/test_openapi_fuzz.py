@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from pipeline.db import session_factory
-from pipeline.duties import ALL_DUTIES
-from pipeline.execute import execute
-from pipeline.http.auth import create_key
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.duties import ALL_DUTIES
+from docpost.pipeline.entrypoints.http.auth import create_key
+from docpost.pipeline.runner.execute import execute
 from tests.conftest import usmf_catalog
 from tests.http.conftest import Server, private_schema, wait_outcome
 
@@ -80,7 +80,7 @@ def _operations() -> list[Any]:
     document the server serves: test_health checks it is there)."""
     from sqlalchemy.orm import sessionmaker
 
-    from pipeline.http import create_app
+    from docpost.pipeline.entrypoints.http import create_app
 
     document = create_app(sessionmaker()).openapi()
     loaded = schemathesis.openapi.from_dict(document)

@@ -8,8 +8,8 @@ import re
 import httpx
 import pytest
 
-from pipeline.http.app import redact_query
-from pipeline.http.pages import names_a_key
+from docpost.pipeline.entrypoints.http.app import redact_query
+from docpost.pipeline.entrypoints.http.pages import names_a_key
 from tests.http.conftest import Posted, post_and_wait
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.contract import parse_request
-from pipeline.errors import Rejection
+from docpost.pipeline.contract import parse_request
+from docpost.pipeline.errors import Rejection
 from tests.http.conftest import Posted, post_and_wait
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

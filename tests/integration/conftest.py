@@ -1,4 +1,4 @@
-"""Real workers on real Redis and PostgreSQL: `celery -A tasks.app worker` subprocesses.
+"""Real workers on real Redis and PostgreSQL: `celery -A docpost.tasks.app worker` subprocesses.
 
 Each test gets an empty PostgreSQL schema (pg_url) and a broker of its own: Redis database
 15 under a key prefix unique to the test. Other suites run workers on database 15 too (and
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipeline.config import get_settings
+from docpost.pipeline.config import get_settings
 from tests.conftest import REDIS_URL, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +99,8 @@ def queue_env(
 ) -> Iterator[dict[str, str]]:
     """DOCPOST_* for this test's database and broker, in this process (tasks.client) and for
     the worker subprocesses."""
-    from tasks.app import configure
-    from tasks.config import get_queue_settings
+    from docpost.tasks.app import configure
+    from docpost.tasks.config import get_queue_settings
 
     env = {
         "DOCPOST_DATABASE_URL": pg_url,
@@ -126,7 +126,12 @@ class Worker:
     processes too), logging to a file the test can show."""
 
     def __init__(
-        self, name: str, env: dict[str, str], log: Path, concurrency: int, app: str = "tasks.app"
+        self,
+        name: str,
+        env: dict[str, str],
+        log: Path,
+        concurrency: int,
+        app: str = "docpost.tasks.app",
     ) -> None:
         self.name, self.log = name, log
         command = [

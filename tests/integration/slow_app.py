@@ -3,7 +3,7 @@
 It is tasks.app, except that confirming an order whose number starts with SLOW_PREFIX takes a
 minute: the service sleeps inside the request's transaction, holding the order's lock, as a
 request too large for one task does. No hook in production code: the service table of
-pipeline.execute is wrapped here when the worker starts, before it forks its pool.
+pipeline.runner.execute is wrapped here when the worker starts, before it forks its pool.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 
 from celery.signals import worker_init
 
-import pipeline.execute
-from tasks.app import app
+import docpost.pipeline.runner.execute
+from docpost.tasks.app import app
 
 SLOW_PREFIX = "SLOW-"
 
-_confirm_order = pipeline.execute.SERVICES["confirm_order"]
+_confirm_order = docpost.pipeline.runner.execute.SERVICES["confirm_order"]
 
 
 def _slow_confirm_order(uow: Any, cmd: Any) -> Any:
@@ -30,7 +30,7 @@ def _slow_confirm_order(uow: Any, cmd: Any) -> Any:
 @worker_init.connect
 def _slow_down_this_worker(**_: Any) -> None:
     # In the worker only: the test process imports this module for SLOW_PREFIX.
-    pipeline.execute.SERVICES["confirm_order"] = _slow_confirm_order
+    docpost.pipeline.runner.execute.SERVICES["confirm_order"] = _slow_confirm_order
 
 
 __all__ = ["SLOW_PREFIX", "app"]

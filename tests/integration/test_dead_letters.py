@@ -15,18 +15,18 @@ import pytest
 from kombu import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.cli import main
-from pipeline.db import session_factory
-from pipeline.dead_letters import (
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.dead_letters import (
     HEAD_BYTES,
     count_dead_letters,
     list_dead_letters,
     safe_text,
     store_dead_letter,
 )
-from tasks.app import app
-from tasks.client import submit
-from tasks.routing import EXECUTE_REQUEST, RENDER_DOCUMENT
+from docpost.pipeline.entrypoints.cli.main import main
+from docpost.tasks.app import app
+from docpost.tasks.client import submit
+from docpost.tasks.routing import EXECUTE_REQUEST, RENDER_DOCUMENT
 from tests.conftest import usmf_catalog
 from tests.integration.conftest import Broker
 from tests.integration.test_queue_pipeline import WAIT, wait_for_idle_queues

@@ -22,11 +22,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.db import make_engine, session_factory
-from pipeline.execute import execute, record_queued
-from schema import Journal
-from schema.migrate import upgrade
-from tasks.client import outcomes_of, submit, wait_all
+from docpost.pipeline.db import make_engine, session_factory
+from docpost.pipeline.runner.execute import execute, record_queued
+from docpost.schema import Journal
+from docpost.schema.migrate import upgrade
+from docpost.tasks.client import outcomes_of, submit, wait_all
 from tests.conftest import usmf_catalog
 from tests.faults.poison_app import POISON_PREFIX
 from tests.integration.conftest import Worker
@@ -53,7 +53,7 @@ def catalog_request() -> dict[str, Any]:
 
 def docpost(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
+        [sys.executable, "-m", "docpost.pipeline.entrypoints.cli.main", *args],
         cwd=cwd,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("DOCPOST_")}, **env},
         capture_output=True,
@@ -100,7 +100,7 @@ def workers(queue_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
     """workers(count, processes_each, app=...) -> the started workers; stopped afterwards."""
     started: list[Worker] = []
 
-    def start(count: int, each: int, app: str = "tasks.app", **env: str) -> list[Worker]:
+    def start(count: int, each: int, app: str = "docpost.tasks.app", **env: str) -> list[Worker]:
         for _ in range(count):
             name = f"order{len(started) + 1}"
             worker = Worker(name, {**queue_env, **env}, tmp_path / f"{name}.log", each, app)
@@ -204,9 +204,9 @@ def test_a_lost_earlier_request_is_sent_again_and_its_order_goes_on(
     The recovery sweep (tasks.recovery, after DOCPOST_REPUBLISH_AFTER) publishes the queued
     requests again (the parked ones too, harmlessly), and the order runs in order: nothing
     blocks it for ever."""
-    from schema import RequestRecord
-    from schema.types import utcnow
-    from tasks.recovery import Cutoffs, republish_requests
+    from docpost.schema import RequestRecord
+    from docpost.schema.types import utcnow
+    from docpost.tasks.recovery import Cutoffs, republish_requests
 
     sessions = session_factory(queue_env["DOCPOST_DATABASE_URL"])
     assert execute(catalog_request(), sessions)["status"] == "succeeded"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser, parse_arguments
+from docpost.pipeline.entrypoints.cli.main import build_parser, parse_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def docpost(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.Comp
     """`docpost ARGS` in `cwd` with no DOCPOST_* variable set: the embedded defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCPOST_")}
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
+        [sys.executable, "-m", "docpost.pipeline.entrypoints.cli.main", *args],
         cwd=cwd,
         env=env,
         capture_output=True,

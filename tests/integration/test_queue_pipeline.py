@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import queries
-from pipeline.db import session_factory
-from pipeline.execute import execute, record_queued
-from schema import Journal, RequestRecord
-from schema.requests import FINAL_STATUSES
-from tasks.client import Handle, submit, wait_all
-from tasks.embedded import run_in_order
-from tasks.publish import publish_request
+from docpost.pipeline import queries
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.runner.execute import execute, record_queued
+from docpost.schema import Journal, RequestRecord
+from docpost.schema.requests import FINAL_STATUSES
+from docpost.tasks.client import Handle, submit, wait_all
+from docpost.tasks.embedded import run_in_order
+from docpost.tasks.publish import publish_request
 from tests.conftest import usmf_catalog, usmf_requests
 from tests.integration.conftest import Broker
 
@@ -196,8 +196,8 @@ def _wait_until_final(sessions: sessionmaker[Session], ids: list[str], at_least:
 def test_the_sweep_publishes_what_a_crash_left_in_the_outbox(
     queue_env: dict[str, str], broker: Broker, start_worker: Any
 ) -> None:
-    from schema import OutboxMessage
-    from tasks.relay import sweep_outbox
+    from docpost.schema import OutboxMessage
+    from docpost.tasks.relay import sweep_outbox
 
     sessions = session_factory(queue_env["DOCPOST_DATABASE_URL"])
     requests = {r["request_id"]: r for r in usmf_requests()}

@@ -20,16 +20,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.db import session_factory
-from pipeline.execute import execute
-from schema import Document, Journal, RequestRecord
-from schema.types import utcnow
-from tasks.app import app
-from tasks.client import submit
-from tasks.config import get_queue_settings
-from tasks.recovery import Cutoffs, count_overdue, recover
-from tasks.relay import relay_outbox
-from tasks.schedule import RECOVER_LOST
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.runner.execute import execute
+from docpost.schema import Document, Journal, RequestRecord
+from docpost.schema.types import utcnow
+from docpost.tasks.app import app
+from docpost.tasks.client import submit
+from docpost.tasks.config import get_queue_settings
+from docpost.tasks.recovery import Cutoffs, count_overdue, recover
+from docpost.tasks.relay import relay_outbox
+from docpost.tasks.schedule import RECOVER_LOST
 from tests.conftest import usmf_catalog
 from tests.faults.harness import pos_sale, wait_final
 from tests.integration.conftest import Broker

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cli
-from pipeline.cli_queue import WaitReport
+from docpost.pipeline.entrypoints.cli import main as cli
+from docpost.pipeline.entrypoints.cli.queue import WaitReport
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

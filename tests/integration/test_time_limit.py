@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.db import session_factory
-from pipeline.execute import execute, record_queued
-from schema import RequestRecord
-from tasks.app import app
-from tasks.client import Handle, submit
-from tasks.routing import EXECUTE_REQUEST, POSTING
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.runner.execute import execute, record_queued
+from docpost.schema import RequestRecord
+from docpost.tasks.app import app
+from docpost.tasks.client import Handle, submit
+from docpost.tasks.routing import EXECUTE_REQUEST, POSTING
 from tests.conftest import usmf_catalog
 from tests.integration.conftest import Worker
 from tests.integration.slow_app import SLOW_PREFIX

@@ -14,9 +14,9 @@ from typing import Any
 
 from celery.signals import worker_init
 
-import pipeline.ordering as ordering
-import tasks.execute as request_task
-from tasks.app import app
+import docpost.pipeline.runner.ordering as ordering
+import docpost.tasks.execute as request_task
+from docpost.tasks.app import app
 
 SLOW_SECONDS = 0.5
 SLOW_KINDS = ("upsert_order", "confirm_order")

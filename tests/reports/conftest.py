@@ -13,8 +13,8 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
-from reports.render import render_pdf
-from reports.samples import sample_view
+from docpost.reports.render import render_pdf
+from docpost.reports.samples import sample_view
 
 
 def _pdf_pages(pdf: bytes) -> list[str]:

@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from reports.render import render_html, render_pdf
-from reports.samples import sample_view
+from docpost.reports.render import render_html, render_pdf
+from docpost.reports.samples import sample_view
 
 NBSP = "\u00a0"
 KINDS = ["confirmation", "packing_slip", "invoice", "credit_note"]
@@ -327,7 +327,7 @@ def test_locale_spelling_variants(pdf_pages):
 
 
 def test_font_configuration_and_css_are_shared_between_documents():
-    from reports import render
+    from docpost.reports import render
 
     first = render._resources()
     render_pdf(sample_view("invoice"))

@@ -14,9 +14,9 @@ from xml.etree import ElementTree
 import pytest
 from weasyprint import HTML
 
-from reports import render
-from reports.render import BASE_URL, USER_AGENT_ELEMENTS, render_html, render_pdf
-from reports.samples import sample_view
+from docpost.reports import render
+from docpost.reports.render import BASE_URL, USER_AGENT_ELEMENTS, render_html, render_pdf
+from docpost.reports.samples import sample_view
 
 KINDS = ["confirmation", "packing_slip", "invoice", "credit_note"]
 LOCALES = ["en_US", "nb_NO"]

@@ -9,8 +9,8 @@ import pytest
 from weasyprint import HTML
 from weasyprint.urls import URLFetcherResponse
 
-from reports import render
-from reports.fetcher import (
+from docpost.reports import render
+from docpost.reports.fetcher import (
     BASE_URL,
     FONTS_DIR,
     PACKAGE_DIR,
@@ -18,8 +18,8 @@ from reports.fetcher import (
     AssetRefused,
     BundledAssetFetcher,
 )
-from reports.render import render_pdf
-from reports.samples import sample_view
+from docpost.reports.render import render_pdf
+from docpost.reports.samples import sample_view
 
 FONT = FONTS_DIR / "DocpostSans.ttf"
 

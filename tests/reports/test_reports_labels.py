@@ -7,15 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from reports.formatting import Formatter
-from reports.labels import (
+from docpost.reports.formatting import Formatter
+from docpost.reports.labels import (
     LABELS,
     SUPPORTED_LOCALES,
     labels_for,
     locale_from_env,
     normalize_locale,
 )
-from reports.viewmodel import KINDS
+from docpost.reports.viewmodel import KINDS
 
 NBSP = "\u00a0"
 

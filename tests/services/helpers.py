@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from schema import Journal, LedgerEntry, RequestRecord, SerialRegistration
+from docpost.schema import Journal, LedgerEntry, RequestRecord, SerialRegistration
 from tests.conftest import Runner
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pipeline import queries
+from docpost.pipeline import queries
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 

@@ -10,14 +10,14 @@ from typing import Any, get_args
 import pytest
 from sqlalchemy import select
 
-from pipeline import clock, queries
-from pipeline.cli import main as cli_main
-from pipeline.config import get_settings
-from pipeline.contract import PAYLOADS, Duty, UpsertCatalog
-from pipeline.db import engine_for
-from pipeline.duties import ALL_DUTIES, KIND_DUTIES, needs_of
-from pipeline.execute import SERVICES
-from schema import Actor, Customer, Item, SalesOrder
+from docpost.pipeline import clock, queries
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.contract import PAYLOADS, Duty, UpsertCatalog
+from docpost.pipeline.db import engine_for
+from docpost.pipeline.duties import ALL_DUTIES, KIND_DUTIES, needs_of
+from docpost.pipeline.entrypoints.cli.main import main as cli_main
+from docpost.pipeline.runner.execute import SERVICES
+from docpost.schema import Actor, Customer, Item, SalesOrder
 from tests.conftest import EXAMPLES, Runner, usmf_catalog
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 
@@ -51,7 +51,7 @@ def test_m2_active_in_sales_sets_serial_control_and_clears_other_selections(run:
             ],
         }
     ]
-    from schema import TrackingGroup
+    from docpost.schema import TrackingGroup
 
     with run.sessions() as session:
         group = session.get(TrackingGroup, "G")

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from pipeline import queries
-from pipeline.db import make_engine
-from schema import SerialRegistration
+from docpost.pipeline import queries
+from docpost.pipeline.db import make_engine
+from docpost.schema import SerialRegistration
 from tests.conftest import Runner, usmf_catalog
 from tests.services.helpers import counts, order, unchanged_but_outcome
 
@@ -127,7 +127,7 @@ def test_s5_a_clash_only_the_unique_index_saw_names_the_winner_and_writes_nothin
     """S5 when the check before the write missed the other posting (it committed in between):
     the index aborts the transaction, and the rejection, worked out after the rollback, names
     the packing slip that won. Made deterministic by skipping the check."""
-    import pipeline.services.packing_slips as packing_slips
+    import docpost.pipeline.services.packing_slips as packing_slips
 
     order(pg_run, "SO-1", ("1000", "1", "1900.00"))
     order(pg_run, "SO-2", ("1000", "1", "1900.00"))

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pipeline.execute import execute, record_queued, run_invoice_batch
-from pipeline.outbox import drain_inline
-from pipeline.services.bulk import invoice_request
-from schema import (
+from docpost.pipeline.outbox import drain_inline
+from docpost.pipeline.runner.execute import execute, record_queued, run_invoice_batch
+from docpost.pipeline.services.bulk import invoice_request
+from docpost.schema import (
     Document,
     Journal,
     JournalLine,

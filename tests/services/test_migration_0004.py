@@ -12,9 +12,9 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
-from pipeline.config import get_settings
-from pipeline.db import make_engine
-from schema.migrate import alembic_config
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import make_engine
+from docpost.schema.migrate import alembic_config
 from tests.conftest import PG_URL, unavailable
 
 ALL = [

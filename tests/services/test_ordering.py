@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from pipeline.execute import execute, record_failure, record_queued, run_request
-from schema import OutboxMessage, RequestRecord
+from docpost.pipeline.runner.execute import execute, record_failure, record_queued, run_request
+from docpost.schema import OutboxMessage, RequestRecord
 from tests.conftest import Runner
 from tests.services.helpers import bundle_order_chain, request_body
 
@@ -81,7 +81,7 @@ def test_without_the_gate_the_packing_slip_is_rejected(
 ) -> None:
     """Negative control for the test above: with the gate switched off the same packing slip
     runs before the queued confirmation and breaks B2."""
-    from pipeline import ordering
+    from docpost.pipeline.runner import ordering
 
     monkeypatch.setattr(ordering, "head_before", lambda *_: None)
     first, confirm, slip, _ = bundle_order_chain("SO-1", "a")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline import queries
-from schema import Customer
+from docpost.pipeline import queries
+from docpost.schema import Customer
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, unchanged_but_outcome
 

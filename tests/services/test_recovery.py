@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from schema import Document, RequestRecord
-from schema.types import utcnow
-from tasks import recovery
-from tasks.recovery import Cutoffs, count_overdue, recover
+from docpost.schema import Document, RequestRecord
+from docpost.schema.types import utcnow
+from docpost.tasks import recovery
+from docpost.tasks.recovery import Cutoffs, count_overdue, recover
 from tests.conftest import Runner
 
 # The sweep stamps the real time: the cutoffs are taken from it too.

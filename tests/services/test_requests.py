@@ -7,9 +7,9 @@ import json
 
 from sqlalchemy import select
 
-from pipeline import queries
-from pipeline.execute import execute
-from schema import NumberSeries
+from docpost.pipeline import queries
+from docpost.pipeline.runner.execute import execute
+from docpost.schema import NumberSeries
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, ship
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from pipeline import clock, queries
-from pipeline.config import ConfigurationError, Settings, get_settings
-from pipeline.rules.revenue import monthly_periods, schedule_amounts
-from schema import RevenueScheduleLine
+from docpost.pipeline import clock, queries
+from docpost.pipeline.config import ConfigurationError, Settings, get_settings
+from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts
+from docpost.schema import RevenueScheduleLine
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, ship
 
@@ -210,16 +210,16 @@ def test_b11_beat_releases_as_of_the_slot_s_date_in_the_company_s_zone(
 ) -> None:
     """The 02:30 UTC slot is the evening before in Los Angeles: beat asks for that date, which
     is never after the company's today (it asked for the UTC date before)."""
-    import tasks.execute
-    from tasks.schedule import latest_slot, parse_cron
+    import docpost.tasks.execute
+    from docpost.tasks.schedule import latest_slot, parse_cron
 
     monkeypatch.setattr(get_settings(), "company_time_zone", "America/Los_Angeles")
     monkeypatch.setattr(get_settings(), "revenue_recognition_cron", "30 2 * * *")
     published: list[dict[str, Any]] = []
-    monkeypatch.setattr(tasks.execute, "publish_request", published.append)
-    monkeypatch.setattr(tasks.execute, "record_queued", lambda request, sessions: None)
-    monkeypatch.setattr(tasks.execute, "worker_sessions", lambda: None)
-    tasks.execute.scheduled_revenue_recognition()
+    monkeypatch.setattr(docpost.tasks.execute, "publish_request", published.append)
+    monkeypatch.setattr(docpost.tasks.execute, "record_queued", lambda request, sessions: None)
+    monkeypatch.setattr(docpost.tasks.execute, "worker_sessions", lambda: None)
+    docpost.tasks.execute.scheduled_revenue_recognition()
     slot = latest_slot(parse_cron("30 2 * * *"), dt.datetime.now(dt.UTC))
     [request] = published
     as_of = dt.date.fromisoformat(request["payload"]["as_of"])

@@ -3,7 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from pipeline import queries
+from docpost.pipeline import queries
 from tests.conftest import Runner
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
 

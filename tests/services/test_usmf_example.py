@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pipeline import queries
-from pipeline.execute import execute, run_invoice_batch
-from pipeline.outbox import drain_inline
+from docpost.pipeline import queries
+from docpost.pipeline.outbox import drain_inline
+from docpost.pipeline.runner.execute import execute, run_invoice_batch
 from tests.conftest import Runner, usmf_requests
 
 

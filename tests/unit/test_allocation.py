@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.errors import Rejection
-from pipeline.rules.bundles import Component, allocate, explode_bundle, full_bundles
-from pipeline.rules.money import line_net_amount, share_of_amount
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.bundles import Component, allocate, explode_bundle, full_bundles
+from docpost.pipeline.rules.money import line_net_amount, share_of_amount
 
 D = Decimal
 SEED = [

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cli, cli_http
-from pipeline.config import ConfigurationError, Settings, get_settings
+from docpost.pipeline.config import ConfigurationError, Settings, get_settings
+from docpost.pipeline.entrypoints.cli import main as cli
+from docpost.pipeline.entrypoints.cli import serve as cli_http
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUSED = (
@@ -91,20 +92,20 @@ def test_init_runs_with_a_supported_locale(
 def test_the_http_commands_alone_refuse_it(
     locale_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`python -m pipeline.cli_http serve` (what the HTTP tests start) and create_app, for
+    """`python -m docpost.pipeline.entrypoints.cli.serve serve` (what the HTTP tests start) and create_app, for
     any other ASGI server."""
     locale_env.setenv("DOCPOST_LOCALE", "de_DE")
     assert cli_http.main(["serve"]) == 2
     assert capsys.readouterr().err.strip() == f"docpost: {REFUSED}"
 
-    from pipeline.http import create_app
+    from docpost.pipeline.entrypoints.http import create_app
 
     with pytest.raises(ConfigurationError, match="DOCPOST_LOCALE: unsupported locale 'de_DE'"):
         create_app()
 
 
 def test_a_worker_started_by_celery_itself_refuses_it(tmp_path: Path) -> None:
-    """`celery -A tasks.app worker` without docpost's CLI: loading the app fails, naming the
+    """`celery -A docpost.tasks.app worker` without docpost's CLI: loading the app fails, naming the
     variable (checked without a broker: the app is loaded before any connection)."""
     env = {**os.environ, "DOCPOST_LOCALE": "de_DE", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.contract import parse_request
-from pipeline.errors import Rejection
+from docpost.pipeline.contract import parse_request
+from docpost.pipeline.errors import Rejection
 
 
 def body(kind: str, payload: dict[str, Any], actor: str = "erp") -> str:

@@ -1,4 +1,4 @@
-"""tasks.dead_letters' pieces without a worker: the reasons it writes, queue items that are
+"""docpost.tasks.dead_letters' pieces without a worker: the reasons it writes, queue items that are
 not envelopes, and a dead letter that cannot be stored (the database is down) put back."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from kombu.exceptions import DecodeError
 
-from pipeline.config import get_settings
-from tasks import dead_letters
-from tasks.dead_letters import REASON_HEADER, envelope_of, keep, put_back, reason_of
+from docpost.pipeline.config import get_settings
+from docpost.tasks import dead_letters
+from docpost.tasks.dead_letters import REASON_HEADER, envelope_of, keep, put_back, reason_of
 
 
 def test_reason_names_the_parsers_error_not_kombus_wrapper() -> None:
@@ -79,7 +79,7 @@ def test_a_grace_period_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     """DOCPOST_REPUBLISH_AFTER=0 would send every queued request again on every sweep."""
     from pydantic import ValidationError
 
-    from tasks.config import QueueSettings
+    from docpost.tasks.config import QueueSettings
 
     monkeypatch.setenv("DOCPOST_REPUBLISH_AFTER", "0")
     with pytest.raises(ValidationError, match="republish_after\n  Input should be greater than 0"):

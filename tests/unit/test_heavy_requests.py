@@ -14,13 +14,13 @@ import yaml
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import get_settings
-from pipeline.db import make_engine
-from pipeline.execute import record_queued
-from schema import RequestRecord
-from schema.migrate import upgrade
-from tasks.config import get_queue_settings
-from tasks.routing import BULK, EXECUTE_REQUEST, POSTING, queue_for_request, route_task
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.runner.execute import record_queued
+from docpost.schema import RequestRecord
+from docpost.schema.migrate import upgrade
+from docpost.tasks.config import get_queue_settings
+from docpost.tasks.routing import BULK, EXECUTE_REQUEST, POSTING, queue_for_request, route_task
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_a_request_past_the_soft_time_limit_is_rejected_not_retried(
     """It used to count as a transient fault: retried five times, holding a worker (and the
     order's lock) each time, then `failed`. Now it ends `rejected` on the spot, saying how
     to split it."""
-    import tasks.execute
+    import docpost.tasks.execute
 
     runs: list[str] = []
 
@@ -95,13 +95,13 @@ def test_a_request_past_the_soft_time_limit_is_rejected_not_retried(
     def no_retry(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a request past the time limit was retried")
 
-    real_run_request = tasks.execute.run_request
-    monkeypatch.setattr(tasks.execute, "run_request", too_long)
-    monkeypatch.setattr(tasks.execute.execute_request, "retry", no_retry)
+    real_run_request = docpost.tasks.execute.run_request
+    monkeypatch.setattr(docpost.tasks.execute, "run_request", too_long)
+    monkeypatch.setattr(docpost.tasks.execute.execute_request, "retry", no_retry)
     body = {"request_id": "big-1", "kind": "confirm_order", "actor": "erp",
             "payload": {"order": "SO-1"}}  # fmt: skip
     record_queued(body, task_db)
-    tasks.execute.execute_request(body)  # a first delivery, as a pool process runs it
+    docpost.tasks.execute.execute_request(body)  # a first delivery, as a pool process runs it
 
     assert runs == ["big-1"]
     with task_db() as session:
@@ -118,8 +118,8 @@ def test_a_request_past_the_soft_time_limit_is_rejected_not_retried(
             "details": {"seconds": 240},
         }
     # A later delivery (the real runner) finds the outcome final and leaves it alone.
-    monkeypatch.setattr(tasks.execute, "run_request", real_run_request)
-    tasks.execute.execute_request(body)
+    monkeypatch.setattr(docpost.tasks.execute, "run_request", real_run_request)
+    docpost.tasks.execute.execute_request(body)
     with task_db() as session:
         record = session.get(RequestRecord, "big-1")
         assert record is not None
@@ -131,14 +131,14 @@ def test_a_request_never_recorded_is_rejected_under_its_own_id(
 ) -> None:
     """A message published without record_queued (an upstream system): the first delivery's
     own record rolled back with the run; the rejection is stored all the same."""
-    import tasks.execute
+    import docpost.tasks.execute
 
     def too_long(body: Any, sessions: Any, **_: Any) -> Any:
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(tasks.execute, "run_request", too_long)
+    monkeypatch.setattr(docpost.tasks.execute, "run_request", too_long)
     body = {"request_id": "big-2", "kind": "upsert_catalog", "actor": "erp", "payload": {}}
-    tasks.execute.execute_request(body)
+    docpost.tasks.execute.execute_request(body)
     with task_db() as session:
         record = session.get(RequestRecord, "big-2")
         assert record is not None

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from pipeline.contract import parse_request
-from pipeline.ordering import (
+from docpost.pipeline.contract import parse_request
+from docpost.pipeline.runner.ordering import (
     FIRST_RETRY_SECONDS,
     MAX_RETRY_SECONDS,
     OrderRef,

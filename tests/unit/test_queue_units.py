@@ -16,17 +16,17 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import Settings, get_settings
-from pipeline.db import make_engine
-from pipeline.errors import Rejection
-from pipeline.execute import record_queued, start_attempt
-from schema import OutboxMessage, RequestRecord
-from schema.migrate import upgrade
-from tasks import relay
-from tasks.app import _recycle_render_processes
-from tasks.config import QueueSettings, celery_config, time_limits
-from tasks.retry import backoff, is_transient
-from tasks.routing import (
+from docpost.pipeline.config import Settings, get_settings
+from docpost.pipeline.db import make_engine
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.runner.execute import record_queued, start_attempt
+from docpost.schema import OutboxMessage, RequestRecord
+from docpost.schema.migrate import upgrade
+from docpost.tasks import relay
+from docpost.tasks.app import _recycle_render_processes
+from docpost.tasks.config import QueueSettings, celery_config, time_limits
+from docpost.tasks.retry import backoff, is_transient
+from docpost.tasks.routing import (
     BULK,
     DOCUMENTS,
     EXECUTE_REQUEST,
@@ -38,7 +38,7 @@ from tasks.routing import (
     queue_for_request,
     route_task,
 )
-from tasks.schedule import latest_slot, parse_cron, slot_request_id
+from docpost.tasks.schedule import latest_slot, parse_cron, slot_request_id
 
 UTC = dt.UTC
 
@@ -73,7 +73,7 @@ def test_router_sends_each_task_to_its_queue() -> None:
 
 
 def test_published_messages_take_the_routed_queue() -> None:
-    from tasks.app import app
+    from docpost.tasks.app import app
 
     router = app.amqp.router
     options = router.route({}, EXECUTE_REQUEST, args=[{"kind": "bulk_invoice"}], kwargs={})
@@ -311,7 +311,7 @@ def test_relay_publishes_fan_out_to_bulk_and_renders_to_documents(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: list[tuple[str, Any, str | None]] = []
-    from tasks import publish
+    from docpost.tasks import publish
 
     monkeypatch.setattr(
         publish.app,
@@ -331,7 +331,7 @@ def test_relay_publishes_fan_out_to_bulk_and_renders_to_documents(
 def test_decimals_go_out_as_their_text() -> None:
     from decimal import Decimal
 
-    from tasks.publish import wire_body
+    from docpost.tasks.publish import wire_body
 
     assert wire_body({"payload": {"q": Decimal("2.50")}}) == {"payload": {"q": "2.50"}}
     assert wire_body("raw text") == "raw text"
@@ -353,7 +353,7 @@ def task_db(
 
 
 def test_a_poison_request_ends_failed_after_max_attempts(task_db: sessionmaker[Session]) -> None:
-    from tasks.execute import execute_request
+    from docpost.tasks.execute import execute_request
 
     body = {"request_id": "poison-1", "kind": "confirm_order", "actor": "erp",
             "payload": {"order": "SO-1"}}  # fmt: skip
@@ -377,7 +377,7 @@ def test_a_poison_request_ends_failed_after_max_attempts(task_db: sessionmaker[S
 def test_a_first_delivery_is_counted_in_the_requests_own_transaction(
     task_db: sessionmaker[Session],
 ) -> None:
-    from tasks.execute import execute_request
+    from docpost.tasks.execute import execute_request
 
     body = {"request_id": "first-1", "kind": "confirm_order", "actor": "erp",
             "payload": {"order": "SO-1"}}  # fmt: skip
@@ -407,15 +407,15 @@ def test_a_redelivery_after_an_uncounted_first_delivery_counts_as_the_second(
 def test_an_unexpected_error_ends_failed_at_once(
     task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tasks.execute
+    import docpost.tasks.execute
 
     def broken(body: Any, sessions: Any, **_: Any) -> Any:
         raise ValueError("a bug, not the request's fault")
 
-    monkeypatch.setattr(tasks.execute, "run_request", broken)
+    monkeypatch.setattr(docpost.tasks.execute, "run_request", broken)
     body = {"request_id": "bug-1", "kind": "confirm_order", "actor": "erp",
             "payload": {"order": "SO-1"}}  # fmt: skip
-    tasks.execute.execute_request(body)
+    docpost.tasks.execute.execute_request(body)
     with task_db() as session:
         record = session.get(RequestRecord, "bug-1")
         assert record is not None
@@ -429,10 +429,12 @@ def test_an_invoice_batch_that_cannot_run_sends_its_requests_one_by_one(
 ) -> None:
     """A batch whose worker died (redelivered), or that failed on something that is not a
     passing fault: each child goes on as its own request, counted and ended on its own."""
-    import tasks.execute
+    import docpost.tasks.execute
 
     published: list[Any] = []
-    monkeypatch.setattr(tasks.execute, "publish_request", lambda b, **kw: published.append((b, kw)))
+    monkeypatch.setattr(
+        docpost.tasks.execute, "publish_request", lambda b, **kw: published.append((b, kw))
+    )
     bodies = [{"request_id": f"child-{n}", "kind": "post_invoice", "actor": "erp",
                "payload": {"order": f"SO-{n}", "packing_slips": ["PS-000001"]}}
               for n in (1, 2)]  # fmt: skip
@@ -441,10 +443,10 @@ def test_an_invoice_batch_that_cannot_run_sends_its_requests_one_by_one(
         def broken(*_: Any) -> Any:
             raise ValueError("a bug in the batch")
 
-        monkeypatch.setattr(tasks.execute, "run_invoice_batch", broken)
-        tasks.execute.execute_invoice_batch(bodies)
+        monkeypatch.setattr(docpost.tasks.execute, "run_invoice_batch", broken)
+        docpost.tasks.execute.execute_invoice_batch(bodies)
     else:
-        task = tasks.execute.execute_invoice_batch
+        task = docpost.tasks.execute.execute_invoice_batch
         task.push_request(delivery_info={"redelivered": True}, retries=0)  # as Redis marks it
         try:
             task.run(bodies)
@@ -454,7 +456,7 @@ def test_an_invoice_batch_that_cannot_run_sends_its_requests_one_by_one(
 
 
 def test_a_malformed_message_is_rejected_without_running(task_db: sessionmaker[Session]) -> None:
-    from tasks.execute import execute_request
+    from docpost.tasks.execute import execute_request
 
     execute_request("{not json")
     with task_db() as session:
@@ -473,12 +475,12 @@ def test_broker_key_prefix_isolates_installations() -> None:
 def test_scheduled_bulk_invoicing_submits_one_request_per_slot(
     task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tasks.execute
+    import docpost.tasks.execute
 
     published: list[dict[str, Any]] = []
-    monkeypatch.setattr(tasks.execute, "publish_request", published.append)
-    first = tasks.execute.scheduled_bulk_invoice()
-    second = tasks.execute.scheduled_bulk_invoice()  # beat fired twice, or a redelivery
+    monkeypatch.setattr(docpost.tasks.execute, "publish_request", published.append)
+    first = docpost.tasks.execute.scheduled_bulk_invoice()
+    second = docpost.tasks.execute.scheduled_bulk_invoice()  # beat fired twice, or a redelivery
 
     slot = latest_slot(parse_cron(get_settings().bulk_invoice_cron), dt.datetime.now(UTC))
     assert first == second == slot_request_id(slot)
@@ -494,12 +496,12 @@ def test_scheduled_revenue_recognition_releases_once_per_date(
     task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """B11's release on beat: the request id names the date, like `docpost recognize`."""
-    import tasks.execute
+    import docpost.tasks.execute
 
     published: list[dict[str, Any]] = []
-    monkeypatch.setattr(tasks.execute, "publish_request", published.append)
-    first = tasks.execute.scheduled_revenue_recognition()
-    second = tasks.execute.scheduled_revenue_recognition()
+    monkeypatch.setattr(docpost.tasks.execute, "publish_request", published.append)
+    first = docpost.tasks.execute.scheduled_revenue_recognition()
+    second = docpost.tasks.execute.scheduled_revenue_recognition()
     slot = latest_slot(parse_cron(get_settings().revenue_recognition_cron), dt.datetime.now(UTC))
     assert first == second == f"recognize-revenue:{slot.date().isoformat()}"
     assert published[0]["kind"] == "recognize_revenue"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import exc as sa_exc
 
-import tasks.render as render_task
-from pipeline.config import get_settings
+import docpost.tasks.render as render_task
+from docpost.pipeline.config import get_settings
 
 
 class RetriedForEver(BaseException):

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.errors import Rejection
-from pipeline.rules.serials import (
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.serials import (
     ScanStep,
     apply_scans,
     check_blank_duty,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.rules.text import (
+from docpost.pipeline.rules.text import (
     REFUSED_CATEGORIES,
     describe_code_point,
     find_unprintable,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import schema.types
+import docpost.schema.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -44,8 +44,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("task", sa.String(length=100), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", schema.types.UtcDateTime(), nullable=False),
-        sa.Column("published_at", schema.types.UtcDateTime(), nullable=True),
+        sa.Column("created_at", docpost.schema.types.UtcDateTime(), nullable=False),
+        sa.Column("published_at", docpost.schema.types.UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
@@ -62,8 +62,8 @@ def upgrade() -> None:
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("error", sa.JSON(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("created_at", schema.types.UtcDateTime(), nullable=False),
-        sa.Column("finished_at", schema.types.UtcDateTime(), nullable=True),
+        sa.Column("created_at", docpost.schema.types.UtcDateTime(), nullable=False),
+        sa.Column("finished_at", docpost.schema.types.UtcDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("request_id", name=op.f("pk_requests")),
     )
     op.create_table(
@@ -100,7 +100,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("unit", sa.String(length=20), nullable=False),
         sa.Column(
-            "base_sales_price", schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+            "base_sales_price",
+            docpost.schema.types.ExactDecimal(precision=20, scale=6),
+            nullable=False,
         ),
         sa.Column("tracking_group_code", sa.String(length=50), nullable=True),
         sa.Column("catch_weight", sa.Boolean(), nullable=False),
@@ -126,8 +128,8 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("origin", sa.String(length=20), nullable=False),
         sa.Column("store", sa.String(length=100), nullable=True),
-        sa.Column("created_at", schema.types.UtcDateTime(), nullable=False),
-        sa.Column("confirmed_at", schema.types.UtcDateTime(), nullable=True),
+        sa.Column("created_at", docpost.schema.types.UtcDateTime(), nullable=False),
+        sa.Column("confirmed_at", docpost.schema.types.UtcDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["customer_code"],
             ["customers.customer"],
@@ -141,7 +143,9 @@ def upgrade() -> None:
         sa.Column("bundle_item", sa.String(length=50), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("component_item", sa.String(length=50), nullable=False),
-        sa.Column("quantity", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
+        sa.Column(
+            "quantity", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["bundle_item"], ["items.item"], name=op.f("fk_bom_lines_bundle_item_items")
         ),
@@ -159,11 +163,13 @@ def upgrade() -> None:
         sa.Column("customer_code", sa.String(length=50), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("posting_date", sa.Date(), nullable=False),
-        sa.Column("posted_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("posted_at", docpost.schema.types.UtcDateTime(), nullable=False),
         sa.Column("request_id", sa.String(length=200), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("reverses_id", sa.Integer(), nullable=True),
-        sa.Column("total_amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=True),
+        sa.Column(
+            "total_amount", docpost.schema.types.ExactDecimal(precision=18, scale=2), nullable=True
+        ),
         sa.ForeignKeyConstraint(
             ["customer_code"],
             ["customers.customer"],
@@ -187,31 +193,53 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("line_no", sa.Integer(), nullable=False),
         sa.Column("item_code", sa.String(length=50), nullable=False),
-        sa.Column("quantity", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
-        sa.Column("unit_price", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
         sa.Column(
-            "discount_percent", schema.types.ExactDecimal(precision=18, scale=2), nullable=False
+            "quantity", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
         ),
         sa.Column(
-            "discount_amount", schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+            "unit_price", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+        ),
+        sa.Column(
+            "discount_percent",
+            docpost.schema.types.ExactDecimal(precision=18, scale=2),
+            nullable=False,
+        ),
+        sa.Column(
+            "discount_amount",
+            docpost.schema.types.ExactDecimal(precision=20, scale=6),
+            nullable=False,
         ),
         sa.Column("site", sa.String(length=50), nullable=True),
         sa.Column("warehouse", sa.String(length=50), nullable=True),
-        sa.Column("net_amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=False),
+        sa.Column(
+            "net_amount", docpost.schema.types.ExactDecimal(precision=18, scale=2), nullable=False
+        ),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("bundle_parent_id", sa.Integer(), nullable=True),
-        sa.Column("bom_quantity", schema.types.ExactDecimal(precision=20, scale=6), nullable=True),
         sa.Column(
-            "bundle_net_amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=True
+            "bom_quantity", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=True
         ),
         sa.Column(
-            "delivered_qty", schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+            "bundle_net_amount",
+            docpost.schema.types.ExactDecimal(precision=18, scale=2),
+            nullable=True,
         ),
-        sa.Column("invoiced_qty", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
         sa.Column(
-            "invoiced_amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=False
+            "delivered_qty",
+            docpost.schema.types.ExactDecimal(precision=20, scale=6),
+            nullable=False,
         ),
-        sa.Column("credited_qty", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
+        sa.Column(
+            "invoiced_qty", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+        ),
+        sa.Column(
+            "invoiced_amount",
+            docpost.schema.types.ExactDecimal(precision=18, scale=2),
+            nullable=False,
+        ),
+        sa.Column(
+            "credited_qty", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+        ),
         sa.Column("corrected_by_negative_quantity", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["bundle_parent_id"],
@@ -243,8 +271,8 @@ def upgrade() -> None:
         sa.Column("content", sa.LargeBinary(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("created_at", schema.types.UtcDateTime(), nullable=False),
-        sa.Column("rendered_at", schema.types.UtcDateTime(), nullable=True),
+        sa.Column("created_at", docpost.schema.types.UtcDateTime(), nullable=False),
+        sa.Column("rendered_at", docpost.schema.types.UtcDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["journal_id"], ["journals.id"], name=op.f("fk_documents_journal_id_journals")
         ),
@@ -266,19 +294,31 @@ def upgrade() -> None:
         sa.Column("item_code", sa.String(length=50), nullable=False),
         sa.Column("item_name", sa.String(length=200), nullable=False),
         sa.Column("unit", sa.String(length=20), nullable=False),
-        sa.Column("quantity", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
-        sa.Column("unit_price", schema.types.ExactDecimal(precision=20, scale=6), nullable=True),
         sa.Column(
-            "discount_percent", schema.types.ExactDecimal(precision=18, scale=2), nullable=True
+            "quantity", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
         ),
         sa.Column(
-            "discount_amount", schema.types.ExactDecimal(precision=20, scale=6), nullable=True
+            "unit_price", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=True
         ),
-        sa.Column("amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=True),
+        sa.Column(
+            "discount_percent",
+            docpost.schema.types.ExactDecimal(precision=18, scale=2),
+            nullable=True,
+        ),
+        sa.Column(
+            "discount_amount",
+            docpost.schema.types.ExactDecimal(precision=20, scale=6),
+            nullable=True,
+        ),
+        sa.Column(
+            "amount", docpost.schema.types.ExactDecimal(precision=18, scale=2), nullable=True
+        ),
         sa.Column("bundle_line_no", sa.Integer(), nullable=True),
         sa.Column("bundle_item_code", sa.String(length=50), nullable=True),
         sa.Column("bundle_item_name", sa.String(length=200), nullable=True),
-        sa.Column("bom_quantity", schema.types.ExactDecimal(precision=20, scale=6), nullable=True),
+        sa.Column(
+            "bom_quantity", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=True
+        ),
         sa.Column("is_bundle_parent", sa.Boolean(), nullable=False),
         sa.Column("reverses_line_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
@@ -310,10 +350,12 @@ def upgrade() -> None:
         sa.Column("voucher", sa.String(length=30), nullable=False),
         sa.Column("journal_id", sa.Integer(), nullable=True),
         sa.Column("account", sa.String(length=20), nullable=False),
-        sa.Column("amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=False),
+        sa.Column(
+            "amount", docpost.schema.types.ExactDecimal(precision=18, scale=2), nullable=False
+        ),
         sa.Column("text", sa.String(length=200), nullable=False),
         sa.Column("posting_date", sa.Date(), nullable=False),
-        sa.Column("posted_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("posted_at", docpost.schema.types.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["journal_id"], ["journals.id"], name=op.f("fk_ledger_entries_journal_id_journals")
         ),
@@ -327,7 +369,9 @@ def upgrade() -> None:
         "packing_slip_invoicing",
         sa.Column("invoice_line_id", sa.Integer(), nullable=False),
         sa.Column("packing_slip_line_id", sa.Integer(), nullable=False),
-        sa.Column("quantity", schema.types.ExactDecimal(precision=20, scale=6), nullable=False),
+        sa.Column(
+            "quantity", docpost.schema.types.ExactDecimal(precision=20, scale=6), nullable=False
+        ),
         sa.ForeignKeyConstraint(
             ["invoice_line_id"],
             ["journal_lines.id"],
@@ -358,7 +402,9 @@ def upgrade() -> None:
         sa.Column("schedule_code", sa.String(length=50), nullable=False),
         sa.Column("occurrence", sa.Integer(), nullable=False),
         sa.Column("period", sa.Date(), nullable=False),
-        sa.Column("amount", schema.types.ExactDecimal(precision=18, scale=2), nullable=False),
+        sa.Column(
+            "amount", docpost.schema.types.ExactDecimal(precision=18, scale=2), nullable=False
+        ),
         sa.Column("released_voucher", sa.String(length=30), nullable=True),
         sa.ForeignKeyConstraint(
             ["credit_line_id"],
@@ -405,7 +451,7 @@ def upgrade() -> None:
         sa.Column("packing_slip_line_id", sa.Integer(), nullable=True),
         sa.Column("invoice_line_id", sa.Integer(), nullable=True),
         sa.Column("credit_line_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("created_at", docpost.schema.types.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["credit_line_id"],
             ["journal_lines.id"],
@@ -471,7 +517,7 @@ def upgrade() -> None:
         sa.Column("new_serial", sa.String(length=100), nullable=True),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("request_id", sa.String(length=200), nullable=False),
-        sa.Column("changed_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("changed_at", docpost.schema.types.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["registration_id"],
             ["serial_registrations.id"],

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import schema.types
+import docpost.schema.types
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("key_sha256", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=20), nullable=False),
-        sa.Column("created_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("created_at", docpost.schema.types.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["actor"], ["actors.actor"], name=op.f("fk_api_keys_actor_actors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_sha256", name=op.f("uq_api_keys_key_sha256")),

@@ -61,7 +61,7 @@ requests = sa.table(
 def _system_actor() -> str:
     # The setting as the installation runs with it; the default if the settings cannot load.
     try:
-        from pipeline.config import get_settings
+        from docpost.pipeline.config import get_settings
 
         return get_settings().system_actor
     except Exception:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import schema.types
+import docpost.schema.types
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -23,7 +23,9 @@ PENDING_DOCUMENT = sa.text("status = 'pending'")
 
 def upgrade() -> None:
     with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("published_at", schema.types.UtcDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("published_at", docpost.schema.types.UtcDateTime(), nullable=True)
+        )
         batch_op.create_index(
             "ix_requests_open",
             ["created_at"],
@@ -32,7 +34,9 @@ def upgrade() -> None:
             sqlite_where=OPEN_REQUEST,
         )
     with op.batch_alter_table("documents", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("published_at", schema.types.UtcDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("published_at", docpost.schema.types.UtcDateTime(), nullable=True)
+        )
         batch_op.create_index(
             "ix_documents_pending",
             ["created_at"],
@@ -43,7 +47,7 @@ def upgrade() -> None:
     op.create_table(
         "dead_letters",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("received_at", schema.types.UtcDateTime(), nullable=False),
+        sa.Column("received_at", docpost.schema.types.UtcDateTime(), nullable=False),
         sa.Column("queue", sa.String(length=200), nullable=False),
         sa.Column("task", sa.String(length=200), nullable=True),
         sa.Column("content_type", sa.String(length=200), nullable=True),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import schema.types
+import docpost.schema.types
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -21,13 +21,15 @@ OPEN_REQUEST = sa.text("status IN ('queued', 'running')")
 
 def upgrade() -> None:
     # Requests accepted before this migration keep no key and no number: they are run as
-    # they come, as before (pipeline.ordering).
+    # they come, as before (pipeline.runner.ordering).
     if op.get_bind().dialect.name == "postgresql":
         op.execute(sa.schema.CreateSequence(sa.Sequence("request_sequence")))
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.add_column(sa.Column("order_key", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("sequence", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("parked_at", schema.types.UtcDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("parked_at", docpost.schema.types.UtcDateTime(), nullable=True)
+        )
         batch_op.create_index(
             "ix_requests_open_order_key",
             ["order_key", "sequence"],

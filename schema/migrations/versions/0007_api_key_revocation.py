@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import schema.types
+import docpost.schema.types
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Nullable: every existing key stays valid.
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("revoked_at", schema.types.UtcDateTime(), nullable=True))
+        batch_op.add_column(
+            sa.Column("revoked_at", docpost.schema.types.UtcDateTime(), nullable=True)
+        )
 
 
 def downgrade() -> None:

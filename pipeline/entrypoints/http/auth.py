@@ -4,7 +4,7 @@ How callers authenticate:
 
 - API clients send `Authorization: Bearer <key>` on every call.
 - People in a browser sign in once with the form at `/` (a POST from the page itself; never
-  a key in the address, see pipeline.http.pages): the key is kept in an HttpOnly,
+  a key in the address, see pipeline.entrypoints.http.pages): the key is kept in an HttpOnly,
   SameSite=Lax cookie, and the PDF links then work with that cookie. The cookie is honoured
   on GET (and HEAD) only, never on POST /requests: a cookie that a browser sends by itself
   cannot post anything (no CSRF).
@@ -33,10 +33,10 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.duties import POST_SALES_DOCUMENTS, Need, needs_of
-from pipeline.http.errors import ApiError
-from schema import Actor, ApiKey
-from schema.types import utcnow
+from docpost.pipeline.duties import POST_SALES_DOCUMENTS, Need, needs_of
+from docpost.pipeline.entrypoints.http.errors import ApiError
+from docpost.schema import Actor, ApiKey
+from docpost.schema.types import utcnow
 
 KEY_PREFIX = "dpk_"
 COOKIE_NAME = "docpost_key"

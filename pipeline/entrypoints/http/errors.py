@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipeline.errors import Rejection
+from docpost.pipeline.errors import Rejection
 
 log = logging.getLogger(__name__)
 

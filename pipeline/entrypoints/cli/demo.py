@@ -22,15 +22,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import queries
-from pipeline.config import get_settings
-from pipeline.db import engine_for, session_factory
-from pipeline.requests_io import read_request_file
-from schema import Document, RequestRecord
-from schema.migrate import upgrade
-from tasks.app import configure
-from tasks.embedded import embedded_worker, run_in_order
-from tasks.relay import relay_outbox
+from docpost.pipeline import queries
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import engine_for, session_factory
+from docpost.pipeline.entrypoints.cli.requests_io import read_request_file
+from docpost.schema import Document, RequestRecord
+from docpost.schema.migrate import upgrade
+from docpost.tasks.app import configure
+from docpost.tasks.embedded import embedded_worker, run_in_order
+from docpost.tasks.relay import relay_outbox
 
 RENDER_WAIT_SECONDS = 120.0
 
@@ -51,7 +51,7 @@ class DemoResult:
 
 def example_requests() -> list[dict[str, Any] | str]:
     """The shipped USMF example: the catalog load, then requests.jsonl."""
-    folder = resources.files("pipeline") / "examples" / "usmf"
+    folder = resources.files("docpost.pipeline") / "examples" / "usmf"
     catalog = json.loads((folder / "catalog.json").read_text(encoding="utf-8"), parse_float=Decimal)
     digest = hashlib.sha256(json.dumps(catalog, sort_keys=True, default=str).encode()).hexdigest()[
         :12
@@ -67,7 +67,7 @@ def example_requests() -> list[dict[str, Any] | str]:
 
 
 def rendering_available() -> bool:
-    return importlib.util.find_spec("pipeline.documents") is not None
+    return importlib.util.find_spec("docpost.pipeline.documents") is not None
 
 
 def run_demo(
@@ -88,7 +88,7 @@ def run_demo(
             wait_for_renders(sessions, RENDER_WAIT_SECONDS)
     result = DemoResult(outcomes, _kinds(sessions, outcomes), _trial_balance(sessions))
     if render:
-        from pipeline.documents import export_documents
+        from docpost.pipeline.documents import export_documents
 
         written = export_documents(sessions, Path(settings.documents_dir))
         result.documents = [str(path) for path in written]

@@ -1,8 +1,8 @@
 """What the OpenAPI document says about bodies: the contract's own models, reused.
 
-The request body is read raw and parsed by `pipeline.contract` (floats kept as decimal text,
+The request body is read raw and parsed by `docpost.pipeline.contract` (floats kept as decimal text,
 its exact error messages), so FastAPI never validates it; the models here only describe it.
-The views of orders, journals and traces are `pipeline.queries` dicts, passed through as
+The views of orders, journals and traces are `docpost.pipeline.queries` dicts, passed through as
 they are (a field added there shows up here without a change), so they are plain objects.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
-from pipeline.contract import PAYLOADS, RequestId
+from docpost.pipeline.contract import PAYLOADS, RequestId
 
 MAX_BATCH = 1000
 

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from pipeline.documents import DocumentNotFound, StoredPdf, list_documents, stored_pdf
-from pipeline.http.auth import SalesReader, Sessions
-from pipeline.http.errors import ApiError, not_found
-from pipeline.http.routes_read import READ_ERRORS, text_param
-from pipeline.http.schemas import DocumentList, errors
-from schema import Journal
+from docpost.pipeline.documents import DocumentNotFound, StoredPdf, list_documents, stored_pdf
+from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
+from docpost.pipeline.entrypoints.http.errors import ApiError, not_found
+from docpost.pipeline.entrypoints.http.routes_read import READ_ERRORS, text_param
+from docpost.pipeline.entrypoints.http.schemas import DocumentList, errors
+from docpost.schema import Journal
 
 router = APIRouter(tags=["documents"])
 

@@ -1,7 +1,8 @@
 """The HTTP service's commands: `docpost serve` and `docpost actor-key ACTOR`.
 
 FastAPI and uvicorn are imported inside the handlers, so that other commands do not pay for
-loading them. `python -m pipeline.cli_http serve ...` runs the same commands on their own.
+loading them. `python -m docpost.pipeline.entrypoints.cli.serve serve ...` runs the same
+commands on their own.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from pipeline.cli_queue import CommandFactory
-from pipeline.config import ConfigurationError, get_settings
+from docpost.pipeline.config import ConfigurationError, get_settings
+from docpost.pipeline.entrypoints.cli.common import EXIT_OK, EXIT_USAGE, CommandFactory, sessions
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    pass
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = 1
 
 
 def register_http_commands(command: CommandFactory) -> None:
@@ -58,27 +59,18 @@ def register_http_commands(command: CommandFactory) -> None:
     )
 
 
-def _migrated_sessions() -> sessionmaker[Session]:
-    from pipeline.db import engine_for, session_factory
-    from schema.migrate import upgrade
-
-    url = get_settings().database_url
-    upgrade(engine_for(url))
-    return session_factory(url)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pipeline.db import session_factory
-    from pipeline.http import create_app
-    from tasks.app import broker_is_embedded
+    from docpost.pipeline.db import session_factory
+    from docpost.pipeline.entrypoints.http import create_app
+    from docpost.tasks.app import broker_is_embedded
 
     # No migration here: several servers may start at once; `docpost init` upgrades the schema
     # (and `docpost load` / `actor-key`, which come first on a new database, do too).
     sessions = session_factory(get_settings().database_url)
     if broker_is_embedded():
-        from pipeline.cli_queue import NO_BROKER_NOTE
+        from docpost.pipeline.entrypoints.cli.queue import NO_BROKER_NOTE
 
         print(f"docpost: {NO_BROKER_NOTE}", file=sys.stderr)
     app = create_app(sessions, embedded_worker=True)
@@ -88,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_actor_key(args: argparse.Namespace) -> int:
-    from pipeline.http.auth import UnknownActor, create_key
+    from docpost.pipeline.entrypoints.http.auth import UnknownActor, create_key
 
     if args.list:
         return _list_keys(args)
@@ -98,9 +90,9 @@ def cmd_actor_key(args: argparse.Namespace) -> int:
         return _revoke_key(args)
     if args.actor is None:
         return _usage(args, "name an ACTOR to make a key for, or use --list or --revoke KEY_ID")
-    sessions = _migrated_sessions()
+    factory = sessions(migrate=True)
     try:
-        with sessions() as session, session.begin():
+        with factory() as session, session.begin():
             key = create_key(session, args.actor)
     except UnknownActor as exc:
         return _refused(args, "actor.unknown", str(exc))
@@ -135,10 +127,10 @@ def _usage(args: argparse.Namespace, message: str) -> int:
 
 
 def _list_keys(args: argparse.Namespace) -> int:
-    from pipeline.http.auth import list_keys
-    from pipeline.render_text import table
+    from docpost.pipeline.entrypoints.cli.render_text import table
+    from docpost.pipeline.entrypoints.http.auth import list_keys
 
-    with _migrated_sessions()() as session:
+    with sessions(migrate=True)() as session:
         keys = list_keys(session, args.actor)
     if args.json:
         print(json.dumps({"keys": keys}))
@@ -164,10 +156,10 @@ def _list_keys(args: argparse.Namespace) -> int:
 
 
 def _revoke_key(args: argparse.Namespace) -> int:
-    from pipeline.http.auth import UnknownKey, revoke_key
+    from docpost.pipeline.entrypoints.http.auth import UnknownKey, revoke_key
 
     try:
-        with _migrated_sessions()() as session, session.begin():
+        with sessions(migrate=True)() as session, session.begin():
             key, revoked_now = revoke_key(session, args.revoke)
     except UnknownKey as exc:
         return _refused(args, "key.unknown", str(exc))

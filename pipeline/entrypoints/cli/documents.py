@@ -13,10 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.cli_queue import CommandFactory
-from schema import Journal
-
-EXIT_OK, EXIT_FAILED = 0, 1
+from docpost.pipeline.entrypoints.cli.common import EXIT_OK, CommandFactory, fail, sessions
+from docpost.schema import Journal
 
 
 def register_document_commands(command: CommandFactory) -> None:
@@ -40,13 +38,11 @@ def register_document_commands(command: CommandFactory) -> None:
 
 
 def cmd_documents(args: argparse.Namespace) -> int:
-    # Imported here: pipeline.cli imports this module while it is being loaded.
-    from pipeline import queries
-    from pipeline.cli import _sessions
-    from pipeline.cli_output import print_json
-    from pipeline.documents import list_documents
+    from docpost.pipeline import queries
+    from docpost.pipeline.documents import list_documents
+    from docpost.pipeline.entrypoints.cli.output import print_json
 
-    with _sessions()() as session:
+    with sessions()() as session:
         documents = list_documents(session, args.journal)
         if (
             args.journal is not None
@@ -66,7 +62,7 @@ def _journal_exists(session: Session, number: str) -> bool:
 
 
 def _documents_table(documents: list[dict[str, Any]]) -> str:
-    from pipeline.render_text import table
+    from docpost.pipeline.entrypoints.cli.render_text import table
 
     return table(
         ["id", "kind", "journal", "revision", "status", "sha256", "size", "filename", "error"],
@@ -95,30 +91,29 @@ def _one_line(text: str | None, limit: int = 80) -> str | None:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    from pipeline.cli import _fail, _sessions
-    from pipeline.cli_output import print_json
-    from pipeline.documents import DocumentNotFound, stored_pdf
+    from docpost.pipeline.documents import DocumentNotFound, stored_pdf
+    from docpost.pipeline.entrypoints.cli.output import print_json
 
     try:
-        with _sessions()() as session:
+        with sessions()() as session:
             pdf = stored_pdf(session, args.id)
     except DocumentNotFound as exc:
-        return _fail(args, str(exc), "not_found")
+        return fail(args, str(exc), "not_found")
     if pdf.status == "failed":
-        return _fail(
+        return fail(
             args,
             f"document {pdf.document_id} could not be rendered (status failed): {pdf.error}",
             "not_rendered",
         )
     if pdf.status != "rendered" or pdf.content is None:
-        return _fail(
+        return fail(
             args,
             f"document {pdf.document_id} is not rendered yet (status {pdf.status})",
             "not_rendered",
         )
     if not pdf.intact:
         # D6: the stored checksum is the document's identity; never hand out other bytes.
-        return _fail(
+        return fail(
             args,
             f"document {pdf.document_id}: stored content does not match its sha256 {pdf.sha256}",
             "checksum_mismatch",

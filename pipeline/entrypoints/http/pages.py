@@ -25,7 +25,7 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.http.auth import (
+from docpost.pipeline.entrypoints.http.auth import (
     COOKIE_NAME,
     KEY_PREFIX,
     READ_DUTY,
@@ -33,7 +33,7 @@ from pipeline.http.auth import (
     Sessions,
     caller_for_key,
 )
-from schema import Document, Journal, SalesOrder
+from docpost.schema import Document, Journal, SalesOrder
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

@@ -37,7 +37,7 @@ Here it lives in the database, the one place every worker sees:
   are made of what is posted when bulk invoicing runs, as in `docpost run`.
 
 In-process callers (`docpost run`, tests) have no queue to hand a request back to: a request
-that finds an earlier one of its order open runs that one first (pipeline.execute).
+that finds an earlier one of its order open runs that one first (pipeline.runner.execute).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from schema import Journal, RequestRecord, SalesOrder
-from schema.types import utcnow
+from docpost.schema import Journal, RequestRecord, SalesOrder
+from docpost.schema.types import utcnow
 
 OPEN_STATUSES = ("queued", "running")
 

@@ -1,7 +1,7 @@
 """Reads: orders, journals (with their serials, S11), the warranty trace (S11).
 
-Thin: each route calls `pipeline.queries` and returns its dict as JSON, so the HTTP answer
-is exactly `docpost show ... --json`. All need the read duty (see pipeline.http.auth).
+Thin: each route calls `docpost.pipeline.queries` and returns its dict as JSON, so the HTTP answer
+is exactly `docpost show ... --json`. All need the read duty (see pipeline.entrypoints.http.auth).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 
-from pipeline import queries
-from pipeline.http.auth import SalesReader, Sessions
-from pipeline.http.errors import not_found
-from pipeline.http.schemas import errors
+from docpost.pipeline import queries
+from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
+from docpost.pipeline.entrypoints.http.errors import not_found
+from docpost.pipeline.entrypoints.http.schemas import errors
 
 router = APIRouter(tags=["reads"])
 

@@ -22,15 +22,15 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.contract import Request as ParsedRequest
-from pipeline.contract import parse_request
-from pipeline.errors import Rejection
-from pipeline.execute import outcome_of
-from pipeline.http.auth import READ_DUTY, AnyReader, Caller, Poster, Sessions
-from pipeline.http.errors import ApiError, not_found
-from pipeline.http.schemas import MAX_BATCH, Accepted, Outcome, errors
-from schema import RequestRecord
-from schema.requests import FINAL_STATUSES
+from docpost.pipeline.contract import Request as ParsedRequest
+from docpost.pipeline.contract import parse_request
+from docpost.pipeline.entrypoints.http.auth import READ_DUTY, AnyReader, Caller, Poster, Sessions
+from docpost.pipeline.entrypoints.http.errors import ApiError, not_found
+from docpost.pipeline.entrypoints.http.schemas import MAX_BATCH, Accepted, Outcome, errors
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.runner.execute import outcome_of
+from docpost.schema import RequestRecord
+from docpost.schema.requests import FINAL_STATUSES
 
 router = APIRouter(tags=["requests"])
 
@@ -166,7 +166,7 @@ def _which(index: int, body: dict[str, Any]) -> str:
 def _submit_all(
     sessions: sessionmaker[Session], bodies: list[Any], parsed: list[ParsedRequest]
 ) -> list[dict[str, Any]]:
-    from tasks.client import submit
+    from docpost.tasks.client import submit
 
     _refuse_reused_ids(sessions, parsed)
     accepted = []

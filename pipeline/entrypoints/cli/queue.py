@@ -15,13 +15,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipeline.cli_output import describe_outcome, print_error, print_json
-from pipeline.config import get_settings
-from pipeline.requests_io import read_request_file
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.entrypoints.cli.common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    CommandFactory,
+)
+from docpost.pipeline.entrypoints.cli.output import describe_outcome, print_error, print_json
+from docpost.pipeline.entrypoints.cli.requests_io import read_request_file
 
-CommandFactory = Callable[[str, Callable[[argparse.Namespace], int], str], Any]
-
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 NOT_OK = ("rejected", "failed")
 
 NO_BROKER_NOTE = (
@@ -61,7 +64,7 @@ def register_queue_commands(command: CommandFactory) -> None:
             f"start {what}; needs DOCPOST_BROKER_URL. Further arguments go to "
             f"`celery {name}` unchanged (e.g. --concurrency 2 -Q posting,bulk --loglevel INFO)",
         )
-        # Options docpost does not know are collected here by pipeline.cli.main.
+        # Options docpost does not know are collected here by pipeline.entrypoints.cli.main.main.
         p.set_defaults(passthrough=[])
 
     p = command(
@@ -91,10 +94,10 @@ def register_queue_commands(command: CommandFactory) -> None:
 def _queue_session() -> Iterator[tuple[Any, bool]]:
     """The database sessions (schema created or upgraded, as `docpost run` does) and, when no
     broker is configured, the embedded worker running for the duration."""
-    from pipeline.db import engine_for, session_factory
-    from schema.migrate import upgrade
-    from tasks.app import broker_is_embedded
-    from tasks.embedded import embedded_worker
+    from docpost.pipeline.db import engine_for, session_factory
+    from docpost.schema.migrate import upgrade
+    from docpost.tasks.app import broker_is_embedded
+    from docpost.tasks.embedded import embedded_worker
 
     url = get_settings().database_url
     upgrade(engine_for(url))
@@ -119,8 +122,8 @@ def _exit_code(outcomes: list[dict[str, Any]]) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from tasks.client import submit, wait_all
-    from tasks.embedded import run_in_order
+    from docpost.tasks.client import submit, wait_all
+    from docpost.tasks.embedded import run_in_order
 
     requests: list[str | dict[str, Any]] = []
     for path in args.files:
@@ -216,7 +219,7 @@ def cmd_beat(args: argparse.Namespace) -> int:
 def _celery(command: str, celery_args: list[str]) -> int:
     import click
 
-    from tasks.app import app, broker_is_embedded
+    from docpost.tasks.app import app, broker_is_embedded
 
     if broker_is_embedded():
         print_error(
@@ -237,8 +240,8 @@ def _celery(command: str, celery_args: list[str]) -> int:
 
 
 def cmd_bulk_invoice(args: argparse.Namespace) -> int:
-    from tasks.client import Handle, fan_out_ids, submit, wait_all
-    from tasks.schedule import bulk_invoice_request
+    from docpost.tasks.client import Handle, fan_out_ids, submit, wait_all
+    from docpost.tasks.schedule import bulk_invoice_request
 
     actor = args.actor or get_settings().system_actor
     request = bulk_invoice_request(f"bulk-invoice-cli:{uuid.uuid4().hex}", actor, args.customer)
@@ -298,8 +301,8 @@ class ProgressBar:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.render_text import table
-    from tasks.demo import run_demo, summary_rows
+    from docpost.pipeline.entrypoints.cli.demo import run_demo, summary_rows
+    from docpost.pipeline.entrypoints.cli.render_text import table
 
     settings = get_settings()
     print_error(f"running the USMF example through the embedded queue on {settings.database_url}")

@@ -1,6 +1,6 @@
 """The ASGI app: `create_app()` for uvicorn (`docpost serve`), tests, or any ASGI server.
 
-Requests go to the queue through `tasks.client.submit` like `docpost submit`; reads call
+Requests go to the queue through `docpost.tasks.client.submit` like `docpost submit`; reads call
 `pipeline.queries` and `pipeline.documents` like `docpost show`. Configuration is the same
 DOCPOST_* settings (database, broker). OpenAPI is at /openapi.json, its page at /docs.
 """
@@ -16,11 +16,17 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.config import get_settings
-from pipeline.db import session_factory
-from pipeline.http import health, pages, routes_documents, routes_read, routes_requests
-from pipeline.http.errors import install_error_handlers
-from pipeline.http.schemas import request_body_schema
+from docpost.pipeline.config import get_settings
+from docpost.pipeline.db import session_factory
+from docpost.pipeline.entrypoints.http import (
+    health,
+    pages,
+    routes_documents,
+    routes_read,
+    routes_requests,
+)
+from docpost.pipeline.entrypoints.http.errors import install_error_handlers
+from docpost.pipeline.entrypoints.http.schemas import request_body_schema
 
 DESCRIPTION = """\
 The docpost sales document posting pipeline over HTTP.
@@ -54,8 +60,8 @@ def create_app(
         _redact_keys_in_access_log()
         with contextlib.ExitStack() as stack:
             if embedded_worker:
-                from tasks.app import broker_is_embedded
-                from tasks.embedded import embedded_worker as worker
+                from docpost.tasks.app import broker_is_embedded
+                from docpost.tasks.embedded import embedded_worker as worker
 
                 if broker_is_embedded():
                     stack.enter_context(worker())

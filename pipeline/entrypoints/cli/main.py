@@ -16,23 +16,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from pipeline import queries
-from pipeline.cli_dead_letters import register_dead_letter_commands
-from pipeline.cli_documents import register_document_commands
-from pipeline.cli_http import register_http_commands
-from pipeline.cli_output import describe_outcome, print_error, print_json
-from pipeline.cli_queue import register_queue_commands
-from pipeline.config import ConfigurationError, get_settings
-from pipeline.db import engine_for, session_factory
-from pipeline.documents import render_pending
-from pipeline.execute import execute_or_fail, run_invoice_batch
-from pipeline.outbox import drain_inline
-from pipeline.requests_io import read_request_file
-from schema.migrate import upgrade
-
-EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+from docpost.pipeline import queries
+from docpost.pipeline.config import ConfigurationError, get_settings
+from docpost.pipeline.db import engine_for
+from docpost.pipeline.documents import render_pending
+from docpost.pipeline.entrypoints.cli.common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    fail,
+    sessions,
+)
+from docpost.pipeline.entrypoints.cli.dead_letters import register_dead_letter_commands
+from docpost.pipeline.entrypoints.cli.documents import register_document_commands
+from docpost.pipeline.entrypoints.cli.output import describe_outcome, print_json
+from docpost.pipeline.entrypoints.cli.queue import register_queue_commands
+from docpost.pipeline.entrypoints.cli.requests_io import read_request_file
+from docpost.pipeline.entrypoints.cli.serve import register_http_commands
+from docpost.pipeline.outbox import drain_inline
+from docpost.pipeline.runner.execute import execute_or_fail, run_invoice_batch
+from docpost.schema.migrate import upgrade
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,13 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # cannot work with before doing anything (an unsupported DOCPOST_LOCALE, CONTRACT.md).
         get_settings()
     except ConfigurationError as exc:
-        return _fail(args, f"configuration refused: {exc}", "config.invalid", EXIT_USAGE)
+        return fail(args, f"configuration refused: {exc}", "config.invalid", EXIT_USAGE)
     try:
         return int(args.handler(args))
     except queries.NotFound as exc:
-        return _fail(args, str(exc), "not_found")
+        return fail(args, str(exc), "not_found")
     except FileNotFoundError as exc:
-        return _fail(args, f"no such file: {exc.filename}", "usage", EXIT_USAGE)
+        return fail(args, f"no such file: {exc.filename}", "usage", EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
 
@@ -68,14 +73,6 @@ def parse_arguments(
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.passthrough = [*args.passthrough, *extra]
     return args
-
-
-def _fail(args: argparse.Namespace, message: str, code: str, exit_code: int = EXIT_REJECTED) -> int:
-    if getattr(args, "json", False):
-        print(json.dumps({"error": {"code": code, "message": message}}))
-    else:
-        print_error(message)
-    return exit_code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,16 +143,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _sessions(migrate: bool = False) -> sessionmaker[Session]:
-    url = get_settings().database_url
-    if migrate:
-        upgrade(engine_for(url))
-    return session_factory(url)
-
-
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -204,18 +191,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any]]) -> int:
-    sessions = _sessions(migrate=True)
+    factory = sessions(migrate=True)
     outcomes: list[dict[str, Any]] = []
 
     def run_one(body: str | dict[str, Any]) -> None:
-        outcome = execute_or_fail(body, sessions)
+        outcome = execute_or_fail(body, factory)
         outcomes.append(outcome)
         if not args.json:
             print(describe_outcome(outcome))
 
     def run_batch(bodies: list[dict[str, Any]]) -> None:
         try:
-            batch = run_invoice_batch(bodies, sessions).outcomes
+            batch = run_invoice_batch(bodies, factory).outcomes
         except Exception:
             # As execute_or_fail does for one request: each child then ends on its own.
             logging.getLogger(__name__).exception("invoice batch failed; one by one instead")
@@ -231,7 +218,7 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
         run_one(body)
         # Follow-up requests (bulk invoicing's invoices) run right after their parent.
         drain_inline(
-            sessions,
+            factory,
             {
                 "execute_request": lambda payload: run_one(payload["body"]),
                 "invoice_batch": lambda payload: run_batch(payload["bodies"]),
@@ -239,7 +226,7 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
         )
     # In this process no worker relays the render tasks, so the PDFs are made here. Rendering
     # is idempotent: a relay of the same outbox messages later renders nothing again.
-    render_pending(sessions)
+    render_pending(factory)
     if args.json:
         print_json(outcomes)
     failed = [o for o in outcomes if o["status"] in ("rejected", "failed")]
@@ -251,7 +238,7 @@ def _query(
     fetch: Callable[[Session], dict[str, Any]],
     render: Callable[[dict[str, Any]], None],
 ) -> int:
-    with _sessions()() as session:
+    with sessions()() as session:
         document = fetch(session)
     if args.json:
         print_json(document)
@@ -261,13 +248,13 @@ def _query(
 
 
 def cmd_show_order(args: argparse.Namespace) -> int:
-    from pipeline.render_text import print_order
+    from docpost.pipeline.entrypoints.cli.render_text import print_order
 
     return _query(args, lambda s: queries.show_order(s, args.key), print_order)
 
 
 def cmd_show_journal(args: argparse.Namespace) -> int:
-    from pipeline.render_text import print_journal
+    from docpost.pipeline.entrypoints.cli.render_text import print_journal
 
     return _query(args, lambda s: queries.show_journal(s, args.key), print_journal)
 
@@ -279,7 +266,7 @@ def cmd_show_request(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from pipeline.render_text import print_trace
+    from docpost.pipeline.entrypoints.cli.render_text import print_trace
 
     return _query(args, lambda s: queries.trace(s, args.serial, args.item), print_trace)
 
@@ -292,20 +279,20 @@ def _date(text: str) -> dt.date:
 
 
 def cmd_recognize(args: argparse.Namespace) -> int:
-    from tasks.schedule import revenue_recognition_request
+    from docpost.tasks.schedule import revenue_recognition_request
 
     request = revenue_recognition_request(args.as_of, args.actor or get_settings().system_actor)
     return _run_and_report(args, [request])
 
 
 def cmd_show_schedule(args: argparse.Namespace) -> int:
-    from pipeline.render_text import print_schedule
+    from docpost.pipeline.entrypoints.cli.render_text import print_schedule
 
     return _query(args, lambda s: queries.show_schedule(s, args.key), print_schedule)
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
-    from pipeline.render_text import print_ledger
+    from docpost.pipeline.entrypoints.cli.render_text import print_ledger
 
     return _query(args, lambda s: queries.ledger(s, args.voucher, args.account), print_ledger)
 

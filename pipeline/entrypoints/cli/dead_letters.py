@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pipeline.cli_queue import CommandFactory
+from docpost.pipeline.entrypoints.cli.common import EXIT_OK, CommandFactory, sessions
 
-EXIT_OK = 0
 SHOWN_HEAD = 60
 
 
@@ -25,12 +24,10 @@ def register_dead_letter_commands(command: CommandFactory) -> None:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
-    # Imported here: pipeline.cli imports this module while it is being loaded.
-    from pipeline.cli import _sessions
-    from pipeline.cli_output import print_json
-    from pipeline.dead_letters import count_dead_letters, list_dead_letters
+    from docpost.pipeline.dead_letters import count_dead_letters, list_dead_letters
+    from docpost.pipeline.entrypoints.cli.output import print_json
 
-    with _sessions()() as session:
+    with sessions()() as session:
         letters = list_dead_letters(session, args.limit)
         total = count_dead_letters(session)
     if args.json:
@@ -41,7 +38,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 
 
 def _table(letters: list[dict[str, Any]]) -> str:
-    from pipeline.render_text import table
+    from docpost.pipeline.entrypoints.cli.render_text import table
 
     return table(
         ["id", "received_at", "queue", "task", "size", "reason", "raw_head"],

@@ -16,28 +16,28 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline import ordering
-from pipeline.contract import (
+from docpost.pipeline.contract import (
     Request,
     fallback_request_id,
     load_body,
     parse_request,
 )
-from pipeline.errors import Rejection
-from pipeline.ordering import Head
-from pipeline.services.bulk import bulk_invoice
-from pipeline.services.catalog import upsert_catalog
-from pipeline.services.credit_notes import post_credit_note
-from pipeline.services.invoice_batch import invoice_batch
-from pipeline.services.invoices import post_invoice
-from pipeline.services.orders import confirm_order, upsert_order
-from pipeline.services.packing_slips import cancel_packing_slip, post_packing_slip
-from pipeline.services.pos import post_pos_sale
-from pipeline.services.revenue import recognize_revenue
-from pipeline.services.serial_changes import change_serial
-from pipeline.uow import UnitOfWork
-from schema import OutboxMessage, RequestRecord
-from schema.types import utcnow
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.runner import ordering
+from docpost.pipeline.runner.ordering import Head
+from docpost.pipeline.services.bulk import bulk_invoice
+from docpost.pipeline.services.catalog import upsert_catalog
+from docpost.pipeline.services.credit_notes import post_credit_note
+from docpost.pipeline.services.invoice_batch import invoice_batch
+from docpost.pipeline.services.invoices import post_invoice
+from docpost.pipeline.services.orders import confirm_order, upsert_order
+from docpost.pipeline.services.packing_slips import cancel_packing_slip, post_packing_slip
+from docpost.pipeline.services.pos import post_pos_sale
+from docpost.pipeline.services.revenue import recognize_revenue
+from docpost.pipeline.services.serial_changes import change_serial
+from docpost.pipeline.uow import UnitOfWork
+from docpost.schema import OutboxMessage, RequestRecord
+from docpost.schema.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Executed:
     outcome: dict[str, Any]
     outbox: list[OutboxMessage] = field(default_factory=list)
     # Set when the request did not run: an earlier request of its order must finish first
-    # (pipeline.ordering); the queue hands the request back.
+    # (pipeline.runner.ordering); the queue hands the request back.
     waits_for: Head | None = None
 
 
@@ -108,7 +108,7 @@ def run_request(
     already, as `start_attempt` does not know of this one.
 
     `hold`: the queue's delivery. A request that must wait for an earlier request of its
-    order (pipeline.ordering) is not run and not counted: `waits_for` names that request,
+    order (pipeline.runner.ordering) is not run and not counted: `waits_for` names that request,
     and the request is parked when it can be. Without `hold` (in-process callers, which have
     no queue to hand it back to) that earlier request is run first, then this one."""
     try:
@@ -171,7 +171,7 @@ def _claim(
 ) -> RequestRecord | dict[str, Any] | Head:
     """The request's row, locked and marked as being run; or, when there is nothing to run
     (another body under this id, or a final outcome already), the outcome to return; or,
-    when an earlier request of its order must run first, that request (pipeline.ordering)."""
+    when an earlier request of its order must run first, that request (pipeline.runner.ordering)."""
     record = session.scalars(
         select(RequestRecord)
         .where(RequestRecord.request_id == request.request_id)
@@ -418,7 +418,7 @@ def record_queued(raw: str | bytes | dict[str, Any], sessions: sessionmaker[Sess
     try:
         with sessions() as session, session.begin():
             if session.get(RequestRecord, request.request_id) is None:
-                # Accepted: its order key and accept number (pipeline.ordering).
+                # Accepted: its order key and accept number (pipeline.runner.ordering).
                 ref = ordering.order_ref(request.kind, request.command)
                 _new_record(session, request, ref, status="queued")
     except IntegrityError:
@@ -482,7 +482,7 @@ def record_failure(
     A request that reached a final outcome meanwhile keeps it. `attempts`: deliveries known
     to the caller that may not have been counted (a first delivery's count rolls back with
     its transaction). `released`: receives the outbox rows that publish the next request of
-    its order, parked behind it (pipeline.ordering), for the caller to relay."""
+    its order, parked behind it (pipeline.runner.ordering), for the caller to relay."""
     with sessions() as session, session.begin():
         record = session.get(RequestRecord, request_id, with_for_update=True)
         if record is None:

@@ -9,6 +9,6 @@
 FastAPI is imported only here, never by the command line's other commands.
 """
 
-from pipeline.http.app import create_app
+from docpost.pipeline.entrypoints.http.app import create_app
 
 __all__ = ["create_app"]

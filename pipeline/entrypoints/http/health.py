@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from pipeline.http.schemas import Health
+from docpost.pipeline.entrypoints.http.schemas import Health
 
 router = APIRouter(tags=["health"])
 
@@ -35,8 +35,8 @@ def _database(request: Request) -> dict[str, Any]:
 def _backlog(request: Request) -> dict[str, Any]:
     """Work the broker seems to have lost (overdue by DOCPOST_REPUBLISH_AFTER: the recovery
     sweep sends it again; if it stays, beat is not running) and the dead letters kept."""
-    from pipeline.dead_letters import count_dead_letters
-    from tasks.recovery import Cutoffs, count_overdue
+    from docpost.pipeline.dead_letters import count_dead_letters
+    from docpost.tasks.recovery import Cutoffs, count_overdue
 
     try:
         with request.app.state.sessions() as session:
@@ -49,8 +49,8 @@ def _backlog(request: Request) -> dict[str, Any]:
 
 
 def _broker_and_workers(request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
-    from tasks.app import app as celery_app
-    from tasks.app import broker_is_embedded
+    from docpost.tasks.app import app as celery_app
+    from docpost.tasks.app import broker_is_embedded
 
     if broker_is_embedded():
         alive = request.app.state.embedded_worker
