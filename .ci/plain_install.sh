@@ -74,12 +74,21 @@ fi
 cd "$work"
 unset PYTHONPATH
 export PATH="$work/venv/bin:$PATH"
-catalog="$(python -c 'import pathlib, pipeline; print(pathlib.Path(pipeline.__file__).parent / "examples/usmf/catalog.json")')"
+catalog="$(python -c 'import pathlib, docpost.pipeline as p; print(pathlib.Path(p.__file__).parent / "examples/usmf/catalog.json")')"
 [ -f "$catalog" ] || fail "the wheel does not ship $catalog"
-case "$(python -c 'import pipeline; print(pipeline.__file__)')" in
+case "$(python -c 'import docpost.pipeline as p; print(p.__file__)')" in
   "$work"/venv/*) ;;
-  *) fail "pipeline is not imported from the installed wheel" ;;
+  *) fail "docpost.pipeline is not imported from the installed wheel" ;;
 esac
+# One namespace (issue 14): the wheel puts no generic top-level package into site-packages,
+# where it would collide with another distribution's (PyPI's `schema`, say).
+python - <<'EOF' || fail "the wheel installs top-level packages besides docpost"
+import importlib.util
+import sys
+
+stray = [n for n in ("pipeline", "tasks", "reports", "schema") if importlib.util.find_spec(n)]
+sys.exit(f"top-level packages installed: {stray}" if stray else 0)
+EOF
 
 log "a throw-away PostgreSQL schema $schema"
 python - "$PG_URL" "$schema" <<'EOF' || fail "cannot create a schema on $PG_URL"

@@ -112,22 +112,10 @@ def machine() -> dict[str, Any]:
     }
 
 
-def configure_client(env: dict[str, str]) -> None:
-    """Point this process's Celery app (tasks.client.submit) at the benchmark's broker."""
-    os.environ.update(env)
-    from docpost.pipeline.config import get_settings
-    from docpost.tasks.app import configure
-    from docpost.tasks.config import get_queue_settings
-
-    get_settings.cache_clear()
-    get_queue_settings.cache_clear()
-    configure()
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench import db_floor, memory, ordering, pdf, sql_count, throughput
     from bench.common import private_database
-    from bench.workers import Broker
+    from bench.workers import Broker, configure_client
     from docpost.tasks.routing import DOCUMENTS
 
     sizes = QUICK if args.quick else DEFAULT

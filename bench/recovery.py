@@ -103,8 +103,8 @@ def measure(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.__main__ import configure_client
     from bench.common import private_database
+    from bench.workers import configure_client
 
     parser = argparse.ArgumentParser(prog="python -m bench.recovery", description=__doc__)
     parser.add_argument("--finished", type=int, default=100_000)

@@ -168,3 +168,15 @@ def _py_spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
         "--format", "raw", "--output", str(output), "--nonblocking",
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def configure_client(env: dict[str, str]) -> None:
+    """Point this process's Celery app (tasks.client.submit) at the benchmark's broker."""
+    os.environ.update(env)
+    from docpost.pipeline.config import get_settings
+    from docpost.tasks.app import configure
+    from docpost.tasks.config import get_queue_settings
+
+    get_settings.cache_clear()
+    get_queue_settings.cache_clear()
+    configure()
