@@ -175,6 +175,56 @@ def check_blank_duty(blanks: int, has_duty: bool, actor: str, label: str) -> Non
         )
 
 
+@dataclass(frozen=True)
+class SerialEntry:
+    """The serials and blanks one posting line registers."""
+
+    serials: list[str]
+    blanks: int
+
+    @property
+    def count(self) -> int:
+        return len(self.serials) + self.blanks
+
+
+def check_no_registrations(registrations: int, catch_weight: bool, item: str, label: str) -> None:
+    """S12 for catch-weight items; otherwise S2: serials on an item without sales serials."""
+    if not registrations:
+        return
+    if catch_weight:
+        raise Rejection(
+            "serial.catch_weight",
+            f"{label}: catch-weight items never get serial numbers in the sales process",
+            rule="S12",
+        )
+    raise Rejection(
+        "serial.not_serialized",
+        f"{label}: item {item} has no serials in the sales process; send the line without serials",
+        rule="S2",
+    )
+
+
+@dataclass(frozen=True)
+class BlankPermission:
+    """Whether the actor of a request may register not-readable blanks (S6, M5)."""
+
+    actor: str
+    held: bool
+
+
+def check_line_registrations(
+    quantity: Decimal,
+    entry: SerialEntry,
+    blank_issue_allowed: bool,
+    permission: BlankPermission,
+    label: str,
+) -> None:
+    """S2, S3, S6 for the serials and blanks a posting line registers, in that order."""
+    require_whole_quantity(quantity, label)
+    check_registration_count(quantity, entry.count, blank_issue_allowed, label)
+    check_blank_duty(entry.blanks, permission.held, permission.actor, label)
+
+
 def check_unique_in_document(lines: Iterable[tuple[str, str, Sequence[str]]]) -> None:
     """S5: the same serial on two lines of one document for the same item is rejected.
 
@@ -232,3 +282,113 @@ def check_pos_line(quantity: Decimal, has_serial: bool, not_readable: bool, labe
             "before the sale is posted",
             rule="S13",
         )
+
+
+# --- S9: correcting a registered serial ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SerialLine:
+    """The sales line whose serial is corrected, as S9 reads it."""
+
+    label: str
+    item: str
+    serialized: bool
+    corrected_by_negative_quantity: bool
+
+
+@dataclass(frozen=True)
+class RegisteredSerial:
+    """One registration on the sales line that is not credited: its serial (None for a
+    not-readable blank) and whether its unit is invoiced."""
+
+    id: int
+    serial: str | None
+    invoiced: bool
+
+
+@dataclass(frozen=True)
+class SerialChangePlan:
+    """Which registration a correction changes, from what to what (None: a blank)."""
+
+    registration_id: int
+    old: str | None
+    new: str | None
+
+
+def plan_serial_change(
+    line: SerialLine,
+    old: str | None,
+    new: str | None,
+    registered: Sequence[RegisteredSerial],
+    permission: BlankPermission,
+) -> SerialChangePlan:
+    """S9: change the serial `old` (None: a blank) on a sales line to `new` (None: make it a
+    blank), checked in this order: the line (S9), both serials (S4), that they differ (S9),
+    the duty for a blank (S6), the unit to change (S9), no serial twice on the line (S5).
+    Whether `new` is sold elsewhere (S5 beyond) the database answers afterwards."""
+    check_line_correctable(line)
+    old, new = clean_change(old, new, line.label)
+    if new is None:
+        check_blank_duty(1, permission.held, permission.actor, line.label)
+    registration = changeable_registration(registered, old, line.label)
+    if new is not None and any(r.serial == new for r in registered):
+        raise duplicate_on_line(new, line.label)
+    return SerialChangePlan(registration.id, old, new)
+
+
+def check_line_correctable(line: SerialLine) -> None:
+    """S9: only a line of an item serialized in sales, and not one corrected by a negative
+    quantity, has serials to correct."""
+    if not line.serialized:
+        raise Rejection(
+            "serial.not_serialized",
+            f"{line.label}: item {line.item} has no serials in the sales process",
+            rule="S9",
+        )
+    if line.corrected_by_negative_quantity:
+        raise Rejection(
+            "serial.line_corrected",
+            f"{line.label} was corrected by a negative quantity (a canceled packing slip); its "
+            "serials can no longer be changed",
+            rule="S9",
+        )
+
+
+def clean_change(old: str | None, new: str | None, label: str) -> tuple[str | None, str | None]:
+    """S4 for both serials (None stays None: a blank), then S9: a change changes something."""
+    cleaned_old = clean_serial(old, label) if old is not None else None
+    cleaned_new = clean_serial(new, label) if new is not None else None
+    if cleaned_old == cleaned_new:
+        raise Rejection(
+            "serial.unchanged",
+            f"{label}: old and new serial are the same ({shown_serial(cleaned_old)})",
+            rule="S9",
+        )
+    return cleaned_old, cleaned_new
+
+
+def changeable_registration(
+    registered: Sequence[RegisteredSerial], old: str | None, label: str
+) -> RegisteredSerial:
+    """S9: the first registration of `old` on the line whose unit is not invoiced."""
+    matching = [r for r in registered if r.serial == old]
+    if not matching:
+        raise Rejection(
+            "serial.not_found",
+            f"{label}: no registration of serial {shown_serial(old)} to change",
+            rule="S9",
+        )
+    for registration in matching:
+        if not registration.invoiced:
+            return registration
+    raise Rejection(
+        "serial.invoiced",
+        f"{label}: serial {shown_serial(old)} is invoiced; invoiced units cannot be changed",
+        rule="S9",
+    )
+
+
+def shown_serial(serial: str | None) -> str:
+    """How an S9 message names a serial: quoted, or "not readable" for a blank."""
+    return repr(serial) if serial else "not readable"

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from docpost.pipeline.contract import PostingLineIn
 from docpost.pipeline.errors import ClashRejection, Rejection
 from docpost.pipeline.rules.serials import (
+    BlankPermission,
     ScanStep,
-    check_blank_duty,
-    check_registration_count,
+    SerialEntry,
+    check_line_registrations,
+    check_no_registrations,
     clean_serial,
     collect_serials,
-    require_whole_quantity,
 )
 from docpost.pipeline.rules.text import normalize_serial
 from docpost.pipeline.services.lines import line_label
@@ -35,18 +36,6 @@ from docpost.schema import (
 )
 
 ACTIVE_SERIAL_INDEX = "uq_serial_registrations_active_serial"
-
-
-@dataclass(frozen=True)
-class SerialEntry:
-    """The serials and blanks one posting line registers."""
-
-    serials: list[str]
-    blanks: int
-
-    @property
-    def count(self) -> int:
-        return len(self.serials) + self.blanks
 
 
 def read_serial_input(line: SalesLine, line_in: PostingLineIn) -> SerialEntry:
@@ -70,31 +59,21 @@ def pos_serials(raw: str | None, label: str) -> list[str]:
 
 
 def reject_serials_on_plain_item(line: SalesLine, entry: SerialEntry) -> None:
-    """S12 for catch-weight items; otherwise serials on an item without sales serials."""
-    if not entry.count:
-        return
-    if line.item.catch_weight:
-        raise Rejection(
-            "serial.catch_weight",
-            f"{line_label(line)}: catch-weight items never get serial numbers in the sales process",
-            rule="S12",
+    """S12 and S2 (rules.serials) for a line whose item has no sales serials."""
+    if entry.count:  # the label only for a line that is refused: most lines have no serials
+        check_no_registrations(
+            entry.count, line.item.catch_weight, line.item_code, line_label(line)
         )
-    raise Rejection(
-        "serial.not_serialized",
-        f"{line_label(line)}: item {line.item_code} has no serials in the sales process; "
-        "send the line without serials",
-        rule="S2",
-    )
 
 
 def check_new_registrations(
     uow: UnitOfWork, line: SalesLine, quantity: Decimal, entry: SerialEntry
 ) -> None:
-    """S2, S3, S6 for serials registered by this posting line."""
-    label = line_label(line)
-    require_whole_quantity(quantity, label)
-    check_registration_count(quantity, entry.count, line.item.blank_issue_allowed, label)
-    check_blank_duty(entry.blanks, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name, label)
+    """S2, S3, S6 (rules.serials) for serials registered by this posting line."""
+    permission = BlankPermission(uow.actor_name, uow.has_duty(REGISTER_NON_READABLE))
+    check_line_registrations(
+        quantity, entry, line.item.blank_issue_allowed, permission, line_label(line)
+    )
 
 
 def holder_of(session: Session, item: str, serial: str) -> str | None:

@@ -10,9 +10,13 @@ from hypothesis import strategies as st
 
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.serials import (
+    BlankPermission,
     ScanStep,
+    SerialEntry,
     apply_scans,
     check_blank_duty,
+    check_line_registrations,
+    check_no_registrations,
     check_packing_slip_coverage,
     check_pos_line,
     check_registration_count,
@@ -200,6 +204,41 @@ def test_s6_blank_needs_the_duty() -> None:
     assert "actor 'erp' may not register not-readable serials" in check.message
     check_blank_duty(1, True, "warehouse-1", LABEL)
     check_blank_duty(0, False, "erp", LABEL)
+
+
+def test_s2_s3_s6_line_registrations_are_checked_in_that_order() -> None:
+    """A posting line that breaks several of S2 (whole), S3 (too many) and S6 (blank duty) is
+    refused for the first."""
+    no_duty = BlankPermission("erp", held=False)
+    with rejects("serial.quantity_not_whole", "S2"):
+        check_line_registrations(Decimal("1.5"), SerialEntry(["A", "B"], 1), False, no_duty, LABEL)
+    with rejects("serial.too_many", "S3"):
+        check_line_registrations(Decimal(2), SerialEntry(["A", "B"], 1), True, no_duty, LABEL)
+    with rejects("serial.count_mismatch", "S2"):
+        check_line_registrations(Decimal(3), SerialEntry(["A"], 1), False, no_duty, LABEL)
+    with rejects("serial.blank_not_allowed", "S6") as check:
+        check_line_registrations(Decimal(2), SerialEntry(["A"], 1), False, no_duty, LABEL)
+    assert "actor 'erp' may not register" in check.message
+    # Negative controls: the same lines with the duty, or without a blank, pass.
+    may_blank = BlankPermission("warehouse-1", held=True)
+    check_line_registrations(Decimal(2), SerialEntry(["A"], 1), False, may_blank, LABEL)
+    check_line_registrations(Decimal(3), SerialEntry(["A"], 0), True, no_duty, LABEL)
+
+
+def test_s12_s2_no_serials_on_an_item_without_sales_serials() -> None:
+    with rejects("serial.catch_weight", "S12") as check:
+        check_no_registrations(1, True, "M0001", LABEL)
+    assert check.message == (
+        f"{LABEL}: catch-weight items never get serial numbers in the sales process"
+    )
+    with rejects("serial.not_serialized", "S2") as check:
+        check_no_registrations(2, False, "M0001", LABEL)
+    assert check.message == (
+        f"{LABEL}: item M0001 has no serials in the sales process; send the line without serials"
+    )
+    # Negative control: without serials or blanks either item is fine.
+    check_no_registrations(0, True, "M0001", LABEL)
+    check_no_registrations(0, False, "M0001", LABEL)
 
 
 def test_s8_seed_example_one_from_each_of_three_packing_slips_is_rejected() -> None:
