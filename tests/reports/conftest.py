@@ -1,7 +1,7 @@
 """Shared fixtures for the PDF tests: render once per (kind, locale), read text with pypdf.
 
-Helpers are fixtures rather than importable functions: tests/ has no __init__.py, and a
-module named like the ``reports`` package (or another folder's helpers) would shadow it.
+This folder is the package ``tests.reports``, like its siblings: the code under test is
+``docpost.reports``, so neither name shadows the other.
 """
 
 from __future__ import annotations
