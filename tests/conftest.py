@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from docpost.pipeline.config import get_settings
 from docpost.pipeline.db import make_engine
 from docpost.pipeline.runner.execute import execute
 from docpost.schema import Base
@@ -195,3 +196,17 @@ def usmf(run: Runner) -> Runner:
     """The USMF demo catalog loaded."""
     run.ok("upsert_catalog", usmf_catalog(), actor="erp")
     return run
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def locale_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.MonkeyPatch]:
+    """DOCPOST_LOCALE tests (tests/unit, and init's negative control in tests/services): run in
+    tmp_path, whose settings and database are the test's own."""
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout; a database file of our own
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", f"sqlite:///{tmp_path / 'docpost.db'}")
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()

@@ -1,19 +1,16 @@
-"""docpost.tasks.dead_letters' pieces without a worker: the reasons it writes, queue items that are
-not envelopes, and a dead letter that cannot be stored (the database is down) put back."""
+"""docpost.tasks.dead_letters' pieces without a worker or a database: the reasons it writes and
+queue items that are not envelopes. A dead letter that cannot be stored (the database is down)
+is put back: tests/queue/test_dead_letter_storage.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from kombu.exceptions import DecodeError
 
-from docpost.pipeline.config import get_settings
-from docpost.tasks import dead_letters
-from docpost.tasks.dead_letters import REASON_HEADER, envelope_of, keep, put_back, reason_of
+from docpost.tasks.dead_letters import REASON_HEADER, envelope_of, reason_of
 
 
 def test_reason_names_the_parsers_error_not_kombus_wrapper() -> None:
@@ -48,31 +45,6 @@ def test_a_queue_item_that_is_no_envelope_becomes_a_stand_in_holding_it(
     assert stand_in["headers"][REASON_HEADER].startswith(reason)
     assert stand_in["properties"]["delivery_info"] == {"exchange": "", "routing_key": "documents"}
     assert stand_in["content-type"] == "application/x-docpost-not-an-envelope"
-
-
-class Message(SimpleNamespace):
-    def reject_log_error(self, logger: Any, errors: Any, requeue: bool = False) -> None:
-        self.rejected = requeue
-
-
-def test_a_dead_letter_the_database_cannot_take_is_put_back_not_dropped(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv("DOCPOST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
-    get_settings.cache_clear()
-    monkeypatch.setattr(dead_letters, "REQUEUE_PAUSE_SECONDS", 0)
-    message = Message(
-        body=b"\xff", headers={"task": "docpost.execute_request"}, content_type="application/json",
-        delivery_info={"routing_key": "posting"}, rejected=None,
-    )  # fmt: skip
-    try:
-        assert keep(message, "the body could not be decoded: UnicodeDecodeError") is False
-        put_back(message)
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
-    assert message.rejected is True  # requeued
-    assert "could not keep a dead letter (the body could not be decoded" in caplog.text
 
 
 def test_a_grace_period_of_zero_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
