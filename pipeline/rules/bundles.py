@@ -1,13 +1,14 @@
-"""Bundle rules (DOMAIN.md B4, B7, M4) as pure functions."""
+"""Bundle rules (DOMAIN.md B1, B3, B4, B7, M4) as pure functions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.money import CENT, ZERO
+from docpost.pipeline.rules.serials import require_whole_quantity
 
 PRICE_QUANTUM = Decimal("0.000001")
 
@@ -129,3 +130,47 @@ def full_bundles(
             components={item: f"{quantity.normalize():f}" for item, quantity, _ in posted},
         )
     return n
+
+
+@dataclass(frozen=True)
+class BundleLine:
+    """A bundle parent line as confirmation explodes it (B1, B3)."""
+
+    label: str  # how messages name the line
+    order_no: str
+    line_no: int
+    item: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    discount_amount: Decimal
+    net_amount: Decimal
+
+
+def plan_explosion(
+    parent: BundleLine, components: Sequence[Component], serialized: Collection[str]
+) -> list[ComponentLine]:
+    """B1/B3/B4: the component lines confirmation writes for a bundle parent line, its BOM
+    and base prices copied now (B12). M4: a bundle without a bill of materials has nothing to
+    explode; S2: a component serialized in sales (its item in `serialized`) needs a whole
+    quantity, parent quantity x BOM quantity."""
+    if not components:
+        raise Rejection(
+            "bundle.no_bom",
+            f"{parent.label}: bundle {parent.item} has no bill of materials",
+            rule="M4",
+        )
+    lines = explode_bundle(
+        parent.item,
+        parent.quantity,
+        parent.unit_price,
+        parent.discount_percent,
+        parent.discount_amount,
+        parent.net_amount,
+        components,
+    )
+    for line in lines:
+        if line.item in serialized:
+            label = f"order {parent.order_no} bundle line {parent.line_no} component {line.item}"
+            require_whole_quantity(line.quantity, label)
+    return lines

@@ -1,7 +1,13 @@
-"""upsert_order and confirm_order (B1, B3-B6, B12)."""
+"""upsert_order and confirm_order (B1, B3-B6, B12).
+
+The rules are in rules.orders (order entry) and rules.bundles (the explosion); this module
+loads what they read and writes what they plan.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -10,24 +16,18 @@ from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import ConfirmOrder, OrderLineIn, UpsertOrder
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.rules.bundles import Component, explode_bundle
-from docpost.pipeline.rules.money import line_net_amount
-from docpost.pipeline.rules.serials import require_whole_quantity
+from docpost.pipeline.rules.bundles import BundleLine, Component, ComponentLine, plan_explosion
+from docpost.pipeline.rules.orders import (
+    LineValues,
+    StoredLine,
+    check_header_change,
+    check_line_removable,
+    plan_order_line,
+)
 from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
 from docpost.pipeline.services.lines import components_of, line_label
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import Customer, Item, SalesLine, SalesOrder
-
-# Fields a caller sets on an order line, in the order a B5 message names them.
-LINE_FIELDS = (
-    "item_code",
-    "quantity",
-    "unit_price",
-    "discount_percent",
-    "discount_amount",
-    "site",
-    "warehouse",
-)
 
 
 def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
@@ -39,33 +39,7 @@ def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
             "order.unknown_customer",
             f"order {cmd.order}: customer {cmd.customer!r} does not exist",
         )
-    existing = session.scalars(
-        select(SalesOrder.id).where(SalesOrder.order_no == cmd.order)
-    ).one_or_none()
-    if existing is None:
-        order = SalesOrder(
-            order_no=cmd.order,
-            customer_code=customer.customer,
-            currency=cmd.currency or customer.currency,
-            lines=[],
-        )
-        session.add(order)
-        created = True
-    else:
-        order = uow.lock_order(cmd.order)
-        created = False
-        if order.customer_code != customer.customer or (
-            cmd.currency and cmd.currency != order.currency
-        ):
-            if any(ln.delivered_qty or ln.invoiced_qty for ln in order.lines):
-                raise Rejection(
-                    "order.header_locked",
-                    f"order {cmd.order}: customer and currency cannot change once something "
-                    "is posted",
-                )
-            order.customer_code = customer.customer
-            order.currency = cmd.currency or customer.currency
-
+    order, created = _order_for(uow, cmd, customer)
     for line_no in cmd.remove_lines:
         _remove_line(session, order, line_no)
     session.flush()
@@ -75,25 +49,42 @@ def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
     return {"order": order.order_no, "created": created, "lines": len(order.lines)}
 
 
+def _order_for(uow: UnitOfWork, cmd: UpsertOrder, customer: Customer) -> tuple[SalesOrder, bool]:
+    """The order to upsert, locked, or a new one; and whether it is new."""
+    existing = uow.session.scalars(
+        select(SalesOrder.id).where(SalesOrder.order_no == cmd.order)
+    ).one_or_none()
+    if existing is None:
+        order = SalesOrder(
+            order_no=cmd.order,
+            customer_code=customer.customer,
+            currency=cmd.currency or customer.currency,
+            lines=[],
+        )
+        uow.session.add(order)
+        return order, True
+    order = uow.lock_order(cmd.order)
+    # A currency left out keeps the order's, even where the customer's differs.
+    changes = order.customer_code != customer.customer or bool(
+        cmd.currency and cmd.currency != order.currency
+    )
+    check_header_change(cmd.order, changes, _posted(order.lines))
+    if changes:
+        order.customer_code = customer.customer
+        order.currency = cmd.currency or customer.currency
+    return order, False
+
+
+def _posted(lines: Iterable[SalesLine]) -> bool:
+    return any(ln.delivered_qty or ln.invoiced_qty for ln in lines)
+
+
 def _remove_line(session: Session, order: SalesOrder, line_no: int) -> None:
     line = order.line(line_no)
     if line is None:
         raise Rejection("order.line_unknown", f"order {order.order_no} has no line {line_no}")
-    if line.is_component:
-        raise Rejection(
-            "bundle.component_locked",
-            f"{line_label(line)} is a bundle component and cannot be removed alone; remove "
-            "the bundle's parent line, which removes its components (B6)",
-            rule="B5",
-            field="line",
-        )
     removed = [line, *components_of(order, line)]
-    if any(ln.delivered_qty or ln.invoiced_qty for ln in removed):
-        raise Rejection(
-            "order.line_posted",
-            f"{line_label(line)} has posted packing slips or invoices and cannot be removed",
-            rule="B6",
-        )
+    check_line_removable(line_label(line), line.is_component, _posted(removed))
     # Components first: they refer to their parent.
     for ln in reversed(removed):
         order.lines.remove(ln)
@@ -107,57 +98,46 @@ def _upsert_line(uow: UnitOfWork, order: SalesOrder, line_in: OrderLineIn) -> No
             "order.unknown_item",
             f"order {order.order_no} line {line_in.line}: item {line_in.item!r} does not exist",
         )
-    wanted = {
-        "item_code": line_in.item,
-        "quantity": line_in.quantity,
-        "unit_price": line_in.unit_price,
-        "discount_percent": line_in.discount_percent,
-        "discount_amount": line_in.discount_amount,
-        "site": line_in.site,
-        "warehouse": line_in.warehouse,
-    }
-    label = f"order {order.order_no} line {line_in.line} (item {line_in.item})"
-    if item.serialized_in_sales:
-        require_whole_quantity(line_in.quantity, label)
-    if line_in.discount_amount > line_in.unit_price:
-        raise Rejection(
-            "order.discount_too_large",
-            f"{label}: discount amount {line_in.discount_amount} per unit exceeds the unit "
-            f"price {line_in.unit_price}",
-        )
     line = order.line(line_in.line)
-    if line is not None:
-        changed = [f for f in LINE_FIELDS if getattr(line, f) != wanted[f]]
-        if not changed:
-            return
-        if line.is_component:
-            raise Rejection(
-                "bundle.component_locked",
-                f"{line_label(line)}: {changed[0].removesuffix('_code')} cannot be changed on a "
-                "bundle component; its price is allocated from the bundle (remove and re-add "
-                "the bundle line to change it)",
-                rule="B5",
-                field=changed[0].removesuffix("_code"),
-            )
-        if line.status == "canceled":
-            raise Rejection(
-                "bundle.parent_exploded",
-                f"{line_label(line)} is an exploded bundle; remove the line (its components go "
-                "with it) and add it again to change it",
-                rule="B6",
-            )
-        if line.delivered_qty or line.invoiced_qty:
-            raise Rejection(
-                "order.line_posted",
-                f"{line_label(line)} has posted packing slips or invoices and cannot be changed",
-            )
-    else:
+    plan = plan_order_line(
+        f"order {order.order_no} line {line_in.line} (item {line_in.item})",
+        LineValues(
+            line_in.item,
+            line_in.quantity,
+            line_in.unit_price,
+            line_in.discount_percent,
+            line_in.discount_amount,
+            line_in.site,
+            line_in.warehouse,
+        ),
+        item.serialized_in_sales,
+        _stored(line) if line is not None else None,
+    )
+    if plan is None:
+        return
+    if line is None:
         line = SalesLine(line_no=line_in.line)
         order.lines.append(line)
-    for field_name, value in wanted.items():
-        setattr(line, field_name, value)
-    line.net_amount = line_net_amount(
-        line_in.quantity, line_in.unit_price, line_in.discount_percent, line_in.discount_amount
+    for field in fields(LineValues):
+        setattr(line, field.name, getattr(plan.values, field.name))
+    line.net_amount = plan.net_amount
+
+
+def _stored(line: SalesLine) -> StoredLine:
+    return StoredLine(
+        label=line_label(line),
+        values=LineValues(
+            line.item_code,
+            line.quantity,
+            line.unit_price,
+            line.discount_percent,
+            line.discount_amount,
+            line.site,
+            line.warehouse,
+        ),
+        is_component=line.is_component,
+        exploded=line.status == "canceled",
+        posted=_posted([line]),
     )
 
 
@@ -193,38 +173,42 @@ def _confirmed_amount(line: SalesLine) -> Decimal:
 def _explode(uow: UnitOfWork, order: SalesOrder, parent: SalesLine) -> dict[str, Any]:
     """B1/B3/B4: cancel the parent, keep its net amount, add one line per BOM component with
     the allocated price. The BOM and base prices are copied now and never read again (B12)."""
-    bom = parent.item.bom
-    if not bom:
-        raise Rejection(
-            "bundle.no_bom",
-            f"{line_label(parent)}: bundle {parent.item_code} has no bill of materials",
-            rule="M4",
-        )
-    components = [
-        Component(
-            item=b.component_item,
-            bom_quantity=b.quantity,
-            base_sales_price=uow.session.get(Item, b.component_item).base_sales_price,  # type: ignore[union-attr]
-        )
-        for b in bom
-    ]
-    allocated = explode_bundle(
-        parent.item_code,
-        parent.quantity,
-        parent.unit_price,
-        parent.discount_percent,
-        parent.discount_amount,
-        parent.net_amount,
-        components,
+    bom = [(b, _item(uow.session, b.component_item)) for b in parent.item.bom]
+    planned = plan_explosion(
+        BundleLine(
+            label=line_label(parent),
+            order_no=order.order_no,
+            line_no=parent.line_no,
+            item=parent.item_code,
+            quantity=parent.quantity,
+            unit_price=parent.unit_price,
+            discount_percent=parent.discount_percent,
+            discount_amount=parent.discount_amount,
+            net_amount=parent.net_amount,
+        ),
+        [Component(b.component_item, b.quantity, item.base_sales_price) for b, item in bom],
+        {item.item for _, item in bom if item.serialized_in_sales},
     )
+    components = _add_components(order, parent, planned)
+    parent.status = "canceled"
+    parent.bundle_net_amount = parent.net_amount
+    return {"line": parent.line_no, "item": parent.item_code, "components": components}
+
+
+def _item(session: Session, code: str) -> Item:
+    item = session.get(Item, code)
+    assert item is not None  # a BOM line's component is a foreign key to items
+    return item
+
+
+def _add_components(
+    order: SalesOrder, parent: SalesLine, planned: list[ComponentLine]
+) -> list[dict[str, Any]]:
+    """The component lines after the order's last line, each on the parent's site and
+    warehouse; what the result reports of each."""
     next_no = max(ln.line_no for ln in order.lines) + 1
-    numbers = []
-    for offset, comp in enumerate(allocated):
-        component_item = uow.session.get(Item, comp.item)
-        assert component_item is not None
-        label = f"order {order.order_no} bundle line {parent.line_no} component {comp.item}"
-        if component_item.serialized_in_sales:
-            require_whole_quantity(comp.quantity, label)
+    added = []
+    for offset, comp in enumerate(planned):
         line = SalesLine(
             line_no=next_no + offset,
             item_code=comp.item,
@@ -239,9 +223,5 @@ def _explode(uow: UnitOfWork, order: SalesOrder, parent: SalesLine) -> dict[str,
             bom_quantity=comp.bom_quantity,
         )
         order.lines.append(line)
-        numbers.append(
-            {"line": line.line_no, "item": comp.item, "net_amount": str(comp.net_amount)}
-        )
-    parent.status = "canceled"
-    parent.bundle_net_amount = parent.net_amount
-    return {"line": parent.line_no, "item": parent.item_code, "components": numbers}
+        added.append({"line": line.line_no, "item": comp.item, "net_amount": str(comp.net_amount)})
+    return added
