@@ -1,8 +1,9 @@
-"""Who may do what (DOMAIN.md M5): the duties, and the one table of request kind -> duty.
+"""Who may do what (DOMAIN.md M5): the duties, what they allow, and the checks on granting them.
 
-The services (through UnitOfWork.require_duties_of) and the HTTP service (before it queues a
-request) both read this table, so the two can never disagree. `register_non_readable_serials`
-is no kind's duty: it is checked per line, where a not-readable blank is registered (S6).
+Which duties each request kind needs is a column of the one kind table, pipeline.runner.kinds,
+which the runner, the services (through UnitOfWork.require_duties_of) and the HTTP service
+(before it queues a request) all read. `register_non_readable_serials` is no kind's duty: it
+is checked per line, where a not-readable blank is registered (S6).
 """
 
 from __future__ import annotations
@@ -41,22 +42,6 @@ class Need:
     what: str
 
 
-UPSERT_CATALOG = "upsert_catalog"
-
-# Every kind but upsert_catalog, whose needs depend on the parts it loads (catalog_needs).
-KIND_DUTIES: dict[str, Need] = {
-    "upsert_order": Need(MAINTAIN_SALES_ORDERS, "enter sales orders"),
-    "confirm_order": Need(MAINTAIN_SALES_ORDERS, "confirm sales orders"),
-    "post_packing_slip": Need(POST_SALES_DOCUMENTS, "post packing slips"),
-    "cancel_packing_slip": Need(POST_SALES_DOCUMENTS, "cancel packing slips"),
-    "post_invoice": Need(POST_SALES_DOCUMENTS, "post invoices"),
-    "post_credit_note": Need(POST_SALES_DOCUMENTS, "post credit notes"),
-    "post_pos_sale": Need(POST_SALES_DOCUMENTS, "post point-of-sale sales"),
-    "bulk_invoice": Need(POST_SALES_DOCUMENTS, "run bulk invoicing"),
-    "recognize_revenue": Need(RECOGNIZE_REVENUE, "recognise revenue"),
-    "change_serial": Need(CORRECT_SERIALS, "correct serial numbers"),
-}
-
 LOAD_MASTER_DATA = Need(MAINTAIN_MASTER_DATA, "load master data")
 CHANGE_ACTORS = Need(MANAGE_ACTORS, "create actors or change their duties")
 # The catalog part that is not master data; every other part is (tax codes and the company
@@ -76,13 +61,6 @@ def catalog_needs(catalog: Any) -> tuple[Need, ...]:
     if actors:
         needs.append(CHANGE_ACTORS)
     return tuple(needs)
-
-
-def needs_of(kind: str, command: Any) -> tuple[Need, ...]:
-    """The duties a request of `kind` with this parsed payload needs."""
-    if kind == UPSERT_CATALOG:
-        return catalog_needs(command)
-    return (KIND_DUTIES[kind],)
 
 
 def missing_duty(actor: str, need: Need) -> Rejection:

@@ -1,10 +1,23 @@
-"""The unit of work a posting service runs in: one session, one transaction, one request."""
+"""The unit of work a posting service runs in: one session, one transaction, one request.
+
+It owns the transaction, as cosmicpython's does: the runner opens it with `with`, and the work
+is kept only when `commit()` is called; leaving the block without (a Rejection, any other
+exception, a return before commit) rolls everything back:
+
+    with sessions() as session, UnitOfWork(session, request_id, actor, needs_of=...) as uow:
+        result = service(uow, command)
+        uow.commit()
+
+Services receive it and never commit: a request's writes stand or fall together.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, joinedload
@@ -14,19 +27,27 @@ from docpost.pipeline.duties import (  # noqa: F401  (re-exported: services impo
     CORRECT_SERIALS,
     POST_SALES_DOCUMENTS,
     REGISTER_NON_READABLE,
+    Need,
     missing_duty,
-    needs_of,
 )
 from docpost.pipeline.errors import Rejection
 from docpost.schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 
+# The duties a request kind needs, given its parsed command: pipeline.runner.kinds.needs_of.
+NeedsOf = Callable[[str, Any], tuple[Need, ...]]
+# Where the unit of work that opened a transaction leaves its NeedsOf on the session, for
+# those made later on the same session (bulk invoicing makes one per invoice it plans).
+_NEEDS_OF = "docpost.needs_of"
+
 
 @dataclass
 class UnitOfWork:
     """What every service needs: the session of the request's transaction, who asks, and
-    today's posting date. The caller commits; a Rejection rolls everything back."""
+    today's posting date. Opened with `with` (see the module), it commits on `commit()` only.
+    One made on the session of another (bulk invoicing's per invoice) is not opened: the
+    one that opened the transaction commits it."""
 
     session: Session
     request_id: str
@@ -34,8 +55,34 @@ class UnitOfWork:
     posting_date: dt.date = field(default_factory=lambda: clock.company_today())
     # Follow-up messages this unit of work wrote: published right after its commit.
     outbox: list[OutboxMessage] = field(default_factory=list)
+    # The kind table's duties, handed in by the runner: this module sits below the table's
+    # (pipeline.runner.kinds) and cannot import it.
+    needs_of: NeedsOf | None = None
     _actor: Actor | None = None
     _new_journals: list[Journal] = field(default_factory=list)
+
+    # --- the transaction ------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.session.begin()
+        if self.needs_of is not None:
+            self.session.info[_NEEDS_OF] = self.needs_of
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # After commit() there is nothing left to roll back; before it, nothing is kept.
+        self.rollback()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
 
     # --- who asks (M5) -----------------------------------------------------------------------
 
@@ -58,8 +105,13 @@ class UnitOfWork:
         return duty in self.actor.duty_names
 
     def require_duties_of(self, kind: str, command: Any = None) -> None:
-        """The duties of a request of `kind` (pipeline.duties, the table the HTTP service
-        checks too)."""
+        """The duties of a request of `kind` (the kind table, pipeline.runner.kinds, which
+        the HTTP service checks too)."""
+        needs_of = self.needs_of or self.session.info.get(_NEEDS_OF)
+        if needs_of is None:
+            raise RuntimeError(
+                "this unit of work knows no kind table: open it as pipeline.runner does"
+            )
         for need in needs_of(kind, command):
             if not self.has_duty(need.duty):
                 raise missing_duty(self.actor_name, need)

@@ -22,21 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.contract import parse_request
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.runner.execute import execute, outcome_of, record_queued
+from docpost.pipeline.runner.execute import execute
+from docpost.pipeline.runner.request_record import outcome_of, poll_intervals, record_queued
 from docpost.schema import RequestRecord
 from docpost.schema.requests import FINAL_STATUSES
 from docpost.tasks.db import worker_sessions
 from docpost.tasks.publish import publish_request
-
-FIRST_POLL_SECONDS = 0.02
-MAX_POLL_SECONDS = 0.5
-
-
-def _polls() -> Iterator[float]:
-    interval = FIRST_POLL_SECONDS
-    while True:
-        yield interval
-        interval = min(MAX_POLL_SECONDS, interval * 1.5)
 
 
 def outcomes_of(sessions: sessionmaker[Session], request_ids: Iterable[str]) -> dict[str, Any]:
@@ -93,22 +84,12 @@ def wait_all(
     for h in [h for h in pending.values() if h.settled is not None]:
         del pending[h.request_id]
         yield h.settled  # type: ignore[misc]
-    polls = _polls()
+    polls = poll_intervals()
     while pending:
-        by_session: dict[int, list[str]] = {}
-        for h in pending.values():
-            by_session.setdefault(id(h.sessions), []).append(h.request_id)
-        waiting: dict[str, int] = {}
-        for ids in by_session.values():
-            outcomes = outcomes_of(pending[ids[0]].sessions, ids)
-            for request_id in ids:
-                outcome = outcomes.get(request_id)
-                if outcome is not None and outcome["status"] in FINAL_STATUSES:
-                    del pending[request_id]
-                    yield outcome
-                else:
-                    status = NOT_RECORDED if outcome is None else str(outcome["status"])
-                    waiting[status] = waiting.get(status, 0) + 1
+        final, waiting = _look(pending)
+        for outcome in final:
+            del pending[outcome["request_id"]]
+            yield outcome
         if on_progress is not None:
             on_progress(total - len(pending), total)
         if not pending:
@@ -119,6 +100,26 @@ def wait_all(
             shown = ", ".join(sorted(pending)[:5]) + (" ..." if len(pending) > 5 else "")
             raise TimeoutError(f"{len(pending)} request(s) not final after {timeout} s: {shown}")
         time.sleep(next(polls))
+
+
+def _look(pending: dict[str, Handle]) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """One look at the outcomes of the pending requests (one query per database): the final
+    ones, and how many of the others are in each status."""
+    by_session: dict[int, list[str]] = {}
+    for h in pending.values():
+        by_session.setdefault(id(h.sessions), []).append(h.request_id)
+    final: list[dict[str, Any]] = []
+    waiting: dict[str, int] = {}
+    for ids in by_session.values():
+        outcomes = outcomes_of(pending[ids[0]].sessions, ids)
+        for request_id in ids:
+            outcome = outcomes.get(request_id)
+            if outcome is not None and outcome["status"] in FINAL_STATUSES:
+                final.append(outcome)
+            else:
+                status = NOT_RECORDED if outcome is None else str(outcome["status"])
+                waiting[status] = waiting.get(status, 0) + 1
+    return final, waiting
 
 
 def submit(request: dict[str, Any] | str, sessions: sessionmaker[Session] | None = None) -> Handle:

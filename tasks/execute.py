@@ -1,9 +1,10 @@
 """The request task: count the delivery, execute, relay the outbox. Nothing else.
 
-pipeline.runner.execute does the work and keeps the one outcome per request_id. This task adds
-what only the queue needs: an attempt counter (so a message that kills its worker ends as
-`failed` after DOCPOST_MAX_ATTEMPTS deliveries instead of looping), retries with backoff on
-transient faults, and publishing the outbox rows the request wrote once it has committed.
+pipeline.runner.execute does the work, and pipeline.runner.request_record keeps the one
+outcome per request_id. This task adds what only the queue needs: an attempt counter (so a
+message that kills its worker ends as `failed` after DOCPOST_MAX_ATTEMPTS deliveries instead
+of looping), retries with backoff on transient faults, and publishing the outbox rows the
+request wrote once it has committed.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline import clock
 from docpost.pipeline.config import get_settings
-from docpost.pipeline.runner.execute import (
+from docpost.pipeline.runner.execute import run_invoice_batch, run_request
+from docpost.pipeline.runner.follow_ups import invoice_batch_or_each
+from docpost.pipeline.runner.ordering import Head, retry_countdown
+from docpost.pipeline.runner.request_record import (
     CountedBefore,
+    Executed,
     record_failure,
     record_queued,
     reject_request,
-    run_invoice_batch,
-    run_request,
     start_attempt,
     time_limit_rejection,
+    usable_request_id,
     waits_for,
 )
-from docpost.pipeline.runner.ordering import Head, retry_countdown
 from docpost.tasks.app import app
 from docpost.tasks.config import get_queue_settings, time_limits
 from docpost.tasks.db import worker_sessions
@@ -63,15 +66,6 @@ class Attempt:
 
     request_id: str | None = None
     number: int | None = None
-
-
-def usable_request_id(body: Any) -> str | None:
-    """The body's request_id if it can be stored as one (a lone surrogate cannot, and is not
-    printable): a body with any other is rejected under a derived id."""
-    request_id = body.get("request_id") if isinstance(body, dict) else None
-    if isinstance(request_id, str) and 0 < len(request_id) <= 200 and request_id.isprintable():
-        return request_id
-    return None
 
 
 def begin_attempt(
@@ -118,41 +112,12 @@ def execute_request(self: Task, body: dict[str, Any] | str, held: int = 0) -> No
     sessions = worker_sessions()
     max_attempts = get_settings().max_attempts
     attempt = Attempt(request_id=usable_request_id(body))
-    released: list[Any] = []  # what a failure releases (pipeline.runner.ordering)
     try:
-        run = None
-        if not is_redelivery(self):
-            attempt.number = 1  # counted in the request's transaction, or not at all
-            # CountedBefore: deliveries were counted before after all; count this one too
-            with contextlib.suppress(CountedBefore):
-                run = run_request(body, sessions, first_delivery=True, hold=True)
+        run = first_delivery(self, body, sessions, attempt)
         if run is None:
-            head = waits_for(body, sessions)  # checked before this delivery is counted
-            if head is not None:
-                hand_back(self, body, head, held)
+            run = counted_delivery(self, body, sessions, attempt, held, max_attempts)
+            if run is None:
                 return
-            if not begin_attempt(body, sessions, attempt):
-                return
-            assert attempt.request_id is not None and attempt.number is not None
-            if attempt.number > max_attempts:
-                log.error(
-                    "request %s: giving up after %d deliveries", attempt.request_id, max_attempts
-                )
-                record_failure(
-                    attempt.request_id,
-                    failure(
-                        "internal.worker_lost",
-                        f"the request was delivered {attempt.number - 1} times without "
-                        "finishing (its worker died or timed out each time); it was not "
-                        "executed again",
-                        attempts=attempt.number - 1,
-                    ),
-                    sessions,
-                    released=released,
-                )
-                relay_written(sessions, released)
-                return
-            run = run_request(body, sessions, hold=True)
         if run.waits_for is not None:
             hand_back(self, body, run.waits_for, held)
             return
@@ -168,6 +133,61 @@ def execute_request(self: Task, body: dict[str, Any] | str, held: int = 0) -> No
         handle_fault(self, exc, body, attempt, sessions, max_attempts)
         return
     relay_written(sessions, run.outbox)
+
+
+def first_delivery(
+    task: Task, body: Any, sessions: sessionmaker[Session], attempt: Attempt
+) -> Executed | None:
+    """Run a first delivery, counted in the request's own transaction (or not at all). None
+    when it must be counted on its own first: a redelivery, or one counted before after all."""
+    if is_redelivery(task):
+        return None
+    attempt.number = 1
+    with contextlib.suppress(CountedBefore):
+        return run_request(body, sessions, first_delivery=True, hold=True)
+    return None
+
+
+def counted_delivery(
+    task: Task,
+    body: Any,
+    sessions: sessionmaker[Session],
+    attempt: Attempt,
+    held: int,
+    max_attempts: int,
+) -> Executed | None:
+    """Count this delivery in a commit of its own, then run it. None when it does not run:
+    handed back, final already (or malformed, and rejected just now), or given up on."""
+    head = waits_for(body, sessions)  # checked before this delivery is counted
+    if head is not None:
+        hand_back(task, body, head, held)
+        return None
+    if not begin_attempt(body, sessions, attempt):
+        return None
+    assert attempt.request_id is not None and attempt.number is not None
+    if attempt.number > max_attempts:
+        give_up(attempt.request_id, attempt.number, sessions)
+        return None
+    return run_request(body, sessions, hold=True)
+
+
+def give_up(request_id: str, number: int, sessions: sessionmaker[Session]) -> None:
+    """End as `failed` a request delivered once too often: its earlier deliveries never
+    finished, so this one is not run either."""
+    log.error("request %s: giving up after %d deliveries", request_id, number - 1)
+    released: list[Any] = []  # what a failure releases (pipeline.runner.ordering)
+    record_failure(
+        request_id,
+        failure(
+            "internal.worker_lost",
+            f"the request was delivered {number - 1} times without finishing (its worker "
+            "died or timed out each time); it was not executed again",
+            attempts=number - 1,
+        ),
+        sessions,
+        released=released,
+    )
+    relay_written(sessions, released)
 
 
 def hand_back(task: Task, body: Any, head: Head, held: int) -> None:
@@ -244,7 +264,7 @@ def handle_fault(
 
 @app.task(name=INVOICE_BATCH, bind=True, max_retries=None)
 def execute_invoice_batch(self: Task, bodies: list[dict[str, Any]]) -> None:
-    """Bulk invoicing's invoice requests, invoiced together (runner.execute.run_invoice_batch).
+    """Bulk invoicing's invoice requests, invoiced together (runner.follow_ups).
 
     Only a first delivery runs the batch. A redelivery (its worker died), a batch that fails
     on something other than a passing fault, or one whose retries run out is sent on as one
@@ -254,20 +274,25 @@ def execute_invoice_batch(self: Task, bodies: list[dict[str, Any]]) -> None:
     if (self.request.delivery_info or {}).get("redelivered"):
         fan_out(bodies)
         return
-    try:
-        done = run_invoice_batch(bodies, sessions)
-    except Exception as exc:
+
+    def retry_passing_fault(exc: Exception) -> None:
         if is_transient(exc) and self.request.retries < get_settings().max_attempts:
             raise self.retry(exc=exc, countdown=backoff(self.request.retries + 1)) from None
-        log.warning("invoice batch failed (%s); sending its requests one by one", exc)
-        fan_out(bodies)
-        return
-    relay_written(sessions, done.outbox)
+
+    done = invoice_batch_or_each(
+        bodies, sessions, fan_out_one, run_batch=run_invoice_batch, retry=retry_passing_fault
+    )
+    if done is not None:
+        relay_written(sessions, done.outbox)
 
 
 def fan_out(bodies: list[dict[str, Any]]) -> None:
     for body in bodies:
-        publish_request(body, fan_out=True)
+        fan_out_one(body)
+
+
+def fan_out_one(body: dict[str, Any]) -> None:
+    publish_request(body, fan_out=True)
 
 
 @app.task(name=SCHEDULED_BULK_INVOICE)

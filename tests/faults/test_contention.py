@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from docpost.pipeline import queries
-from docpost.pipeline.runner.execute import record_queued
+from docpost.pipeline.runner.request_record import record_queued
 from docpost.schema import Journal, JournalLine, PackingSlipInvoicing, SerialRegistration
 from docpost.tasks.publish import publish_request
 from tests.faults.harness import (

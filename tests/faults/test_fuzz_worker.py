@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.contract import fallback_request_id, parse_request
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.runner.execute import _salvage_envelope, execute
+from docpost.pipeline.runner.execute import execute
+from docpost.pipeline.runner.request_record import salvage_envelope as _salvage_envelope
 from docpost.tasks.client import outcomes_of
 from docpost.tasks.execute import Attempt, begin_attempt
 from docpost.tasks.routing import EXECUTE_REQUEST, route_task

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from docpost.pipeline.contract import PAYLOADS
-from docpost.pipeline.duties import needs_of
 from docpost.pipeline.entrypoints.cli.serve import main
 from docpost.pipeline.entrypoints.http.auth import Caller, caller_for_key, key_digest
+from docpost.pipeline.runner.kinds import needs_of
 from docpost.schema import ApiKey
 from tests.conftest import Runner, usmf_catalog
 

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.db import make_engine, session_factory
-from docpost.pipeline.runner.execute import execute, record_queued
+from docpost.pipeline.runner.execute import execute
+from docpost.pipeline.runner.request_record import record_queued
 from docpost.schema import Journal
 from docpost.schema.migrate import upgrade
 from docpost.tasks.client import outcomes_of, submit, wait_all

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline import queries
 from docpost.pipeline.db import session_factory
-from docpost.pipeline.runner.execute import execute, record_queued
+from docpost.pipeline.runner.execute import execute
+from docpost.pipeline.runner.request_record import record_queued
 from docpost.schema import Journal, RequestRecord
 from docpost.schema.requests import FINAL_STATUSES
 from docpost.tasks.client import Handle, submit, wait_all

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from docpost.pipeline.db import session_factory
-from docpost.pipeline.runner.execute import execute, record_queued
+from docpost.pipeline.runner.execute import execute
+from docpost.pipeline.runner.request_record import record_queued
 from docpost.schema import RequestRecord
 from docpost.tasks.app import app
 from docpost.tasks.client import Handle, submit

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
-from docpost.pipeline.runner.execute import record_queued, start_attempt
+from docpost.pipeline.runner.request_record import record_queued, start_attempt
 from docpost.schema import OutboxMessage, RequestRecord
 from docpost.tasks import relay
 from docpost.tasks.schedule import latest_slot, parse_cron, slot_request_id

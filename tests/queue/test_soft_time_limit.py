@@ -11,7 +11,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
-from docpost.pipeline.runner.execute import record_queued
+from docpost.pipeline.runner.request_record import record_queued
 from docpost.schema import RequestRecord
 
 

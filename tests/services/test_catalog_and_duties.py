@@ -14,9 +14,10 @@ from docpost.pipeline import clock, queries
 from docpost.pipeline.config import get_settings
 from docpost.pipeline.contract import PAYLOADS, Duty, UpsertCatalog
 from docpost.pipeline.db import engine_for
-from docpost.pipeline.duties import ALL_DUTIES, KIND_DUTIES, needs_of
+from docpost.pipeline.duties import ALL_DUTIES
 from docpost.pipeline.entrypoints.cli.main import main as cli_main
 from docpost.pipeline.runner.execute import SERVICES
+from docpost.pipeline.runner.kinds import KINDS, needs_of
 from docpost.schema import Actor, Customer, Item, SalesOrder
 from tests.conftest import EXAMPLES, Runner, usmf_catalog
 from tests.services.helpers import counts, order, ship, unchanged_but_outcome
@@ -473,10 +474,10 @@ def test_m5_entering_and_confirming_orders_need_maintain_sales_orders(usmf: Runn
 
 
 def test_m5_every_kind_has_its_duties_in_the_one_table() -> None:
-    """The services and the HTTP service read pipeline.duties; the contract's duty names and
+    """The services and the HTTP service read pipeline.runner.kinds; the contract's duty names and
     the table agree, and every kind of the contract needs a duty."""
     assert set(get_args(Duty)) == set(ALL_DUTIES)
-    assert set(PAYLOADS) == set(SERVICES) == set(KIND_DUTIES) | {"upsert_catalog"}
+    assert set(PAYLOADS) == set(SERVICES) == set(KINDS)
     catalog = UpsertCatalog.model_validate
     assert [n.duty for n in needs_of("upsert_catalog", catalog({}))] == ["maintain_master_data"]
     assert [n.duty for n in needs_of("upsert_catalog", catalog({"actors": [{"actor": "a"}]}))] == [

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 
 from docpost.pipeline.outbox import drain_inline
-from docpost.pipeline.runner.execute import execute, record_queued, run_invoice_batch
+from docpost.pipeline.runner.execute import execute, run_invoice_batch
+from docpost.pipeline.runner.request_record import record_queued
 from docpost.pipeline.services.bulk import invoice_request
 from docpost.schema import (
     Document,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from docpost.pipeline.runner.execute import execute, record_failure, record_queued, run_request
+from docpost.pipeline.runner.execute import execute, run_request
+from docpost.pipeline.runner.request_record import record_failure, record_queued
 from docpost.schema import OutboxMessage, RequestRecord
 from tests.conftest import Runner
 from tests.services.helpers import bundle_order_chain, request_body

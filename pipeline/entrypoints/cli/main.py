@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -35,8 +34,8 @@ from docpost.pipeline.entrypoints.cli.output import describe_outcome, print_json
 from docpost.pipeline.entrypoints.cli.queue import register_queue_commands
 from docpost.pipeline.entrypoints.cli.requests_io import read_request_file
 from docpost.pipeline.entrypoints.cli.serve import register_http_commands
-from docpost.pipeline.outbox import drain_inline
-from docpost.pipeline.runner.execute import execute_or_fail, run_invoice_batch
+from docpost.pipeline.runner.execute import execute_or_fail
+from docpost.pipeline.runner.follow_ups import run_follow_ups
 from docpost.schema.migrate import upgrade
 
 
@@ -194,36 +193,15 @@ def _run_and_report(args: argparse.Namespace, requests: list[str | dict[str, Any
     factory = sessions(migrate=True)
     outcomes: list[dict[str, Any]] = []
 
-    def run_one(body: str | dict[str, Any]) -> None:
-        outcome = execute_or_fail(body, factory)
+    def report(outcome: dict[str, Any]) -> None:
         outcomes.append(outcome)
         if not args.json:
             print(describe_outcome(outcome))
 
-    def run_batch(bodies: list[dict[str, Any]]) -> None:
-        try:
-            batch = run_invoice_batch(bodies, factory).outcomes
-        except Exception:
-            # As execute_or_fail does for one request: each child then ends on its own.
-            logging.getLogger(__name__).exception("invoice batch failed; one by one instead")
-            for body in bodies:
-                run_one(body)
-            return
-        for outcome in batch:
-            outcomes.append(outcome)
-            if not args.json:
-                print(describe_outcome(outcome))
-
     for body in requests:
-        run_one(body)
+        report(execute_or_fail(body, factory))
         # Follow-up requests (bulk invoicing's invoices) run right after their parent.
-        drain_inline(
-            factory,
-            {
-                "execute_request": lambda payload: run_one(payload["body"]),
-                "invoice_batch": lambda payload: run_batch(payload["bodies"]),
-            },
-        )
+        run_follow_ups(factory, report)
     # In this process no worker relays the render tasks, so the PDFs are made here. Rendering
     # is idempotent: a relay of the same outbox messages later renders nothing again.
     render_pending(factory)

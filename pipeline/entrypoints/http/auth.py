@@ -11,8 +11,8 @@ How callers authenticate:
 
 What a key may do (DOMAIN.md M5, checked again by the pipeline itself):
 
-- post a request: the duties its kind needs, from the one table the pipeline's services
-  check too (pipeline.duties: e.g. `upsert_order` needs `maintain_sales_orders`, a catalog
+- post a request: the duties its kind needs, from the one kind table the pipeline's services
+  check too (pipeline.runner.kinds: e.g. `upsert_order` needs `maintain_sales_orders`, a catalog
   `maintain_master_data` and, with actors, `manage_actors`). The pipeline decides the rest
   (blanks need `register_non_readable_serials`; a catalog grants only duties its actor holds)
   and rejects with `actor.missing_duty`, `actor.grant_not_held`, ...
@@ -33,8 +33,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from docpost.pipeline.duties import POST_SALES_DOCUMENTS, Need, needs_of
+from docpost.pipeline.duties import POST_SALES_DOCUMENTS, Need
 from docpost.pipeline.entrypoints.http.errors import ApiError
+from docpost.pipeline.runner.kinds import needs_of
 from docpost.schema import Actor, ApiKey
 from docpost.schema.types import utcnow
 
@@ -115,7 +116,8 @@ class Caller:
         return duty in self.duties
 
     def missing(self, kind: str, command: object) -> Need | None:
-        """The first duty a request of `kind` needs (pipeline.duties) that this caller lacks."""
+        """The first duty a request of `kind` needs (pipeline.runner.kinds) that this caller
+        lacks."""
         return next((n for n in needs_of(kind, command) if n.duty not in self.duties), None)
 
     def require(self, duty: str, what: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -28,7 +27,12 @@ from docpost.pipeline.entrypoints.http.auth import READ_DUTY, AnyReader, Caller,
 from docpost.pipeline.entrypoints.http.errors import ApiError, not_found
 from docpost.pipeline.entrypoints.http.schemas import MAX_BATCH, Accepted, Outcome, errors
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.runner.execute import outcome_of
+from docpost.pipeline.runner.request_record import (
+    conflict,
+    is_conflict,
+    outcome_of,
+    poll_intervals,
+)
 from docpost.schema import RequestRecord
 from docpost.schema.requests import FINAL_STATUSES
 
@@ -36,8 +40,6 @@ router = APIRouter(tags=["requests"])
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_WAIT_SECONDS = 30.0
-FIRST_POLL_SECONDS = 0.05
-MAX_POLL_SECONDS = 0.5
 
 
 def outcome_link(request_id: str) -> str:
@@ -127,10 +129,7 @@ def _check(index: int, body: Any, caller: Caller) -> ParsedRequest:
     try:
         request = parse_request(body)
     except Rejection as rejection:
-        error = rejection.as_error()
-        refused = ApiError(422, error["code"], error["message"], rule=error["rule"], index=index)
-        refused.details.update(error["details"])
-        raise refused from None
+        raise _refused(422, rejection, index) from None
     need = caller.missing(request.kind, request.command)
     if need is not None:
         raise ApiError(
@@ -172,7 +171,7 @@ def _submit_all(
     accepted = []
     for index, body in enumerate(bodies):
         handle = submit(body, sessions)
-        if handle.settled is not None and _is_conflict(handle.settled):
+        if handle.settled is not None and is_conflict(handle.settled):
             # Another call recorded this request_id with another body after the check above
             # (concurrent posts): the same 409, never a 202 whose link shows the winner.
             raise _conflict(handle.request_id, index)
@@ -199,29 +198,18 @@ def _refuse_reused_ids(sessions: sessionmaker[Session], parsed: list[ParsedReque
             raise _conflict(request.request_id, index)
 
 
-def _is_conflict(outcome: dict[str, Any]) -> bool:
-    error = outcome.get("error")
-    return isinstance(error, dict) and error.get("code") == "request.conflict"
-
-
 def _conflict(request_id: str, index: int) -> ApiError:
-    return ApiError(
-        409,
-        "request.conflict",
-        f"request_id {request_id!r} was already used for a different request; "
-        "use a new request_id for a new request",
-        index=index,
-    )
+    return _refused(409, conflict(request_id), index)
+
+
+def _refused(status: int, rejection: Rejection, index: int) -> ApiError:
+    """The rejection a request of the body would get, as the call's error (which names it)."""
+    refused = ApiError(status, rejection.code, rejection.message, rule=rejection.rule, index=index)
+    refused.details.update(rejection.details)
+    return refused
 
 
 # --- outcomes --------------------------------------------------------------------------------
-
-
-def _polls() -> Iterator[float]:
-    interval = FIRST_POLL_SECONDS
-    while True:
-        yield interval
-        interval = min(MAX_POLL_SECONDS, interval * 1.5)
 
 
 def _visible_outcome(
@@ -250,7 +238,7 @@ async def get_request(
     wait: Annotated[float, Query(ge=0, allow_inf_nan=False)] = 0,
 ) -> Any:
     deadline = time.monotonic() + min(wait, MAX_WAIT_SECONDS)
-    polls = _polls()
+    polls = poll_intervals()
     while True:
         outcome = await run_in_threadpool(_visible_outcome, sessions, request_id, caller)
         final = outcome["status"] in FINAL_STATUSES
