@@ -94,30 +94,43 @@ def render_document(self: Task, document_id: Any) -> None:
     except DocumentNotFound:
         log.warning("document %s does not exist; nothing to render", document_id)
     except Exception as exc:
-        # Any failure is retried while attempts remain, not only transient ones: rendering
-        # writes nothing but the document row, and the renderer has already kept the error
-        # text (and marked the document failed on the last attempt).
-        if attempts is None:
-            # The delivery could not even be counted (the database is unreachable): retry a
-            # few times, then leave the document pending. Without a count there is no limit,
-            # and this used to retry for ever; the recovery sweep sends it again later.
-            if self.request.retries + 1 < max_attempts:
-                raise self.retry(exc=exc, countdown=backoff(self.request.retries + 1)) from exc
-            log.error(
-                "document %s: delivery could not be counted %d times (%s: %s); left pending "
-                "for the recovery sweep",
-                document_id,
-                max_attempts,
-                exc.__class__.__name__,
-                exc,
-            )
-            return
-        if attempts < max_attempts:
-            raise self.retry(exc=exc, countdown=backoff(attempts)) from exc
-        log.exception("document %s could not be rendered", document_id)
-        try:
-            mark_render_failed(document_id, f"{exc.__class__.__name__}: {exc}", sessions)
-        except Exception as write_error:
-            if not is_transient(write_error):
-                raise
-            raise self.retry(exc=write_error, countdown=backoff(attempts)) from None
+        retry_or_fail(self, exc, document_id, attempts, max_attempts, sessions)
+
+
+def retry_or_fail(
+    task: Task,
+    exc: Exception,
+    document_id: int,
+    attempts: int | None,
+    max_attempts: int,
+    sessions: sessionmaker[Session],
+) -> None:
+    """After a failed delivery: retry while attempts remain, else mark the document failed.
+
+    Any failure is retried, not only transient ones: rendering writes nothing but the
+    document row, and the renderer has already kept the error text (and marked the document
+    failed on the last attempt)."""
+    if attempts is None:
+        # The delivery could not even be counted (the database is unreachable): retry a few
+        # times, then leave the document pending. Without a count there is no limit, and this
+        # used to retry for ever; the recovery sweep sends it again later.
+        if task.request.retries + 1 < max_attempts:
+            raise task.retry(exc=exc, countdown=backoff(task.request.retries + 1)) from exc
+        log.error(
+            "document %s: delivery could not be counted %d times (%s: %s); left pending "
+            "for the recovery sweep",
+            document_id,
+            max_attempts,
+            exc.__class__.__name__,
+            exc,
+        )
+        return
+    if attempts < max_attempts:
+        raise task.retry(exc=exc, countdown=backoff(attempts)) from exc
+    log.exception("document %s could not be rendered", document_id)
+    try:
+        mark_render_failed(document_id, f"{exc.__class__.__name__}: {exc}", sessions)
+    except Exception as write_error:
+        if not is_transient(write_error):
+            raise
+        raise task.retry(exc=write_error, countdown=backoff(attempts)) from None
