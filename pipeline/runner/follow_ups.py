@@ -36,15 +36,15 @@ def invoice_batch_or_each(
     sessions: sessionmaker[Session],
     each: Callable[[dict[str, Any]], Any],
     *,
-    run_batch: Callable[[Bodies, sessionmaker[Session]], BatchExecuted] = run_invoice_batch,
+    run_batch: Callable[[Bodies, sessionmaker[Session]], BatchExecuted] | None = None,
     retry: Callable[[Exception], None] | None = None,
 ) -> BatchExecuted | None:
-    """Run the invoice requests as one batch; if it fails, hand each request to `each`.
-    Returns the batch's run, or None when the requests went to `each`. `retry` sees the
-    batch's error first and may raise to try the batch again later instead (the queue does
-    for a passing fault)."""
+    """Run the invoice requests as one batch (`run_batch`, by default `run_invoice_batch`);
+    if it fails, hand each request to `each`. Returns the batch's run, or None when the
+    requests went to `each`. `retry` sees the batch's error first and may raise to try the
+    batch again later instead (the queue does for a passing fault)."""
     try:
-        return run_batch(bodies, sessions)
+        return (run_batch or run_invoice_batch)(bodies, sessions)
     except Exception as exc:
         if retry is not None:
             retry(exc)
