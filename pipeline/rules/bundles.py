@@ -1,8 +1,8 @@
-"""Bundle rules (DOMAIN.md B1, B3, B4, B7, M4) as pure functions."""
+"""Bundle rules (DOMAIN.md B1-B4, B7, B9, M4) as pure functions."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -174,3 +174,33 @@ def plan_explosion(
             label = f"order {parent.order_no} bundle line {parent.line_no} component {line.item}"
             require_whole_quantity(line.quantity, label)
     return lines
+
+
+def check_exploded(
+    order_no: str, bundle_lines: Iterable[tuple[int, str, bool]], document: str
+) -> None:
+    """B2: an order holding a bundle is confirmed (its bundles exploded) before a packing slip
+    or invoice is posted for it. `bundle_lines`: (line number, bundle item, exploded) of each
+    order line whose item is a bundle, in line order."""
+    for line_no, item, exploded in bundle_lines:
+        if not exploded:
+            raise Rejection(
+                "order.not_confirmed",
+                f"order {order_no} holds bundle {item} on line {line_no}; confirm the order "
+                f"before posting a {document}",
+                rule="B2",
+            )
+
+
+def parent_line_refused(
+    order_no: str, line_no: int, item: str, component_lines: Sequence[int]
+) -> Rejection:
+    """B9: an exploded bundle's parent line is posted through its components, never itself;
+    the refusal names them and how to address one."""
+    numbers = ", ".join(str(n) for n in component_lines)
+    return Rejection(
+        "bundle.parent_line",
+        f"order {order_no} line {line_no} is bundle {item}, posted through its components: "
+        f'lines {numbers}, or {{"line": {line_no}, "item": <component>}}',
+        rule="B9",
+    )

@@ -1,10 +1,12 @@
-"""Finding and describing order lines, shared by the posting services."""
+"""Finding and describing order lines, shared by the posting services; the bundle rules
+they apply (B2, B9) are in rules.bundles."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.bundles import check_exploded, parent_line_refused
 from docpost.schema import SalesLine, SalesOrder
 
 
@@ -32,13 +34,11 @@ def resolve_line(order: SalesOrder, line_no: int, item: str | None) -> SalesLine
         raise Rejection("order.line_unknown", f"order {order.order_no} has no line {line_no}")
     if item is None or (item == line.item_code and line.status != "canceled"):
         if line.status == "canceled":
-            numbers = ", ".join(str(c.line_no) for c in components_of(order, line))
-            raise Rejection(
-                "bundle.parent_line",
-                f"order {order.order_no} line {line_no} is bundle {line.item_code}, posted "
-                f"through its components: lines {numbers}, or "
-                f'{{"line": {line_no}, "item": <component>}}',
-                rule="B9",
+            raise parent_line_refused(
+                order.order_no,
+                line_no,
+                line.item_code,
+                [c.line_no for c in components_of(order, line)],
             )
         return line
     if line.status == "canceled":
@@ -57,15 +57,17 @@ def resolve_line(order: SalesOrder, line_no: int, item: str | None) -> SalesLine
 
 
 def require_exploded(order: SalesOrder, document: str) -> None:
-    """B2: an order holding a bundle must be confirmed before packing slip or invoice."""
-    for line in order.lines:
-        if line.item.bundle and line.status != "canceled":
-            raise Rejection(
-                "order.not_confirmed",
-                f"order {order.order_no} holds bundle {line.item_code} on line {line.line_no}; "
-                f"confirm the order before posting a {document}",
-                rule="B2",
-            )
+    """B2 (rules.bundles): an order holding a bundle must be confirmed before packing slip or
+    invoice."""
+    check_exploded(
+        order.order_no,
+        (
+            (ln.line_no, ln.item_code, ln.status == "canceled")
+            for ln in order.lines
+            if ln.item.bundle
+        ),
+        document,
+    )
 
 
 def reject_repeats(refs: Iterable[SalesLine]) -> None:

@@ -1,5 +1,5 @@
-"""Order entry and bundle explosion (DOMAIN.md B1, B3-B6, M4, S2): rules.orders and
-rules.bundles.plan_explosion, no database."""
+"""Order entry, bundle explosion and posting through components (DOMAIN.md B1-B6, B9, M4,
+S2): rules.orders and rules.bundles, no database."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.rules.bundles import BundleLine, Component, plan_explosion
+from docpost.pipeline.rules.bundles import (
+    BundleLine,
+    Component,
+    check_exploded,
+    parent_line_refused,
+    plan_explosion,
+)
 from docpost.pipeline.rules.money import line_net_amount
 from docpost.pipeline.rules.orders import (
     LinePlan,
@@ -259,3 +265,32 @@ def test_b1_b4_property_explosion_sums_to_the_bundle_and_scales_quantities(
     assert sum(ln.net_amount for ln in lines) == parent.net_amount
     assert all(ln.net_amount >= 0 for ln in lines)
     assert all(ln.discount_percent == percent for ln in lines)
+
+
+# --- posting an order that holds bundles -----------------------------------------------------
+
+
+def test_b2_order_with_a_bundle_not_exploded_is_confirmed_first() -> None:
+    error = refused(
+        check_exploded,
+        "SO-1",
+        [(1, "LaptopBundle", True), (4, "PhoneBundle", False)],
+        "packing slip",
+    )
+    assert (error.code, error.rule) == ("order.not_confirmed", "B2")
+    assert error.message == (
+        "order SO-1 holds bundle PhoneBundle on line 4; confirm the order before posting a "
+        "packing slip"
+    )
+    # Negative controls: every bundle exploded, or none on the order.
+    check_exploded("SO-1", [(1, "LaptopBundle", True), (4, "PhoneBundle", True)], "invoice")
+    check_exploded("SO-1", [], "invoice")
+
+
+def test_b9_parent_line_is_posted_through_its_components() -> None:
+    error = parent_line_refused("SO-1", 1, "LaptopBundle", [3, 4, 5])
+    assert (error.code, error.rule) == ("bundle.parent_line", "B9")
+    assert error.message == (
+        "order SO-1 line 1 is bundle LaptopBundle, posted through its components: lines 3, 4, 5, "
+        'or {"line": 1, "item": <component>}'
+    )
