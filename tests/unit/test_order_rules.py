@@ -224,34 +224,47 @@ def test_s2_serialized_component_needs_a_whole_quantity() -> None:
     assert plan_explosion(bundle_line(quantity=D(3)), bom, set())[0].quantity == D("1.5")
 
 
-price = st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2)
-bom_quantity = st.sampled_from([D(1), D(2), D(3), D("0.5"), D("0.25")])
+@st.composite
+def bundle_parents(draw: st.DrawFn) -> BundleLine:
+    """A bundle line as entered: any whole quantity, price, discount percent, and a discount
+    amount of none to all of the price."""
+    unit_price = draw(st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2))
+    share = draw(st.sampled_from([NONE, D("0.1"), D("0.5"), ONE]))
+    return bundle_line(
+        quantity=D(draw(st.integers(min_value=1, max_value=500))),
+        unit_price=unit_price,
+        percent=draw(st.decimals(min_value=0, max_value=100, places=2)),
+        discount=(unit_price * share).quantize(D("0.01")),
+    )
+
+
+@st.composite
+def boms(draw: st.DrawFn) -> tuple[list[Component], set[str]]:
+    """A bill of materials (base price, BOM quantity, some of them fractions) and the
+    components serialized in sales."""
+    size = draw(st.integers(min_value=1, max_value=6))
+    bom = [
+        Component(
+            f"C{i}",
+            draw(st.sampled_from([ONE, D(2), D(3), D("0.5"), D("0.25")])),
+            draw(st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2)),
+        )
+        for i in range(size)
+    ]
+    return bom, {c.item for c in bom if draw(st.booleans())}
 
 
 @settings(max_examples=300)
-@given(
-    unit_price=price,
-    quantity=st.integers(min_value=1, max_value=500).map(D),
-    percent=st.decimals(min_value=0, max_value=100, places=2),
-    discount_fraction=st.sampled_from([D(0), D("0.1"), D("0.5"), D(1)]),
-    components=st.lists(st.tuples(price, bom_quantity, st.booleans()), min_size=1, max_size=6),
-)
+@given(bundle_parents(), boms())
 def test_b1_b4_property_explosion_sums_to_the_bundle_and_scales_quantities(
-    unit_price: Decimal,
-    quantity: Decimal,
-    percent: Decimal,
-    discount_fraction: Decimal,
-    components: list[tuple[Decimal, Decimal, bool]],
+    parent: BundleLine, bom_and_serialized: tuple[list[Component], set[str]]
 ) -> None:
     """Whatever the bundle: one line per component, in BOM order, quantity = parent x BOM
     quantity (B1), net amounts summing exactly to the Bundle net amount (B4), none negative;
     refused (S2) exactly when a serialized component's quantity is not whole."""
-    discount = (unit_price * discount_fraction).quantize(D("0.01"))
-    parent = bundle_line(quantity, unit_price, percent, discount)
-    bom = [Component(f"C{i}", q, p) for i, (p, q, _) in enumerate(components)]
-    serialized = {f"C{i}" for i, (_, _, s) in enumerate(components) if s}
+    bom, serialized = bom_and_serialized
     fractional = [
-        c.item for c in bom if c.item in serialized and (quantity * c.bom_quantity) % 1 != 0
+        c.item for c in bom if c.item in serialized and (parent.quantity * c.bom_quantity) % 1
     ]
     try:
         lines = plan_explosion(parent, bom, serialized)
@@ -261,10 +274,10 @@ def test_b1_b4_property_explosion_sums_to_the_bundle_and_scales_quantities(
         return
     assert not fractional
     assert [ln.item for ln in lines] == [c.item for c in bom]
-    assert [ln.quantity for ln in lines] == [quantity * c.bom_quantity for c in bom]
+    assert [ln.quantity for ln in lines] == [parent.quantity * c.bom_quantity for c in bom]
     assert sum(ln.net_amount for ln in lines) == parent.net_amount
     assert all(ln.net_amount >= 0 for ln in lines)
-    assert all(ln.discount_percent == percent for ln in lines)
+    assert all(ln.discount_percent == parent.discount_percent for ln in lines)
 
 
 # --- posting an order that holds bundles -----------------------------------------------------
