@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -130,6 +130,29 @@ def full_bundles(
             components={item: f"{quantity.normalize():f}" for item, quantity, _ in posted},
         )
     return n
+
+
+@dataclass(frozen=True)
+class BundleOnOrder:
+    """A bundle parent on an order with its components: (order line id, item, BOM quantity)."""
+
+    label: str
+    components: tuple[tuple[int, str, Decimal], ...]
+
+
+def check_whole_bundles(
+    bundles: Sequence[BundleOnOrder], posted: Mapping[int, Decimal], document: str
+) -> None:
+    """B7 for one document: each bundle it posts a component of is posted in full bundles.
+
+    `posted`: order line id -> quantity on the document; a component left out counts as 0.
+    """
+    for bundle in bundles:
+        if any(line_id in posted for line_id, _, _ in bundle.components):
+            quantities = [
+                (item, posted.get(line_id, ZERO), bom) for line_id, item, bom in bundle.components
+            ]
+            full_bundles(bundle.label, quantities, document)
 
 
 @dataclass(frozen=True)

@@ -24,16 +24,16 @@ from docpost.pipeline.services.journal import (
 from docpost.pipeline.services.lines import line_label, require_exploded
 from docpost.pipeline.services.posting import (
     Target,
+    activate_registrations,
     check_full_bundles,
-    nothing_to_post,
+    check_open_to_deliver,
+    open_targets,
     requested_targets,
 )
 from docpost.pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
-    guarded_activation,
-    link_to_journal_line,
 )
 from docpost.pipeline.services.revenue import invoice_entries
 from docpost.pipeline.uow import UnitOfWork
@@ -106,13 +106,7 @@ def plan_invoice(
             rule="S7",
         )
     else:
-        targets = [
-            Target(ln, ln.open_to_deliver)
-            for ln in order.lines
-            if ln.status == "open" and ln.open_to_deliver > 0
-        ]
-        if not targets:
-            raise nothing_to_post(order, "invoice")
+        targets = open_targets(order, "invoice")
 
     plans = []
     for target in targets:
@@ -322,12 +316,7 @@ def _check_coverage(plans: Sequence[InvoicePlan]) -> None:
 def _plan_direct(uow: UnitOfWork, target: Target) -> InvoicePlan:
     """S1: an invoice without a packing slip ships and registers serials itself."""
     line = target.line
-    if target.quantity > line.open_to_deliver:
-        raise Rejection(
-            "order.quantity_exceeds_open",
-            f"{line_label(line)}: invoice quantity {quantity_text(target.quantity)} exceeds the "
-            f"{quantity_text(line.open_to_deliver)} not yet shipped or invoiced",
-        )
+    check_open_to_deliver(target, "invoice")
     if line.item.serialized_in_sales:
         entry = target.entry or SerialEntry([], 0)
         check_new_registrations(uow, line, target.quantity, entry)
@@ -379,18 +368,16 @@ def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePl
     journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
     uow.session.flush()
     record_packing_slip_portions(uow.session, plans, journal.lines)
-    direct = [
-        (p.target.line, [r.serial for r in p.target.registrations if r.serial])
-        for p in plans
-        if p.direct
-    ]
-    with guarded_activation(uow, direct):
-        for plan, journal_line in zip(plans, journal.lines, strict=True):
-            for registration in plan.target.registrations:
-                registration.invoice_line_id = journal_line.id
-                registration.active = True
-            uow.session.add_all(plan.target.registrations)
-    for plan, journal_line in zip(plans, journal.lines, strict=True):
-        link_to_journal_line(uow, journal_line, plan.target.registrations)
+    activate_registrations(
+        uow,
+        [p.target for p in plans],
+        journal.lines,
+        _on_invoice_line,
+        guarded=[p.target for p in plans if p.direct],
+    )
     post_voucher(uow, journal, invoice_entries(uow, journal))
     return journal
+
+
+def _on_invoice_line(registration: SerialRegistration, journal_line_id: int) -> None:
+    registration.invoice_line_id = journal_line_id

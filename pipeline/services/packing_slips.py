@@ -8,27 +8,33 @@ from typing import Any
 from sqlalchemy import select
 
 from docpost.pipeline.contract import CancelPackingSlip, PostPackingSlip
-from docpost.pipeline.errors import Rejection
-from docpost.pipeline.rules.money import quantity_text
+from docpost.pipeline.rules.packing_slips import (
+    ReversalLine,
+    ShippedLine,
+    check_cancelable,
+    plan_cancellation,
+)
 from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
-from docpost.pipeline.services.lines import line_label, require_exploded
+from docpost.pipeline.services.lines import require_exploded
 from docpost.pipeline.services.posting import (
     Target,
+    activate_registrations,
     check_full_bundles,
-    nothing_to_post,
+    check_open_to_deliver,
+    lock_order_of,
+    open_targets,
+    posted_journal,
     requested_targets,
 )
 from docpost.pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
-    guarded_activation,
     link_to_journal_line,
 )
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import (
     Journal,
-    JournalLine,
     PackingSlipInvoicing,
     SalesLine,
     SalesOrder,
@@ -41,13 +47,7 @@ def post_packing_slip(uow: UnitOfWork, cmd: PostPackingSlip) -> dict[str, Any]:
     order = uow.lock_order(cmd.order)
     require_exploded(order, "packing slip")
     if cmd.lines is None:
-        targets = [
-            Target(ln, ln.open_to_deliver)
-            for ln in order.lines
-            if ln.status == "open" and ln.open_to_deliver > 0
-        ]
-        if not targets:
-            raise nothing_to_post(order, "packing slip")
+        targets = open_targets(order, "packing slip")
     else:
         targets = requested_targets(order, cmd.lines)
     journal = ship(uow, order, targets)
@@ -57,15 +57,8 @@ def post_packing_slip(uow: UnitOfWork, cmd: PostPackingSlip) -> dict[str, Any]:
 def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journal:
     """Validate and post one packing slip for `targets`."""
     for target in targets:
-        line = target.line
-        if target.quantity > line.open_to_deliver:
-            raise Rejection(
-                "order.quantity_exceeds_open",
-                f"{line_label(line)}: packing slip quantity {quantity_text(target.quantity)} "
-                "exceeds the "
-                f"{quantity_text(line.open_to_deliver)} not yet shipped or invoiced",
-            )
-        if line.item.serialized_in_sales:
+        check_open_to_deliver(target, "packing slip")
+        if target.line.item.serialized_in_sales:
             _prepare_registrations(uow, target)
     check_full_bundles(order, targets, "packing slip")
 
@@ -73,18 +66,13 @@ def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journ
     for target in targets:
         add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
         target.line.delivered_qty += target.quantity
-    serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in targets]
     uow.session.flush()  # the journal lines' ids, for their registrations
-    with guarded_activation(uow, serials):
-        for target, journal_line in zip(targets, journal.lines, strict=True):
-            for registration in target.registrations:
-                registration.active = True
-                registration.packing_slip_line_id = journal_line.id
-            # New registrations join the session only now, so they are written once, active.
-            uow.session.add_all(target.registrations)
-    for target, journal_line in zip(targets, journal.lines, strict=True):
-        link_to_journal_line(uow, journal_line, target.registrations)
+    activate_registrations(uow, targets, journal.lines, _on_packing_slip_line, guarded=targets)
     return journal
+
+
+def _on_packing_slip_line(registration: SerialRegistration, journal_line_id: int) -> None:
+    registration.packing_slip_line_id = journal_line_id
 
 
 def _prepare_registrations(uow: UnitOfWork, target: Target) -> None:
@@ -132,59 +120,19 @@ def cancel_packing_slip(uow: UnitOfWork, cmd: CancelPackingSlip) -> dict[str, An
     """S10: reverse every line of a packing slip with a new packing slip of negative
     quantities. The serials stay registered on the order lines for the next packing slip."""
     uow.require_duties_of("cancel_packing_slip")
-    original = uow.session.scalars(
-        select(Journal).where(Journal.number == cmd.packing_slip)
-    ).one_or_none()
-    if original is None or original.kind != "packing_slip":
-        raise Rejection("packing_slip.unknown", f"there is no packing slip {cmd.packing_slip!r}")
-    order = uow.lock_order(
-        uow.session.scalar(select(SalesOrder.order_no).where(SalesOrder.id == original.order_id))
-        or ""
+    original = posted_journal(uow, "packing_slip", cmd.packing_slip)
+    order = lock_order_of(uow, original)
+    check_cancelable(
+        original.number,
+        is_reversal=original.reverses_id is not None,
+        canceled_by=_canceled_by(uow, original),
+        invoiced=_is_invoiced(uow, original),
     )
-    if original.reverses_id is not None:
-        raise Rejection(
-            "packing_slip.is_reversal",
-            f"{original.number} is itself the cancellation of a packing slip",
-        )
-    reversal = uow.session.scalars(
-        select(Journal).where(Journal.reverses_id == original.id)
-    ).first()
-    if reversal is not None:
-        raise Rejection(
-            "packing_slip.already_canceled",
-            f"packing slip {original.number} was already canceled by {reversal.number}",
-            rule="S10",
-        )
-    invoiced = uow.session.scalars(
-        select(PackingSlipInvoicing).where(
-            PackingSlipInvoicing.packing_slip_line_id.in_([ln.id for ln in original.lines])
-        )
-    ).first()
-    if invoiced is not None:
-        raise Rejection(
-            "packing_slip.invoiced",
-            f"packing slip {original.number} is already invoiced; it can no longer be canceled, "
-            "credit the invoice instead",
-            rule="S10",
-        )
-
-    journal = new_journal(uow, "packing_slip", "PS", order, reverses=original)
-    lines_by_id = {ln.id: ln for ln in order.lines}
-    for original_line in original.lines:
-        line: SalesLine = lines_by_id[original_line.sales_line_id]  # type: ignore[index]
-        add_line(
-            journal,
-            snapshot_line(line, -original_line.quantity, amount=None, reverses=original_line),
-        )
-        line.delivered_qty -= original_line.quantity
-        line.corrected_by_negative_quantity = True
-    uow.session.flush()
-    for original_line, reversal_line in zip(original.lines, journal.lines, strict=True):
-        registrations = _registrations_on(uow, original_line)
-        for registration in registrations:
-            registration.active = False
-            registration.packing_slip_line_id = None
-        link_to_journal_line(uow, reversal_line, registrations)
+    shipped = [
+        ShippedLine(ln.id, ln.sales_line_id, ln.quantity)  # type: ignore[arg-type]
+        for ln in original.lines
+    ]
+    journal = _write_cancellation(uow, order, original, plan_cancellation(shipped))
     return {
         "journal": journal.number,
         "reverses": original.number,
@@ -192,11 +140,59 @@ def cancel_packing_slip(uow: UnitOfWork, cmd: CancelPackingSlip) -> dict[str, An
     }
 
 
-def _registrations_on(uow: UnitOfWork, journal_line: JournalLine) -> list[SerialRegistration]:
+def _canceled_by(uow: UnitOfWork, original: Journal) -> str | None:
+    """The number of the packing slip that canceled `original`, if one did."""
+    return uow.session.scalars(
+        select(Journal.number).where(Journal.reverses_id == original.id)
+    ).first()
+
+
+def _is_invoiced(uow: UnitOfWork, original: Journal) -> bool:
+    """Whether an invoice took any of its lines, even in part (S7)."""
+    taken = uow.session.scalars(
+        select(PackingSlipInvoicing.invoice_line_id).where(
+            PackingSlipInvoicing.packing_slip_line_id.in_([ln.id for ln in original.lines])
+        )
+    ).first()
+    return taken is not None
+
+
+def _write_cancellation(
+    uow: UnitOfWork, order: SalesOrder, original: Journal, plan: Sequence[ReversalLine]
+) -> Journal:
+    """The reversing packing slip; its order lines ship again what it takes back, and the
+    reversed registrations wait on their order lines, inactive, for the next packing slip."""
+    journal = new_journal(uow, "packing_slip", "PS", order, reverses=original)
+    lines_by_id = {ln.id: ln for ln in order.lines}
+    shipped = {ln.id: ln for ln in original.lines}
+    for reversal in plan:
+        line: SalesLine = lines_by_id[reversal.sales_line_id]
+        add_line(
+            journal,
+            snapshot_line(
+                line,
+                reversal.quantity,
+                amount=None,
+                reverses=shipped[reversal.reverses_line_id],
+            ),
+        )
+        line.delivered_qty += reversal.quantity
+        line.corrected_by_negative_quantity = True
+    uow.session.flush()
+    for reversal, reversal_line in zip(plan, journal.lines, strict=True):
+        registrations = _registrations_on(uow, reversal.reverses_line_id)
+        for registration in registrations:
+            registration.active = False
+            registration.packing_slip_line_id = None
+        link_to_journal_line(uow, reversal_line, registrations)
+    return journal
+
+
+def _registrations_on(uow: UnitOfWork, journal_line_id: int) -> list[SerialRegistration]:
     return list(
         uow.session.scalars(
             select(SerialRegistration).where(
-                SerialRegistration.packing_slip_line_id == journal_line.id
+                SerialRegistration.packing_slip_line_id == journal_line_id
             )
         )
     )
