@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from docpost.pipeline.rules.money import CENT
+from docpost.pipeline.rules.bundles import allocate
+from docpost.pipeline.rules.money import CENT, ZERO
 
 
 def schedule_amounts(amount: Decimal, occurrences: int) -> list[Decimal]:
@@ -26,3 +29,23 @@ def monthly_periods(start: dt.date, occurrences: int) -> list[dt.date]:
         periods.append(dt.date(year, month, 1))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return periods
+
+
+@dataclass(frozen=True)
+class CreditSplit:
+    """How a credited amount of a deferred invoice line divides over its schedule (B11)."""
+
+    recognised: Decimal  # what released periods already posted to revenue
+    deferred: Decimal  # what is still deferred: amount - recognised
+    shares: tuple[Decimal, ...]  # the credit's share of each period, in the schedule's order
+
+
+def split_credit(amount: Decimal, periods: Sequence[tuple[Decimal, bool]]) -> CreditSplit:
+    """B11: a credit is split over the invoice line's periods in proportion to what each holds
+    (`periods`: (amount, released) in schedule order), to the cent, the shares summing to
+    `amount`; the shares of released periods are revenue already recognised."""
+    shares = allocate(amount, [period_amount for period_amount, _ in periods])
+    recognised = sum(
+        (share for (_, released), share in zip(periods, shares, strict=True) if released), ZERO
+    )
+    return CreditSplit(recognised, amount - recognised, tuple(shares))

@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from docpost.pipeline import clock
 from docpost.pipeline.contract import RecognizeRevenue
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.rules.bundles import allocate
-from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts
+from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts, split_credit
 from docpost.pipeline.services.journal import (
     ACCOUNTS_RECEIVABLE,
     DEFERRED_REVENUE,
@@ -112,43 +111,58 @@ def credit_note_entries(uow: UnitOfWork, credit_note: Journal) -> list[Entry]:
         if not line.amount:
             continue
         text = f"{credit_note.number} line {line.line_no} {line.item_code}"
-        schedule_lines = list(
-            uow.session.scalars(
-                select(RevenueScheduleLine)
-                .where(
-                    RevenueScheduleLine.invoice_line_id == line.reverses_line_id,
-                    RevenueScheduleLine.credit_line_id.is_(None),
-                )
-                .order_by(RevenueScheduleLine.occurrence)
-            )
-        )
+        schedule_lines = _open_schedule_lines(uow.session, line.reverses_line_id)
         if not schedule_lines:
             entries.append((REVENUE, line.amount, text))
             continue
-        # Split the credit over the periods in proportion to what each period holds.
-        shares = allocate(line.amount, [s.amount for s in schedule_lines])
-        released = sum(
-            (share for s, share in zip(schedule_lines, shares, strict=True) if s.released_voucher),
-            ZERO,
+        split = split_credit(
+            line.amount, [(s.amount, bool(s.released_voucher)) for s in schedule_lines]
         )
-        if released:
-            entries.append((REVENUE, released, f"{text} recognised"))
-        if line.amount - released:
-            entries.append((DEFERRED_REVENUE, line.amount - released, f"{text} deferred"))
-        for schedule_line, share in zip(schedule_lines, shares, strict=True):
-            if schedule_line.released_voucher is None and share:
-                uow.session.add(
-                    RevenueScheduleLine(
-                        invoice_id=schedule_line.invoice_id,
-                        invoice_line_id=schedule_line.invoice_line_id,
-                        credit_line_id=line.id,
-                        schedule_code=schedule_line.schedule_code,
-                        occurrence=schedule_line.occurrence,
-                        period=schedule_line.period,
-                        amount=-share,
-                    )
-                )
+        if split.recognised:
+            entries.append((REVENUE, split.recognised, f"{text} recognised"))
+        if split.deferred:
+            entries.append((DEFERRED_REVENUE, split.deferred, f"{text} deferred"))
+        _take_out_of_releases(uow.session, line, schedule_lines, split.shares)
     return entries
+
+
+def _open_schedule_lines(
+    session: Session, invoice_line_id: int | None
+) -> list[RevenueScheduleLine]:
+    """The periods of an invoice line as invoiced (B11), without earlier credits' lines."""
+    return list(
+        session.scalars(
+            select(RevenueScheduleLine)
+            .where(
+                RevenueScheduleLine.invoice_line_id == invoice_line_id,
+                RevenueScheduleLine.credit_line_id.is_(None),
+            )
+            .order_by(RevenueScheduleLine.occurrence)
+        )
+    )
+
+
+def _take_out_of_releases(
+    session: Session,
+    credit_line: JournalLine,
+    schedule_lines: Sequence[RevenueScheduleLine],
+    shares: Sequence[Decimal],
+) -> None:
+    """A negative schedule line per period not released yet, so its release nets the credit
+    out; released periods were reversed through revenue in the voucher."""
+    for schedule_line, share in zip(schedule_lines, shares, strict=True):
+        if schedule_line.released_voucher is None and share:
+            session.add(
+                RevenueScheduleLine(
+                    invoice_id=schedule_line.invoice_id,
+                    invoice_line_id=schedule_line.invoice_line_id,
+                    credit_line_id=credit_line.id,
+                    schedule_code=schedule_line.schedule_code,
+                    occurrence=schedule_line.occurrence,
+                    period=schedule_line.period,
+                    amount=-share,
+                )
+            )
 
 
 def recognize_revenue(uow: UnitOfWork, cmd: RecognizeRevenue) -> dict[str, Any]:
