@@ -1,7 +1,13 @@
-"""Master data rules (DOMAIN.md M2, M3, M4) as pure functions."""
+"""Master data rules (DOMAIN.md M1-M5) as pure functions: plain values in, plans or
+rejections out; the catalog service loads what they need and writes what they plan."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from docpost.pipeline.duties import MAINTAIN_MASTER_DATA, MANAGE_ACTORS
 from docpost.pipeline.errors import Rejection
 
 INVENTORY_SERIAL_OPTIONS = (
@@ -57,3 +63,118 @@ def check_bom_component(bundle: str, component: str, component_is_bundle: bool) 
             f"bundle {bundle} cannot be a component of itself",
             rule="M4",
         )
+
+
+def check_item_references(
+    item: str,
+    tracking_group: str | None,
+    group_exists: bool,
+    revenue_schedule: str | None,
+    schedule_exists: bool,
+) -> None:
+    """M1: the tracking group and revenue schedule an item names must exist (loaded earlier in
+    the same catalog or before)."""
+    if tracking_group is not None and not group_exists:
+        raise Rejection(
+            "catalog.unknown_tracking_group",
+            f"item {item}: tracking group {tracking_group!r} does not exist",
+        )
+    if revenue_schedule and not schedule_exists:
+        raise Rejection(
+            "catalog.unknown_revenue_schedule",
+            f"item {item}: revenue schedule {revenue_schedule!r} does not exist",
+        )
+
+
+@dataclass(frozen=True)
+class BomComponent:
+    """A component as the catalog gives it, with what the database knows of its item."""
+
+    item: str
+    quantity: Decimal
+    is_bundle: bool | None  # None: no such item
+
+
+@dataclass(frozen=True)
+class BomLinePlan:
+    position: int
+    component: str
+    quantity: Decimal
+
+
+def plan_bom(
+    bundle: str, bundle_flag: bool | None, components: Sequence[BomComponent]
+) -> tuple[BomLinePlan, ...]:
+    """M4: the bill of materials of `bundle` (None: no such item), numbered from 1 in the
+    order given. The parent must be flagged a bundle; every component must exist, not be a
+    bundle, not be the parent, and appear once (its quantity is the total per bundle)."""
+    if not bundle_flag:
+        raise Rejection(
+            "catalog.not_a_bundle",
+            f"bill of materials for {bundle!r}: the item does not exist or is not flagged as a "
+            "bundle",
+            rule="M4",
+        )
+    seen: set[str] = set()
+    for component in components:
+        _check_component(bundle, component, listed_before=component.item in seen)
+        seen.add(component.item)
+    return tuple(
+        BomLinePlan(position, c.item, c.quantity) for position, c in enumerate(components, 1)
+    )
+
+
+def _check_component(bundle: str, component: BomComponent, listed_before: bool) -> None:
+    if component.is_bundle is None:
+        raise Rejection(
+            "catalog.unknown_item",
+            f"bundle {bundle}: component item {component.item!r} does not exist",
+            rule="M4",
+        )
+    check_bom_component(bundle, component.item, component.is_bundle)
+    if listed_before:
+        raise Rejection(
+            "catalog.duplicate_component",
+            f"bundle {bundle}: component {component.item} is listed twice; give it once with "
+            "the total quantity",
+            rule="M4",
+        )
+
+
+def check_first_load(actor_duties: Iterable[Collection[str]]) -> None:
+    """M5: the first catalog loaded into an empty database is taken without an actor, so it
+    must create one who can manage actors from then on."""
+    if not any(MANAGE_ACTORS in duties for duties in actor_duties):
+        raise Rejection(
+            "actor.first_load_without_manager",
+            "the first catalog loaded into an empty database must create an actor holding "
+            f"the duty {MANAGE_ACTORS} (it is the only load taken without an actor); add "
+            f'one to "actors", e.g. {{"actor": "erp", "duties": ["{MANAGE_ACTORS}", '
+            f'"{MAINTAIN_MASTER_DATA}", ...]}}',
+            rule="M5",
+            duty=MANAGE_ACTORS,
+        )
+
+
+@dataclass(frozen=True)
+class DutyChange:
+    actor: str
+    before: frozenset[str]
+    after: frozenset[str]
+
+
+def duty_changes(
+    existing: Mapping[str, Collection[str]], actors: Sequence[tuple[str, Collection[str]]]
+) -> tuple[DutyChange, ...]:
+    """M5: what each entry of a catalog's actors does to that actor's duties, in order. An
+    actor listed twice starts its second entry from its first one, not from the database, so
+    granting a duty and taking it back in one catalog is checked as both (each is then checked
+    with pipeline.duties.check_duty_change). `existing` holds the stored duties of every
+    named actor that exists."""
+    current = {name: frozenset(duties) for name, duties in existing.items()}
+    changes = []
+    for name, duties in actors:
+        after = frozenset(duties)
+        changes.append(DutyChange(name, current.get(name, frozenset()), after))
+        current[name] = after
+    return tuple(changes)

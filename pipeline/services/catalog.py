@@ -1,151 +1,63 @@
-"""upsert_catalog: load master data and actors (M1-M5)."""
+"""upsert_catalog: load master data and actors (M1-M5), one part of the catalog at a time.
+
+Each part is loaded from the database, planned or checked by the pure rules in
+pipeline/rules/masterdata.py, then written. The parts go in the order the later ones need:
+tracking groups and revenue schedules before the items that name them, items before the bills
+of materials that name them. Actors are checked first (M5) so a refused catalog reads nothing
+else, and written last.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
-from docpost.pipeline.contract import UpsertCatalog
-from docpost.pipeline.duties import MAINTAIN_MASTER_DATA, MANAGE_ACTORS, check_duty_change
-from docpost.pipeline.errors import Rejection
+from docpost.pipeline.contract import (
+    ActorIn,
+    BomIn,
+    CustomerIn,
+    ItemIn,
+    RevenueScheduleIn,
+    TrackingGroupIn,
+    UpsertCatalog,
+)
+from docpost.pipeline.duties import check_duty_change
 from docpost.pipeline.rules.masterdata import (
+    BomComponent,
     check_bom_component,
     check_catch_weight_tracking,
+    check_first_load,
+    check_item_references,
+    duty_changes,
     normalise_tracking_group,
+    plan_bom,
 )
 from docpost.pipeline.uow import UnitOfWork
-from docpost.schema import (
-    Actor,
-    ActorDuty,
-    BomLine,
-    Customer,
-    Item,
-    RevenueSchedule,
-    TrackingGroup,
-)
+from docpost.schema import Actor, ActorDuty, BomLine, Customer, Item, RevenueSchedule, TrackingGroup
+from docpost.schema.base import Base
+
+Row = TypeVar("Row", bound=Base)
 
 
 def upsert_catalog(uow: UnitOfWork, cmd: UpsertCatalog) -> dict[str, Any]:
     session = uow.session
     _check_catalog_actor(uow, cmd)
-    normalised: list[dict[str, Any]] = []
-
-    for group_in in cmd.tracking_groups:
-        options, changes = normalise_tracking_group(group_in.model_dump(exclude={"code", "name"}))
-        if changes:
-            normalised.append({"tracking_group": group_in.code, "changes": changes})
-        group = session.get(TrackingGroup, group_in.code) or TrackingGroup(code=group_in.code)
-        group.name = group_in.name
-        for key, value in options.items():
-            setattr(group, key, value)
-        session.add(group)
-
-    for schedule_in in cmd.revenue_schedules:
-        schedule = session.get(RevenueSchedule, schedule_in.code) or RevenueSchedule(
-            code=schedule_in.code
-        )
-        schedule.name = schedule_in.name
-        schedule.occurrences = schedule_in.occurrences
-        session.add(schedule)
+    normalised = _write_tracking_groups(session, cmd.tracking_groups)
+    _write_revenue_schedules(session, cmd.revenue_schedules)
     session.flush()
-
-    for item_in in cmd.items:
-        group = None
-        if item_in.tracking_group is not None:
-            group = session.get(TrackingGroup, item_in.tracking_group)
-            if group is None:
-                raise Rejection(
-                    "catalog.unknown_tracking_group",
-                    f"item {item_in.item}: tracking group {item_in.tracking_group!r} "
-                    "does not exist",
-                )
-        if item_in.revenue_schedule and not session.get(RevenueSchedule, item_in.revenue_schedule):
-            raise Rejection(
-                "catalog.unknown_revenue_schedule",
-                f"item {item_in.item}: revenue schedule {item_in.revenue_schedule!r} "
-                "does not exist",
-            )
-        check_catch_weight_tracking(
-            item_in.item,
-            item_in.catch_weight,
-            item_in.tracking_group,
-            bool(group and group.serial_active_in_sales_process),
-        )
-        item = session.get(Item, item_in.item) or Item(item=item_in.item)
-        item.name = item_in.name
-        item.unit = item_in.unit
-        item.base_sales_price = item_in.base_sales_price
-        item.tracking_group_code = item_in.tracking_group
-        item.catch_weight = item_in.catch_weight
-        item.bundle = item_in.bundle
-        item.revenue_schedule_code = item_in.revenue_schedule
-        session.add(item)
+    _write_items(session, cmd.items)
     session.flush()
-
-    # A tracking group changed to "active in sales" must not catch an existing catch-weight item.
-    for group_in in cmd.tracking_groups:
-        group = session.get(TrackingGroup, group_in.code)
-        if group is not None and group.serial_active_in_sales_process:
-            clash = session.scalars(
-                select(Item).where(
-                    Item.tracking_group_code == group.code, Item.catch_weight.is_(True)
-                )
-            ).first()
-            if clash is not None:
-                check_catch_weight_tracking(clash.item, True, group.code, True)
-
+    _check_groups_against_catch_weight(session, cmd.tracking_groups)
     for bom_in in cmd.boms:
-        bundle = session.get(Item, bom_in.bundle)
-        if bundle is None or not bundle.bundle:
-            raise Rejection(
-                "catalog.not_a_bundle",
-                f"bill of materials for {bom_in.bundle!r}: the item does not exist or is not "
-                "flagged as a bundle",
-                rule="M4",
-            )
-        seen: set[str] = set()
-        for component_in in bom_in.components:
-            component = session.get(Item, component_in.item)
-            if component is None:
-                raise Rejection(
-                    "catalog.unknown_item",
-                    f"bundle {bom_in.bundle}: component item {component_in.item!r} does not exist",
-                    rule="M4",
-                )
-            check_bom_component(bom_in.bundle, component.item, component.bundle)
-            if component.item in seen:
-                raise Rejection(
-                    "catalog.duplicate_component",
-                    f"bundle {bom_in.bundle}: component {component.item} is listed twice; "
-                    "give it once with the total quantity",
-                    rule="M4",
-                )
-            seen.add(component.item)
-        bundle.bom.clear()
-        session.flush()
-        bundle.bom.extend(
-            BomLine(position=index, component_item=c.item, quantity=c.quantity)
-            for index, c in enumerate(bom_in.components, start=1)
-        )
+        _write_bom(session, bom_in)
     session.flush()
-    _check_bundles_used_as_components(uow)
-
-    for customer_in in cmd.customers:
-        customer = session.get(Customer, customer_in.customer) or Customer(
-            customer=customer_in.customer
-        )
-        customer.name = customer_in.name
-        customer.currency = customer_in.currency
-        customer.address = customer_in.address
-        session.add(customer)
-
-    for actor_in in cmd.actors:
-        actor = session.get(Actor, actor_in.actor) or Actor(actor=actor_in.actor)
-        actor.duties = [ActorDuty(duty=d) for d in sorted(set(actor_in.duties))]
-        session.add(actor)
+    _check_bundles_used_as_components(session)
+    _write_customers(session, cmd.customers)
+    _write_actors(session, cmd.actors)
     session.flush()
-
     return {
         "tracking_groups": len(cmd.tracking_groups),
         "revenue_schedules": len(cmd.revenue_schedules),
@@ -157,6 +69,9 @@ def upsert_catalog(uow: UnitOfWork, cmd: UpsertCatalog) -> dict[str, Any]:
     }
 
 
+# --- actors: who may load this catalog (M5) ---------------------------------------------------
+
+
 def _check_catalog_actor(uow: UnitOfWork, cmd: UpsertCatalog) -> None:
     """M5: the very first load into an empty database (no actor yet) is taken without an
     actor, and must create an actor who can manage actors from then on. Every later load
@@ -164,36 +79,156 @@ def _check_catalog_actor(uow: UnitOfWork, cmd: UpsertCatalog) -> None:
     may grant or take away only duties its actor holds. Checked before anything is loaded."""
     session = uow.session
     if session.scalars(select(Actor.actor).limit(1)).first() is None:
-        if not any(MANAGE_ACTORS in a.duties for a in cmd.actors):
-            raise Rejection(
-                "actor.first_load_without_manager",
-                "the first catalog loaded into an empty database must create an actor holding "
-                f"the duty {MANAGE_ACTORS} (it is the only load taken without an actor); add "
-                f'one to "actors", e.g. {{"actor": "erp", "duties": ["{MANAGE_ACTORS}", '
-                f'"{MAINTAIN_MASTER_DATA}", ...]}}',
-                rule="M5",
-                duty=MANAGE_ACTORS,
-            )
+        check_first_load(a.duties for a in cmd.actors)
         return
     uow.require_duties_of("upsert_catalog", cmd)
     # What the loader holds now, before this catalog changes anyone (itself included).
     held = frozenset(uow.actor.duty_names)
-    duties: dict[str, set[str]] = {}  # each named actor's duties as the catalog goes along
-    for actor_in in cmd.actors:
-        if actor_in.actor not in duties:
-            existing = session.get(Actor, actor_in.actor)
-            duties[actor_in.actor] = existing.duty_names if existing is not None else set()
-        after = set(actor_in.duties)
-        check_duty_change(uow.actor_name, held, actor_in.actor, duties[actor_in.actor], after)
-        duties[actor_in.actor] = after
+    existing = {}
+    for name in dict.fromkeys(a.actor for a in cmd.actors):
+        actor = session.get(Actor, name)
+        if actor is not None:
+            existing[name] = actor.duty_names
+    for change in duty_changes(existing, [(a.actor, a.duties) for a in cmd.actors]):
+        check_duty_change(uow.actor_name, held, change.actor, change.before, change.after)
 
 
-def _check_bundles_used_as_components(uow: UnitOfWork) -> None:
+def _write_actors(session: Session, actors: Sequence[ActorIn]) -> None:
+    for actor_in in actors:
+        duties = [ActorDuty(duty=d) for d in sorted(set(actor_in.duties))]
+        _upsert(session, Actor, actor_in.actor, duties=duties)
+
+
+# --- tracking groups and revenue schedules (M2) ------------------------------------------------
+
+
+def _write_tracking_groups(
+    session: Session, groups: Sequence[TrackingGroupIn]
+) -> list[dict[str, Any]]:
+    """The groups as M2 normalises them; returns what it changed, per group."""
+    normalised: list[dict[str, Any]] = []
+    for group_in in groups:
+        options, changes = normalise_tracking_group(group_in.model_dump(exclude={"code", "name"}))
+        if changes:
+            normalised.append({"tracking_group": group_in.code, "changes": changes})
+        _upsert(session, TrackingGroup, group_in.code, name=group_in.name, **options)
+    return normalised
+
+
+def _write_revenue_schedules(session: Session, schedules: Sequence[RevenueScheduleIn]) -> None:
+    for s in schedules:
+        _upsert(session, RevenueSchedule, s.code, name=s.name, occurrences=s.occurrences)
+
+
+def _check_groups_against_catch_weight(session: Session, groups: Sequence[TrackingGroupIn]) -> None:
+    """M3 from the group's side: a group this catalog makes active in sales must not catch an
+    existing catch-weight item (the items' side is checked as each item is written)."""
+    for group_in in groups:
+        group = session.get(TrackingGroup, group_in.code)
+        if group is not None and group.serial_active_in_sales_process:
+            clash = session.scalars(
+                select(Item).where(
+                    Item.tracking_group_code == group.code, Item.catch_weight.is_(True)
+                )
+            ).first()
+            if clash is not None:
+                check_catch_weight_tracking(clash.item, True, group.code, True)
+
+
+# --- items (M1, M3) -------------------------------------------------------------------------
+
+
+def _write_items(session: Session, items: Sequence[ItemIn]) -> None:
+    for item_in in items:
+        _check_item(session, item_in)
+        _upsert(
+            session,
+            Item,
+            item_in.item,
+            name=item_in.name,
+            unit=item_in.unit,
+            base_sales_price=item_in.base_sales_price,
+            tracking_group_code=item_in.tracking_group,
+            catch_weight=item_in.catch_weight,
+            bundle=item_in.bundle,
+            revenue_schedule_code=item_in.revenue_schedule,
+        )
+
+
+def _check_item(session: Session, item_in: ItemIn) -> None:
+    """M1: what the item names exists; M3: a catch-weight item's group is not active in
+    sales."""
+    group = None
+    if item_in.tracking_group is not None:
+        group = session.get(TrackingGroup, item_in.tracking_group)
+    schedule_exists = bool(item_in.revenue_schedule) and (
+        session.get(RevenueSchedule, item_in.revenue_schedule) is not None
+    )
+    check_item_references(
+        item_in.item,
+        item_in.tracking_group,
+        group is not None,
+        item_in.revenue_schedule,
+        schedule_exists,
+    )
+    check_catch_weight_tracking(
+        item_in.item,
+        item_in.catch_weight,
+        item_in.tracking_group,
+        bool(group and group.serial_active_in_sales_process),
+    )
+
+
+# --- bills of materials (M4) ------------------------------------------------------------------
+
+
+def _write_bom(session: Session, bom_in: BomIn) -> None:
+    """A bundle's bill of materials replaced by the one given (M4)."""
+    bundle = session.get(Item, bom_in.bundle)
+    components = []
+    for component_in in bom_in.components:
+        item = session.get(Item, component_in.item)
+        is_bundle = None if item is None else item.bundle
+        components.append(BomComponent(component_in.item, component_in.quantity, is_bundle))
+    plan = plan_bom(bom_in.bundle, None if bundle is None else bundle.bundle, components)
+    assert bundle is not None  # plan_bom refuses a missing bundle
+    bundle.bom.clear()
+    # The old lines go first: the new ones reuse their (bundle, position) keys.
+    session.flush()
+    bundle.bom.extend(
+        BomLine(position=line.position, component_item=line.component, quantity=line.quantity)
+        for line in plan
+    )
+
+
+def _check_bundles_used_as_components(session: Session) -> None:
     """An item turned into a bundle must not already be some bundle's component (M4)."""
-    row = uow.session.execute(
+    row = session.execute(
         select(BomLine.bundle_item, BomLine.component_item)
         .join(Item, Item.item == BomLine.component_item)
         .where(Item.bundle.is_(True))
     ).first()
     if row is not None:
         check_bom_component(row.bundle_item, row.component_item, True)
+
+
+# --- customers (M7) ---------------------------------------------------------------------------
+
+
+def _write_customers(session: Session, customers: Sequence[CustomerIn]) -> None:
+    for c in customers:
+        _upsert(session, Customer, c.customer, name=c.name, currency=c.currency, address=c.address)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def _upsert(session: Session, model: type[Row], key: str, **values: Any) -> Row:
+    """The row of `model` whose primary key is `key`, created when there is none, with
+    `values` set: every part of a catalog replaces what it names and leaves the rest."""
+    [key_column] = inspect(model).primary_key
+    row = session.get(model, key) or model(**{key_column.key: key})
+    for column, value in values.items():
+        setattr(row, column, value)
+    session.add(row)
+    return row
