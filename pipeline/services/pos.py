@@ -1,12 +1,17 @@
-"""post_pos_sale: a point-of-sale sale posts order, packing slip and invoice at once (S13)."""
+"""post_pos_sale: a point-of-sale sale posts order, packing slip and invoice at once (S13).
+
+Load (customer, items), plan the order's lines (pipeline/rules/pos.py), write the order, then
+ship and invoice it as post_packing_slip and post_invoice do.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from docpost.pipeline.contract import PostInvoice, PostPosSale
+from docpost.pipeline.contract import PosLineIn, PostInvoice, PostPosSale
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.rules.money import line_net_amount
+from docpost.pipeline.rules.pos import WALK_IN_CUSTOMER, PosLine, PosOrderLine, plan_pos_lines
 from docpost.pipeline.rules.serials import (
     check_blank_duty,
     check_pos_line,
@@ -24,29 +29,47 @@ from docpost.pipeline.services.registrations import (
 from docpost.pipeline.uow import REGISTER_NON_READABLE, UnitOfWork
 from docpost.schema import Customer, Item, SalesLine, SalesOrder
 
-WALK_IN_CUSTOMER = "POS"
-
 
 def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
     uow.require_duties_of("post_pos_sale")
     customer = _customer(uow, cmd.customer)
-    items = {}
-    for index, line_in in enumerate(cmd.lines, start=1):
-        item = uow.session.get(Item, line_in.item)
-        if item is None:
-            raise Rejection(
-                "order.unknown_item",
-                f"point-of-sale line {index}: item {line_in.item!r} does not exist",
-            )
-        if item.bundle:
-            # The product documents: commerce channels do not support bundles.
-            raise Rejection(
-                "pos.bundle_not_supported",
-                f"point-of-sale line {index}: {item.item} is a bundle; bundles are sold on "
-                "sales orders, not at the point of sale",
-            )
-        items[index] = item
+    items = _items(uow, cmd.lines)
+    plan = plan_pos_lines(
+        [
+            PosLine(ln.item, ln.quantity, ln.unit_price, ln.discount_percent, ln.discount_amount)
+            for ln in cmd.lines
+        ],
+        {code: item.bundle for code, item in items.items()},
+    )
+    order = _write_order(uow, cmd, customer, plan, items)
+    targets = _targets(order, cmd.lines, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name)
+    packing_slip = ship(uow, order, targets)
+    invoice = invoice_order(uow, order, PostInvoice(order=order.order_no))
+    return {
+        "order": order.order_no,
+        "packing_slip": packing_slip.number,
+        "journal": invoice.number,
+        "documents": [uow.add_document(packing_slip), uow.add_document(invoice)],
+    }
 
+
+def _items(uow: UnitOfWork, lines: Sequence[PosLineIn]) -> dict[str, Item]:
+    """The sale's items that exist, by item number."""
+    found = {}
+    for line_in in lines:
+        item = uow.session.get(Item, line_in.item)
+        if item is not None:
+            found[line_in.item] = item
+    return found
+
+
+def _write_order(
+    uow: UnitOfWork,
+    cmd: PostPosSale,
+    customer: Customer,
+    plan: Sequence[PosOrderLine],
+    items: dict[str, Item],
+) -> SalesOrder:
     order = SalesOrder(
         order_no=uow.next_number("POS"),
         customer_code=customer.customer,
@@ -56,49 +79,42 @@ def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
         lines=[],
     )
     uow.session.add(order)
-    for index, line_in in enumerate(cmd.lines, start=1):
-        order.lines.append(
-            SalesLine(
-                line_no=index,
-                item_code=line_in.item,
-                item=items[index],
-                quantity=line_in.quantity,
-                unit_price=line_in.unit_price,
-                discount_percent=line_in.discount_percent,
-                discount_amount=line_in.discount_amount,
-                net_amount=line_net_amount(
-                    line_in.quantity,
-                    line_in.unit_price,
-                    line_in.discount_percent,
-                    line_in.discount_amount,
-                ),
-            )
+    order.lines.extend(
+        SalesLine(
+            line_no=line.line_no,
+            item_code=line.item,
+            item=items[line.item],
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            discount_amount=line.discount_amount,
+            net_amount=line.net_amount,
         )
+        for line in plan
+    )
     uow.session.flush()
+    return order
 
+
+def _targets(
+    order: SalesOrder, lines: Sequence[PosLineIn], blanks_allowed: bool, actor: str
+) -> list[Target]:
+    """What each line ships and invoices, with its serial (S4) checked against S13 and S6, or
+    refused on an item without sales serials (S2, S12); then S5 over the whole sale."""
     targets = []
-    for line, line_in in zip(order.lines, cmd.lines, strict=True):
+    for line, line_in in zip(order.lines, lines, strict=True):
         label = line_label(line)
         entry = SerialEntry(pos_serials(line_in.serial, label), 1 if line_in.not_readable else 0)
         if line.item.serialized_in_sales:
             check_pos_line(line_in.quantity, bool(entry.serials), line_in.not_readable, label)
-            check_blank_duty(
-                entry.blanks, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name, label
-            )
+            check_blank_duty(entry.blanks, blanks_allowed, actor, label)
         else:
             reject_serials_on_plain_item(line, entry)
         targets.append(Target(line, line_in.quantity, entry))
     check_unique_in_document(
         (line_label(t.line), t.line.item_code, t.entry.serials) for t in targets if t.entry
     )
-    packing_slip = ship(uow, order, targets)
-    invoice = invoice_order(uow, order, PostInvoice(order=order.order_no))
-    return {
-        "order": order.order_no,
-        "packing_slip": packing_slip.number,
-        "journal": invoice.number,
-        "documents": [uow.add_document(packing_slip), uow.add_document(invoice)],
-    }
+    return targets
 
 
 def _customer(uow: UnitOfWork, code: str | None) -> Customer:

@@ -1,0 +1,78 @@
+"""Point-of-sale rules (DOMAIN.md S13) as pure functions: the order a sale at the till posts.
+
+The serial checks of a sale (S4, S13, S6, S5) are in pipeline/rules/serials.py: they name the
+order's lines, so post_pos_sale applies them once the order has its number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.money import line_net_amount
+
+# The customer a sale without one is booked to; created on first use.
+WALK_IN_CUSTOMER = "POS"
+
+
+@dataclass(frozen=True)
+class PosLine:
+    """A point-of-sale line as the request gives it (its serial aside)."""
+
+    item: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    discount_amount: Decimal
+
+
+@dataclass(frozen=True)
+class PosOrderLine:
+    """One line of the sale's order, as it is written."""
+
+    line_no: int
+    item: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal
+    discount_amount: Decimal
+    net_amount: Decimal
+
+
+def plan_pos_lines(
+    lines: Sequence[PosLine], bundle_flags: Mapping[str, bool]
+) -> tuple[PosOrderLine, ...]:
+    """The order lines of a sale, numbered from 1, with their net amounts. `bundle_flags`
+    holds each item of the sale that exists, and whether it is a bundle: an unknown item is
+    refused, and so is a bundle (the product documents that commerce channels do not support
+    bundles; they are sold on sales orders)."""
+    planned = []
+    for line_no, line in enumerate(lines, start=1):
+        if line.item not in bundle_flags:
+            raise Rejection(
+                "order.unknown_item",
+                f"point-of-sale line {line_no}: item {line.item!r} does not exist",
+            )
+        if bundle_flags[line.item]:
+            raise Rejection(
+                "pos.bundle_not_supported",
+                f"point-of-sale line {line_no}: {line.item} is a bundle; bundles are sold on "
+                "sales orders, not at the point of sale",
+            )
+        net_amount = line_net_amount(
+            line.quantity, line.unit_price, line.discount_percent, line.discount_amount
+        )
+        planned.append(
+            PosOrderLine(
+                line_no,
+                line.item,
+                line.quantity,
+                line.unit_price,
+                line.discount_percent,
+                line.discount_amount,
+                net_amount,
+            )
+        )
+    return tuple(planned)
