@@ -143,24 +143,64 @@ def test_b8_a_partial_credit_takes_its_share_and_the_last_takes_what_remains() -
     amount=st.decimals(min_value=0, max_value=10**7, places=2),
     parts=st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=8),
 )
-def test_b8_b10_credited_amounts_never_exceed_the_invoiced_amount_and_sum_to_it(
+def test_b8_b10_partial_credits_take_their_share_and_sum_to_the_invoiced_amount(
     amount: Decimal, parts: list[int]
 ) -> None:
-    """However an invoice line is credited in parts, every part is at most what is left, and
-    the parts sum exactly to the invoiced amount once the whole quantity is credited."""
+    """However an invoice line is credited in parts, each part but the last is its quantity's
+    share of the invoiced amount to the half cent, and the last takes what remains, so the
+    parts sum exactly to the invoiced amount and nothing is left to credit after them.
+
+    Not asserted: that the credits so far never pass the invoiced amount. Each share is
+    rounded on its own (B8), so tiny amounts can overshoot and the last part come out
+    negative: 0.02 over 4 units credited one by one gives 0.01, 0.01, 0.01, -0.01. Partial
+    invoices share that rounding (rules.money.share_of_amount)."""
     quantity = D(sum(parts))
     credited_quantity, credited_amount = D(0), D(0)
-    for part in parts:
+    for index, part in enumerate(parts):
         line = invoiced(
             1, str(quantity), str(amount), credited=(str(credited_quantity), str(credited_amount))
         )
         credit = plan_credit(invoice(line), [CreditRequest(1, D(part))], []).lines[0]
-        assert D(0) <= credit.amount <= amount - credited_amount
+        if index < len(parts) - 1:
+            assert abs(credit.amount - amount * part / quantity) <= CENT / 2
         credited_quantity += credit.quantity
         credited_amount += credit.amount
-    assert credited_amount == amount
+    assert (credited_quantity, credited_amount) == (quantity, amount)
     line = invoiced(1, str(quantity), str(amount), credited=(str(quantity), str(amount)))
     assert rejection(remaining_lines, invoice(line)).code == "credit.nothing_to_credit"
+
+
+def test_b8_tiny_amounts_credited_unit_by_unit_end_with_a_negative_part() -> None:
+    """The overshoot the property above leaves out, pinned so that changing B8's rounding
+    is a decision, not an accident (the same arithmetic as partial invoices)."""
+    amounts = []
+    for done in range(4):
+        line = invoiced(1, "4", "0.02", credited=(str(done), str(sum(amounts, D(0)))))
+        amounts.append(plan_credit(invoice(line), [CreditRequest(1, D(1))], []).lines[0].amount)
+    assert amounts == [D("0.01"), D("0.01"), D("0.01"), D("-0.01")]
+
+
+@given(
+    quantity=st.integers(min_value=1, max_value=40),
+    asked=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=10),
+)
+def test_b10_credited_quantities_never_exceed_what_was_invoiced(
+    quantity: int, asked: list[int]
+) -> None:
+    """Credit notes asked for in any sequence: each is accepted exactly while it fits in what
+    the invoice line holds and earlier credit notes left, so the credited total never passes
+    the invoiced quantity."""
+    credited = 0
+    for part in asked:
+        line = invoiced(1, str(quantity), "100.00", credited=(str(credited), "0"))
+        if part <= quantity - credited:
+            credited += (
+                plan_credit(invoice(line), [CreditRequest(1, D(part))], []).lines[0].quantity
+            )
+        else:
+            error = rejection(plan_credit, invoice(line), [CreditRequest(1, D(part))], [])
+            assert error.code == "credit.quantity_exceeds_invoiced"
+        assert credited <= quantity
 
 
 # --- B7 through B10: a bundle is credited whole -------------------------------------------------
@@ -237,7 +277,8 @@ def test_b10_b8_a_bundle_credit_keeps_the_allocation(
     part = [CreditRequest(n, D(first)) for n in range(1, len(shares) + 1)]
     credit = plan_credit(invoice(*lines), part, [bundle])
     expected = allocate(unit_price * first, [D(w) for w in weights])
-    for got, want in zip(credit.lines, expected, strict=True):
+    for got, want, share in zip(credit.lines, expected, shares, strict=True):
+        assert abs(got.amount - share * first / bundles) <= CENT / 2  # B8 per component
         assert abs(got.amount - want) <= CENT * len(shares)
     after = [
         invoiced(n, str(bundles), str(share), credited=(str(first), str(c.amount)), item=f"C{n}")
