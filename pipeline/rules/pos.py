@@ -33,11 +33,7 @@ class PosOrderLine:
     """One line of the sale's order, as it is written."""
 
     line_no: int
-    item: str
-    quantity: Decimal
-    unit_price: Decimal
-    discount_percent: Decimal
-    discount_amount: Decimal
+    line: PosLine
     net_amount: Decimal
 
 
@@ -48,7 +44,6 @@ def plan_pos_lines(
     holds each item of the sale that exists, and whether it is a bundle: an unknown item is
     refused, and so is a bundle (the product documents that commerce channels do not support
     bundles; they are sold on sales orders)."""
-    planned = []
     for line_no, line in enumerate(lines, start=1):
         if line.item not in bundle_flags:
             raise Rejection(
@@ -61,18 +56,13 @@ def plan_pos_lines(
                 f"point-of-sale line {line_no}: {line.item} is a bundle; bundles are sold on "
                 "sales orders, not at the point of sale",
             )
-        net_amount = line_net_amount(
-            line.quantity, line.unit_price, line.discount_percent, line.discount_amount
+    return tuple(
+        PosOrderLine(
+            line_no,
+            line,
+            line_net_amount(
+                line.quantity, line.unit_price, line.discount_percent, line.discount_amount
+            ),
         )
-        planned.append(
-            PosOrderLine(
-                line_no,
-                line.item,
-                line.quantity,
-                line.unit_price,
-                line.discount_percent,
-                line.discount_amount,
-                net_amount,
-            )
-        )
-    return tuple(planned)
+        for line_no, line in enumerate(lines, start=1)
+    )

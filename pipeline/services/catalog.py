@@ -25,16 +25,7 @@ from docpost.pipeline.contract import (
     UpsertCatalog,
 )
 from docpost.pipeline.duties import check_duty_change
-from docpost.pipeline.rules.masterdata import (
-    BomComponent,
-    check_bom_component,
-    check_catch_weight_tracking,
-    check_first_load,
-    check_item_references,
-    duty_changes,
-    normalise_tracking_group,
-    plan_bom,
-)
+from docpost.pipeline.rules import masterdata
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import Actor, ActorDuty, BomLine, Customer, Item, RevenueSchedule, TrackingGroup
 from docpost.schema.base import Base
@@ -79,17 +70,17 @@ def _check_catalog_actor(uow: UnitOfWork, cmd: UpsertCatalog) -> None:
     may grant or take away only duties its actor holds. Checked before anything is loaded."""
     session = uow.session
     if session.scalars(select(Actor.actor).limit(1)).first() is None:
-        check_first_load(a.duties for a in cmd.actors)
+        masterdata.check_first_load(a.duties for a in cmd.actors)
         return
     uow.require_duties_of("upsert_catalog", cmd)
     # What the loader holds now, before this catalog changes anyone (itself included).
     held = frozenset(uow.actor.duty_names)
-    existing = {}
+    existing: dict[str, set[str]] = {}
     for name in dict.fromkeys(a.actor for a in cmd.actors):
         actor = session.get(Actor, name)
         if actor is not None:
             existing[name] = actor.duty_names
-    for change in duty_changes(existing, [(a.actor, a.duties) for a in cmd.actors]):
+    for change in masterdata.duty_changes(existing, [(a.actor, a.duties) for a in cmd.actors]):
         check_duty_change(uow.actor_name, held, change.actor, change.before, change.after)
 
 
@@ -108,7 +99,9 @@ def _write_tracking_groups(
     """The groups as M2 normalises them; returns what it changed, per group."""
     normalised: list[dict[str, Any]] = []
     for group_in in groups:
-        options, changes = normalise_tracking_group(group_in.model_dump(exclude={"code", "name"}))
+        options, changes = masterdata.normalise_tracking_group(
+            group_in.model_dump(exclude={"code", "name"})
+        )
         if changes:
             normalised.append({"tracking_group": group_in.code, "changes": changes})
         _upsert(session, TrackingGroup, group_in.code, name=group_in.name, **options)
@@ -132,7 +125,7 @@ def _check_groups_against_catch_weight(session: Session, groups: Sequence[Tracki
                 )
             ).first()
             if clash is not None:
-                check_catch_weight_tracking(clash.item, True, group.code, True)
+                masterdata.check_catch_weight_tracking(clash.item, True, group.code, True)
 
 
 # --- items (M1, M3) -------------------------------------------------------------------------
@@ -164,14 +157,14 @@ def _check_item(session: Session, item_in: ItemIn) -> None:
     schedule_exists = bool(item_in.revenue_schedule) and (
         session.get(RevenueSchedule, item_in.revenue_schedule) is not None
     )
-    check_item_references(
+    masterdata.check_item_references(
         item_in.item,
         item_in.tracking_group,
         group is not None,
         item_in.revenue_schedule,
         schedule_exists,
     )
-    check_catch_weight_tracking(
+    masterdata.check_catch_weight_tracking(
         item_in.item,
         item_in.catch_weight,
         item_in.tracking_group,
@@ -189,8 +182,10 @@ def _write_bom(session: Session, bom_in: BomIn) -> None:
     for component_in in bom_in.components:
         item = session.get(Item, component_in.item)
         is_bundle = None if item is None else item.bundle
-        components.append(BomComponent(component_in.item, component_in.quantity, is_bundle))
-    plan = plan_bom(bom_in.bundle, None if bundle is None else bundle.bundle, components)
+        components.append(
+            masterdata.BomComponent(component_in.item, component_in.quantity, is_bundle)
+        )
+    plan = masterdata.plan_bom(bom_in.bundle, None if bundle is None else bundle.bundle, components)
     assert bundle is not None  # plan_bom refuses a missing bundle
     bundle.bom.clear()
     # The old lines go first: the new ones reuse their (bundle, position) keys.
@@ -209,7 +204,7 @@ def _check_bundles_used_as_components(session: Session) -> None:
         .where(Item.bundle.is_(True))
     ).first()
     if row is not None:
-        check_bom_component(row.bundle_item, row.component_item, True)
+        masterdata.check_bom_component(row.bundle_item, row.component_item, True)
 
 
 # --- customers (M7) ---------------------------------------------------------------------------

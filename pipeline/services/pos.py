@@ -55,7 +55,7 @@ def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
 
 def _items(uow: UnitOfWork, lines: Sequence[PosLineIn]) -> dict[str, Item]:
     """The sale's items that exist, by item number."""
-    found = {}
+    found: dict[str, Item] = {}
     for line_in in lines:
         item = uow.session.get(Item, line_in.item)
         if item is not None:
@@ -81,16 +81,16 @@ def _write_order(
     uow.session.add(order)
     order.lines.extend(
         SalesLine(
-            line_no=line.line_no,
-            item_code=line.item,
-            item=items[line.item],
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            discount_amount=line.discount_amount,
-            net_amount=line.net_amount,
+            line_no=planned.line_no,
+            item_code=planned.line.item,
+            item=items[planned.line.item],
+            quantity=planned.line.quantity,
+            unit_price=planned.line.unit_price,
+            discount_percent=planned.line.discount_percent,
+            discount_amount=planned.line.discount_amount,
+            net_amount=planned.net_amount,
         )
-        for line in plan
+        for planned in plan
     )
     uow.session.flush()
     return order
