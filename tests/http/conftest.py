@@ -1,9 +1,10 @@
 """The HTTP service over real HTTP: `docpost serve` and a Celery worker as subprocesses.
 
 One stack for the whole package (building it and posting the USMF example takes most of the
-time): a private PostgreSQL schema, Redis database 14 as the broker, one worker (the
-integration tests' Worker), one server on a free localhost port. It is stopped when the last
-test of this package has run, so that no worker of ours consumes another package's queue.
+time): a private PostgreSQL schema, Redis database 14 under a key prefix of its own as the
+broker, one worker (the integration tests' Worker), one server on a free localhost port. It is
+stopped when the last test of this package has run, so that no worker of ours consumes another
+package's queue.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,6 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
@@ -36,16 +37,15 @@ from tests.conftest import (
     EXAMPLES,
     REDIS_URL,
     private_schema,
-    unavailable,
     usmf_catalog,
     usmf_requests,
 )
-from tests.integration.conftest import Worker
+from tests.integration.conftest import Broker, Worker
 
 ROOT = Path(__file__).resolve().parents[2]
-# Not database 15: tests/integration empties that one and starts workers on it, and a run of
-# those tests beside this one (other sessions on the same machine) would take our messages
-# and execute them against their own database.
+# Database 14, apart from tests/integration's 15, and a key prefix of this run's own: a run of
+# these tests beside another (other sessions on the same machine) would otherwise take its
+# messages and execute them against its own database, leaving ours `queued` for ever.
 HTTP_REDIS_URL = os.environ.get(
     "DOCPOST_TEST_HTTP_REDIS_URL", urlsplit(REDIS_URL)._replace(path="/14").geturl()
 )
@@ -116,17 +116,6 @@ class Server:
             self.process.wait(10)
 
 
-def empty_redis() -> str:
-    client = redis.Redis.from_url(HTTP_REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.flushdb()
-    except redis.exceptions.RedisError as exc:
-        unavailable("Redis", exc)
-    finally:
-        client.close()
-    return HTTP_REDIS_URL
-
-
 def run_cli(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -169,9 +158,11 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("http")
     with private_schema() as database_url:
+        broker = Broker.open(HTTP_REDIS_URL, f"docpost-http-{uuid.uuid4().hex[:12]}:")
         env = {
             "DOCPOST_DATABASE_URL": database_url,
-            "DOCPOST_BROKER_URL": empty_redis(),
+            "DOCPOST_BROKER_URL": HTTP_REDIS_URL,
+            "DOCPOST_BROKER_KEY_PREFIX": broker.prefix,
             # Rendering a PDF must fit in the task time limit (half of this).
             "DOCPOST_VISIBILITY_TIMEOUT": "120",
             "DOCPOST_MAX_ATTEMPTS": "5",
@@ -185,6 +176,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         finally:
             server.stop()
             worker.stop()
+            broker.flush()
+            broker.client.close()
 
 
 def wait_outcome(client: httpx.Client, link: str, timeout: float = OUTCOME_SECONDS) -> Any:
