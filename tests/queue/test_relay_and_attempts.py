@@ -214,15 +214,23 @@ def test_a_malformed_message_is_rejected_without_running(task_db: sessionmaker[S
         assert [(r.status, r.error["code"]) for r in records] == [("rejected", "request.invalid")]
 
 
-def test_scheduled_bulk_invoicing_submits_one_request_per_slot(
-    task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fired_twice(
+    task: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """A beat task run twice (beat fired twice, or a redelivery): both request ids, and the
+    requests it published."""
     import docpost.tasks.execute
 
     published: list[dict[str, Any]] = []
     monkeypatch.setattr(docpost.tasks.execute, "publish_request", published.append)
-    first = docpost.tasks.execute.scheduled_bulk_invoice()
-    second = docpost.tasks.execute.scheduled_bulk_invoice()  # beat fired twice, or a redelivery
+    scheduled = getattr(docpost.tasks.execute, task)
+    return scheduled(), scheduled(), published
+
+
+def test_scheduled_bulk_invoicing_submits_one_request_per_slot(
+    task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, published = _fired_twice("scheduled_bulk_invoice", monkeypatch)
 
     slot = latest_slot(parse_cron(get_settings().bulk_invoice_cron), dt.datetime.now(UTC))
     assert first == second == slot_request_id(slot)
@@ -238,12 +246,7 @@ def test_scheduled_revenue_recognition_releases_once_per_date(
     task_db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """B11's release on beat: the request id names the date, like `docpost recognize`."""
-    import docpost.tasks.execute
-
-    published: list[dict[str, Any]] = []
-    monkeypatch.setattr(docpost.tasks.execute, "publish_request", published.append)
-    first = docpost.tasks.execute.scheduled_revenue_recognition()
-    second = docpost.tasks.execute.scheduled_revenue_recognition()
+    first, second, published = _fired_twice("scheduled_revenue_recognition", monkeypatch)
     slot = latest_slot(parse_cron(get_settings().revenue_recognition_cron), dt.datetime.now(UTC))
     assert first == second == f"recognize-revenue:{slot.date().isoformat()}"
     assert published[0]["kind"] == "recognize_revenue"
