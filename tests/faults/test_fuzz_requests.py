@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -123,106 +124,131 @@ def _set_somewhere(node: Any, key: str, value: Any) -> bool:
     return False
 
 
+# Each mutation makes one kind of hostile body from a valid request (`base`, a fresh copy):
+# it changes `base` in place, or returns the raw body itself.
+Mutation = Callable[[st.DrawFn, dict[str, Any]], str | bytes | None]
+
+
+def _not_json(draw: st.DrawFn, base: dict[str, Any]) -> str | bytes:
+    return draw(st.one_of(st.binary(max_size=200), st.text(max_size=200).map(lambda t: "{" + t)))
+
+
+def _not_object(draw: st.DrawFn, base: dict[str, Any]) -> str:
+    return json.dumps(
+        draw(st.one_of(st.lists(st.integers(), max_size=3), st.text(), st.integers(), st.none()))
+    )
+
+
+def _drop_envelope_field(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    del base[draw(st.sampled_from(["request_id", "kind", "actor", "payload"]))]
+
+
+def _bad_envelope_type(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    base[draw(st.sampled_from(["kind", "actor", "payload"]))] = draw(
+        st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.none())
+    )
+
+
+def _unknown_kind(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    base["kind"] = draw(st.text(max_size=40).filter(lambda k: k not in PAYLOADS))
+
+
+def _bad_field(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    field = draw(st.sampled_from(FIELDS))
+    value = draw(st.sampled_from(INVALID_BY_FIELD[field]))
+    if not _set_somewhere(base["payload"], field, value):
+        base["payload"]["order"] = draw(st.sampled_from(CODE_BREAKERS))
+
+
+KNOWN_PAYLOAD_FIELDS = frozenset(
+    [
+        *FIELDS,
+        "invoice",
+        "store",
+        "currency",
+        "packing_slips",
+        "remove_lines",
+        "discount_percent",
+        "discount_amount",
+        "site",
+        "warehouse",
+    ]
+)
+
+
+def _extra_field(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    name = draw(st.text(min_size=1, max_size=20).filter(lambda k: k not in KNOWN_PAYLOAD_FIELDS))
+    base["payload"][name] = draw(HOSTILE_VALUES)
+
+
+def _negative_quantity(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    _set_somewhere(base["payload"], "quantity", draw(st.sampled_from(["-1", "-0.5", -3, "0"])))
+    _set_somewhere(base["payload"], "line", -1)
+
+
+def _enormous_quantity(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    _set_somewhere(
+        base["payload"],
+        "quantity",
+        draw(st.sampled_from(["1e30", "123456789012345678901234567890", 10**40])),
+    )
+    _set_somewhere(base["payload"], "line", 10**12)
+
+
+def _many_serials(draw: st.DrawFn, base: dict[str, Any]) -> str:
+    body = json.loads(json.dumps(VALID[0]))
+    body["request_id"] = "__ID__"
+    body["payload"]["lines"][0]["serials"] = [f"N-{i}" for i in range(10_000)]
+    return json.dumps(body)
+
+
+def _unknown_actor(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    base["actor"] = draw(
+        st.text(min_size=1, max_size=50).filter(
+            lambda a: a.strip() and a not in {"erp", "warehouse-1", "supervisor", "pos-1"}
+        )
+    )
+
+
+def _huge_request_id(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    base["request_id"] = "x" * draw(st.integers(min_value=201, max_value=100_000))
+
+
+def _bad_request_id(draw: st.DrawFn, base: dict[str, Any]) -> None:
+    base["request_id"] = draw(
+        st.one_of(
+            st.just(""),
+            st.integers(),
+            st.text(alphabet="\n\t\u00e9\u4e2d", min_size=1, max_size=10),
+        )
+    )
+
+
+MUTATIONS: dict[str, Mutation] = {
+    "not_json": _not_json,
+    "not_object": _not_object,
+    "drop_envelope_field": _drop_envelope_field,
+    "bad_envelope_type": _bad_envelope_type,
+    "unknown_kind": _unknown_kind,
+    "bad_field": _bad_field,
+    "extra_field": _extra_field,
+    "negative_quantity": _negative_quantity,
+    "enormous_quantity": _enormous_quantity,
+    "many_serials": _many_serials,
+    "unknown_actor": _unknown_actor,
+    "huge_request_id": _huge_request_id,
+    "bad_request_id": _bad_request_id,
+}
+
+
 @st.composite
 def hostile_requests(draw: st.DrawFn) -> tuple[str, str | bytes]:
     """(how it was made hostile, the raw body)."""
     base = json.loads(json.dumps(draw(st.sampled_from(VALID))))
     base["request_id"] = "__ID__"  # replaced by a fresh id per example (shrinking repeats draws)
-    mutation = draw(
-        st.sampled_from(
-            [
-                "not_json",
-                "not_object",
-                "drop_envelope_field",
-                "bad_envelope_type",
-                "unknown_kind",
-                "bad_field",
-                "extra_field",
-                "negative_quantity",
-                "enormous_quantity",
-                "many_serials",
-                "unknown_actor",
-                "huge_request_id",
-                "bad_request_id",
-            ]
-        )
-    )
-    if mutation == "not_json":
-        return mutation, draw(
-            st.one_of(st.binary(max_size=200), st.text(max_size=200).map(lambda t: "{" + t))
-        )
-    if mutation == "not_object":
-        return mutation, json.dumps(
-            draw(
-                st.one_of(st.lists(st.integers(), max_size=3), st.text(), st.integers(), st.none())
-            )
-        )
-    if mutation == "drop_envelope_field":
-        del base[draw(st.sampled_from(["request_id", "kind", "actor", "payload"]))]
-    elif mutation == "bad_envelope_type":
-        base[draw(st.sampled_from(["kind", "actor", "payload"]))] = draw(
-            st.one_of(st.integers(), st.lists(st.integers(), max_size=2), st.none())
-        )
-    elif mutation == "unknown_kind":
-        base["kind"] = draw(st.text(max_size=40).filter(lambda k: k not in PAYLOADS))
-    elif mutation == "bad_field":
-        field = draw(st.sampled_from(FIELDS))
-        value = draw(st.sampled_from(INVALID_BY_FIELD[field]))
-        if not _set_somewhere(base["payload"], field, value):
-            base["payload"]["order"] = draw(st.sampled_from(CODE_BREAKERS))
-    elif mutation == "extra_field":
-        base["payload"][
-            draw(
-                st.text(min_size=1, max_size=20).filter(
-                    lambda k: (
-                        k
-                        not in [
-                            *FIELDS,
-                            "invoice",
-                            "store",
-                            "currency",
-                            "packing_slips",
-                            "remove_lines",
-                            "discount_percent",
-                            "discount_amount",
-                            "site",
-                            "warehouse",
-                        ]
-                    )
-                )
-            )
-        ] = draw(HOSTILE_VALUES)
-    elif mutation == "negative_quantity":
-        _set_somewhere(base["payload"], "quantity", draw(st.sampled_from(["-1", "-0.5", -3, "0"])))
-        _set_somewhere(base["payload"], "line", -1)
-    elif mutation == "enormous_quantity":
-        _set_somewhere(
-            base["payload"],
-            "quantity",
-            draw(st.sampled_from(["1e30", "123456789012345678901234567890", 10**40])),
-        )
-        _set_somewhere(base["payload"], "line", 10**12)
-    elif mutation == "many_serials":
-        base = json.loads(json.dumps(VALID[0]))
-        base["request_id"] = "__ID__"
-        base["payload"]["lines"][0]["serials"] = [f"N-{i}" for i in range(10_000)]
-    elif mutation == "unknown_actor":
-        base["actor"] = draw(
-            st.text(min_size=1, max_size=50).filter(
-                lambda a: a.strip() and a not in {"erp", "warehouse-1", "supervisor", "pos-1"}
-            )
-        )
-    elif mutation == "huge_request_id":
-        base["request_id"] = "x" * draw(st.integers(min_value=201, max_value=100_000))
-    elif mutation == "bad_request_id":
-        base["request_id"] = draw(
-            st.one_of(
-                st.just(""),
-                st.integers(),
-                st.text(alphabet="\n\t\u00e9\u4e2d", min_size=1, max_size=10),
-            )
-        )
-    return mutation, json.dumps(base)
+    mutation = draw(st.sampled_from(list(MUTATIONS)))
+    raw = MUTATIONS[mutation](draw, base)
+    return mutation, json.dumps(base) if raw is None else raw
 
 
 def written_rows(run: Runner) -> dict[str, int]:
