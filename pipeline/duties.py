@@ -78,23 +78,19 @@ def check_duty_change(
     """M5: nobody grants a duty they do not hold themselves, and nobody takes away a duty
     they could not grant back (so a lesser manager cannot strip the system actor). Duties an
     actor keeps unchanged need nothing: a whole catalog can be loaded again as it is."""
-    for duty in sorted(after - before):
-        if duty not in held:
-            raise Rejection(
-                "actor.grant_not_held",
-                f"actor {granter!r} may not grant the duty {duty} to actor {actor!r}: "
-                "nobody grants a duty they do not hold themselves",
-                rule="M5",
-                duty=duty,
-                target=actor,
-            )
-    for duty in sorted(before - after):
-        if duty not in held:
-            raise Rejection(
-                "actor.revoke_not_held",
-                f"actor {granter!r} may not take the duty {duty} from actor {actor!r}: "
-                "nobody takes away a duty they do not hold themselves",
-                rule="M5",
-                duty=duty,
-                target=actor,
-            )
+    # Grants are checked before revocations, each in name order: the first refused is reported.
+    directions = (
+        (after - before, "actor.grant_not_held", "grant the duty {} to", "grants"),
+        (before - after, "actor.revoke_not_held", "take the duty {} from", "takes away"),
+    )
+    for changed, code, doing, nobody in directions:
+        for duty in sorted(changed):
+            if duty not in held:
+                raise Rejection(
+                    code,
+                    f"actor {granter!r} may not {doing.format(duty)} actor {actor!r}: "
+                    f"nobody {nobody} a duty they do not hold themselves",
+                    rule="M5",
+                    duty=duty,
+                    target=actor,
+                )
