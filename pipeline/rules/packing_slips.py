@@ -3,7 +3,7 @@ when and how a packing slip is canceled."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,6 +20,15 @@ def check_within_open(label: str, document: str, quantity: Decimal, open_quantit
             f"{label}: {document} quantity {quantity_text(quantity)} exceeds the "
             f"{quantity_text(open_quantity)} not yet shipped or invoiced",
         )
+
+
+def standing_ids(packing_slips: Iterable[tuple[int, int | None]]) -> frozenset[int]:
+    """S10: the packing slips that stand, of (journal id, id of the packing slip it cancels or
+    None): neither a cancellation nor canceled by one. Invoices take only from these (S7).
+    Post_invoice, bulk invoicing and its batches all ask this one rule."""
+    slips = list(packing_slips)
+    canceled = {reverses for _, reverses in slips if reverses is not None}
+    return frozenset(id_ for id_, reverses in slips if reverses is None and id_ not in canceled)
 
 
 def check_cancelable(

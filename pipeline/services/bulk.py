@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from docpost.pipeline.contract import BulkInvoice, parse_request
+from docpost.pipeline.rules.packing_slips import standing_ids
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import Journal, JournalLine, PackingSlipInvoicing, RequestRecord, SalesOrder
 from docpost.schema.types import utcnow
@@ -90,8 +91,8 @@ def uninvoiced_packing_slips(
     if orders is not None:
         query = query.where(SalesOrder.order_no.in_(orders))
     rows = uow.session.execute(query).all()
-    reversed_ids = {r.reverses_id for r in rows if r.reverses_id is not None}
-    slips = {r.id: r for r in rows if r.reverses_id is None and r.id not in reversed_ids}
+    standing = standing_ids((r.id, r.reverses_id) for r in rows)
+    slips = {r.id: r for r in rows if r.id in standing}
     if not slips:
         return {}
     shipped: dict[int, Decimal] = defaultdict(Decimal)

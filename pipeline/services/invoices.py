@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from docpost.pipeline.contract import PostInvoice
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.money import quantity_text, share_of_amount
+from docpost.pipeline.rules.packing_slips import standing_ids
 from docpost.pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
 from docpost.pipeline.services.journal import (
     add_line,
@@ -134,9 +135,9 @@ def standing_packing_slips(uow: UnitOfWork, order: SalesOrder) -> list[Journal]:
 
 def standing_of(packing_slips: Sequence[Journal]) -> list[Journal]:
     """Of an order's packing slip journals, those that are neither cancellations (S10) nor
-    canceled by one."""
-    reversed_ids = {j.reverses_id for j in packing_slips if j.reverses_id is not None}
-    return [j for j in packing_slips if j.reverses_id is None and j.id not in reversed_ids]
+    canceled by one (rules.packing_slips.standing_ids), in the order given."""
+    standing = standing_ids((j.id, j.reverses_id) for j in packing_slips)
+    return [j for j in packing_slips if j.id in standing]
 
 
 def named_packing_slips(

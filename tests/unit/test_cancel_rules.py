@@ -16,6 +16,7 @@ from docpost.pipeline.rules.packing_slips import (
     check_cancelable,
     check_within_open,
     plan_cancellation,
+    standing_ids,
 )
 
 D = Decimal
@@ -92,6 +93,39 @@ def test_s10_every_line_is_reversed_in_full_and_in_order(
 
 def test_s10_the_reversal_of_two_units_is_minus_two() -> None:
     assert plan_cancellation([ShippedLine(7, 1, D(2))]) == (ReversalLine(7, 1, D(-2)),)
+
+
+def test_s10_a_canceled_packing_slip_and_its_cancellation_do_not_stand() -> None:
+    """PS 1 canceled by PS 3, PS 2 untouched, PS 4 shipping again what PS 1 held."""
+    assert standing_ids([(1, None), (2, None), (3, 1), (4, None)]) == {2, 4}
+
+
+def test_s10_packing_slips_without_cancellations_all_stand() -> None:
+    """Negative control: the rule drops nothing when nothing was canceled."""
+    assert standing_ids([(1, None), (2, None)]) == {1, 2}
+    assert standing_ids(iter([(5, None)])) == {5}  # read once, as a generator gives it
+
+
+@given(
+    st.sets(st.integers(min_value=1, max_value=10**6), max_size=20),
+    st.data(),
+)
+def test_s10_standing_are_the_packing_slips_no_cancellation_is_or_names(
+    ids: set[int], data: st.DataObject
+) -> None:
+    """Packing slips posted in id order, each shipping (it stands) or canceling one that
+    stands (which then no longer does, S10): the rule, given them in any order, finds the ones
+    left standing."""
+    standing: set[int] = set()
+    rows: list[tuple[int, int | None]] = []
+    for id_ in sorted(ids):
+        cancels = data.draw(st.sampled_from([None, *sorted(standing)]))
+        rows.append((id_, cancels))
+        if cancels is None:
+            standing.add(id_)
+        else:
+            standing.discard(cancels)
+    assert standing_ids(data.draw(st.permutations(rows))) == standing
 
 
 def test_s1_shipping_more_than_is_open_is_rejected() -> None:
