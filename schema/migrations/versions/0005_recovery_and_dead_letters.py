@@ -22,28 +22,8 @@ PENDING_DOCUMENT = sa.text("status = 'pending'")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("published_at", docpost.schema.types.UtcDateTime(), nullable=True)
-        )
-        batch_op.create_index(
-            "ix_requests_open",
-            ["created_at"],
-            unique=False,
-            postgresql_where=OPEN_REQUEST,
-            sqlite_where=OPEN_REQUEST,
-        )
-    with op.batch_alter_table("documents", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("published_at", docpost.schema.types.UtcDateTime(), nullable=True)
-        )
-        batch_op.create_index(
-            "ix_documents_pending",
-            ["created_at"],
-            unique=False,
-            postgresql_where=PENDING_DOCUMENT,
-            sqlite_where=PENDING_DOCUMENT,
-        )
+    _add_published_at("requests", "ix_requests_open", OPEN_REQUEST)
+    _add_published_at("documents", "ix_documents_pending", PENDING_DOCUMENT)
     op.create_table(
         "dead_letters",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,9 +46,29 @@ def downgrade() -> None:
     with op.batch_alter_table("dead_letters", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dead_letters_received_at"))
     op.drop_table("dead_letters")
-    with op.batch_alter_table("documents", schema=None) as batch_op:
-        batch_op.drop_index("ix_documents_pending")
-        batch_op.drop_column("published_at")
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.drop_index("ix_requests_open")
+    _drop_published_at("documents", "ix_documents_pending")
+    _drop_published_at("requests", "ix_requests_open")
+
+
+# Local to this migration, not shared with others or with app code: a migration is the record
+# of one step and must emit the same DDL however the code around it changes later.
+def _add_published_at(table: str, open_index: str, open_rows: sa.TextClause) -> None:
+    """When the recovery sweep last published a row of `table`, and the partial index by age
+    of the rows it sweeps (those still open)."""
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("published_at", docpost.schema.types.UtcDateTime(), nullable=True)
+        )
+        batch_op.create_index(
+            open_index,
+            ["created_at"],
+            unique=False,
+            postgresql_where=open_rows,
+            sqlite_where=open_rows,
+        )
+
+
+def _drop_published_at(table: str, open_index: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(open_index)
         batch_op.drop_column("published_at")
