@@ -30,24 +30,32 @@ def test_m5_a_duty_held_may_be_granted_and_taken_away() -> None:
     check_duty_change("erp", {POST, BLANKS}, "newbie", {BLANKS}, {POST})
 
 
-def test_m5_nobody_grants_a_duty_they_do_not_hold() -> None:
-    error = refused({ACTORS}, set(), {POST})
-    assert (error.code, error.rule) == ("actor.grant_not_held", "M5")
-    assert error.message == (
-        f"actor 'hr' may not grant the duty {POST} to actor 'newbie': nobody grants a duty "
-        "they do not hold themselves"
-    )
+@pytest.mark.parametrize(
+    ("before", "after", "code", "message"),
+    [
+        (
+            set(),
+            {POST},
+            "actor.grant_not_held",
+            f"actor 'hr' may not grant the duty {POST} to actor 'newbie': nobody grants a duty "
+            "they do not hold themselves",
+        ),
+        (
+            {POST},
+            set(),
+            "actor.revoke_not_held",
+            f"actor 'hr' may not take the duty {POST} from actor 'newbie': nobody takes away a "
+            "duty they do not hold themselves",
+        ),
+    ],
+    ids=["grant", "take_away"],
+)
+def test_m5_nobody_grants_or_takes_away_a_duty_they_do_not_hold(
+    before: set[str], after: set[str], code: str, message: str
+) -> None:
+    error = refused({ACTORS}, before, after)
+    assert (error.code, error.rule, error.message) == (code, "M5", message)
     assert error.details == {"duty": POST, "target": "newbie"}
-
-
-def test_m5_nobody_takes_away_a_duty_they_do_not_hold() -> None:
-    error = refused({ACTORS}, {BLANKS}, set())
-    assert (error.code, error.rule) == ("actor.revoke_not_held", "M5")
-    assert error.message == (
-        f"actor 'hr' may not take the duty {BLANKS} from actor 'newbie': nobody takes away a "
-        "duty they do not hold themselves"
-    )
-    assert error.details == {"duty": BLANKS, "target": "newbie"}
 
 
 def test_m5_a_grant_is_refused_before_a_revocation_and_the_first_duty_by_name() -> None:
