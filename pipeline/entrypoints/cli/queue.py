@@ -108,10 +108,22 @@ def _queue_session() -> Iterator[tuple[Any, bool]]:
         yield session_factory(url), embedded
 
 
-def _broker_errors() -> tuple[type[BaseException], ...]:
+def _queue_errors() -> tuple[type[BaseException], ...]:
+    """What ends a command that talks to the queue early: a wait past --timeout, or a broker
+    out of reach (kombu's error, or the connection's own)."""
     import kombu.exceptions
 
-    return (kombu.exceptions.OperationalError, ConnectionError)
+    return (TimeoutError, kombu.exceptions.OperationalError, ConnectionError)
+
+
+def _stopped(exc: BaseException, not_done: str) -> int:
+    """Exit 1 with why on stderr. A timeout's message already names what it gave up on; for a
+    broker out of reach, `not_done` tells what that left undone."""
+    if isinstance(exc, TimeoutError):
+        print_error(str(exc))
+    else:
+        print_error(f"cannot reach the broker ({exc}); {not_done}")
+    return EXIT_REJECTED
 
 
 def _exit_code(outcomes: list[dict[str, Any]]) -> int:
@@ -149,12 +161,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
                 for outcome in wait_all(handles, args.timeout, on_waiting=report):
                     outcomes.append(outcome)
                     show(outcome)
-    except TimeoutError as exc:
-        print_error(str(exc))
-        return EXIT_REJECTED
-    except _broker_errors() as exc:
-        print_error(f"cannot reach the broker ({exc}); the requests stay queued, submit again")
-        return EXIT_REJECTED
+    except _queue_errors() as exc:
+        return _stopped(exc, "the requests stay queued, submit again")
     if args.json:
         print_json(outcomes)
     return _exit_code(outcomes)
@@ -258,12 +266,8 @@ def cmd_bulk_invoice(args: argparse.Namespace) -> int:
                 key=lambda o: o["request_id"],
             )
             bar.close()
-    except TimeoutError as exc:
-        print_error(str(exc))
-        return EXIT_REJECTED
-    except _broker_errors() as exc:
-        print_error(f"cannot reach the broker ({exc}); bulk invoicing was not started")
-        return EXIT_REJECTED
+    except _queue_errors() as exc:
+        return _stopped(exc, "bulk invoicing was not started")
     if args.json:
         print_json({"run": outcome, "invoices": invoices})
     else:
