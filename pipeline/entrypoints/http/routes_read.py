@@ -6,10 +6,12 @@ is exactly `docpost show ... --json`. All need the read duty (see pipeline.entry
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline import queries
 from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
@@ -29,6 +31,18 @@ def text_param(value: str, what: str) -> str:
     return value
 
 
+def _found(
+    sessions: sessionmaker[Session], query: Callable[[Session], dict[str, Any]]
+) -> dict[str, Any]:
+    """What `query` reads, in a session of its own; what it does not find is a 404 with the
+    query's own message, as `docpost show` prints it."""
+    with sessions() as session:
+        try:
+            return query(session)
+        except queries.NotFound as exc:
+            raise not_found(str(exc)) from None
+
+
 def journal_links(number: str) -> dict[str, str]:
     path = quote(number, safe="")
     return {"pdf": f"/journals/{path}/pdf", "documents": f"/documents?journal={path}"}
@@ -40,11 +54,7 @@ def journal_links(number: str) -> dict[str, str]:
     responses=READ_ERRORS,
 )
 def get_order(order: str, caller: SalesReader, sessions: Sessions) -> dict[str, Any]:
-    with sessions() as session:
-        try:
-            return queries.show_order(session, text_param(order, "order"))
-        except queries.NotFound as exc:
-            raise not_found(str(exc)) from None
+    return _found(sessions, lambda session: queries.show_order(session, text_param(order, "order")))
 
 
 @router.get(
@@ -53,11 +63,9 @@ def get_order(order: str, caller: SalesReader, sessions: Sessions) -> dict[str, 
     responses=READ_ERRORS,
 )
 def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> dict[str, Any]:
-    with sessions() as session:
-        try:
-            journal = queries.show_journal(session, text_param(number, "journal"))
-        except queries.NotFound as exc:
-            raise not_found(str(exc)) from None
+    journal = _found(
+        sessions, lambda session: queries.show_journal(session, text_param(number, "journal"))
+    )
     for document in journal["documents"]:
         document["links"] = {"pdf": f"/documents/{document['id']}"}
     return {**journal, "links": journal_links(journal["journal"])}
