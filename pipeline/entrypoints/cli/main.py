@@ -25,7 +25,9 @@ from docpost.pipeline.entrypoints.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    command_factory,
     fail,
+    json_option,
     sessions,
 )
 from docpost.pipeline.entrypoints.cli.dead_letters import register_dead_letter_commands
@@ -75,8 +77,7 @@ def parse_arguments(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common = json_option()
     parser = argparse.ArgumentParser(
         prog="docpost",
         description="Sales document posting: serial numbers, bundles, journals, ledger and "
@@ -84,15 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         "DOCPOST_DOCUMENTS_DIR and DOCPOST_LOCALE (or a .env file).",
         parents=[common],
     )
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-
-    def command(
-        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
-        p.set_defaults(handler=handler)
-        return p
-
+    command = command_factory(parser.add_subparsers(title="commands", metavar="COMMAND"), common)
     command("init", cmd_init, "create or upgrade the database schema")
 
     p = command("load", cmd_load, "load a catalog file (an upsert_catalog request)")

@@ -10,14 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from docpost.pipeline.config import ConfigurationError, get_settings
-from docpost.pipeline.entrypoints.cli.common import EXIT_OK, EXIT_USAGE, CommandFactory, sessions
-
-if TYPE_CHECKING:
-    pass
+from docpost.pipeline.entrypoints.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFactory,
+    command_factory,
+    json_option,
+    sessions,
+)
 
 EXIT_FAILED = 1
 
@@ -177,19 +180,10 @@ def _revoke_key(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """These commands alone, with the same options as under `docpost`."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common = json_option()
     parser = argparse.ArgumentParser(prog="docpost", parents=[common])
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-
-    def command(
-        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
-    ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
-        p.set_defaults(handler=handler)
-        return p
-
-    register_http_commands(command)
+    register_http_commands(command_factory(sub, common))
     args = parser.parse_args(argv)
     try:
         get_settings()
