@@ -16,7 +16,7 @@ Origin and Sec-Fetch-Site headers, when sent, must name this site.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from fastapi import APIRouter, Request
@@ -169,18 +169,31 @@ def _sign_in(
     if len(token) != 43:  # token_urlsafe(32); anything else was not set by us
         token = secrets.token_urlsafe(32)
     response = _html(SIGN_IN.render(title=title, message=message, csrf=token), status)
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=CSRF_MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    _set_cookie(response, request, CSRF_COOKIE, token, CSRF_MAX_AGE, "strict")
     if forget:
         response.delete_cookie(COOKIE_NAME, path="/")
     return response
+
+
+def _set_cookie(
+    response: Response,
+    request: Request,
+    name: str,
+    value: str,
+    max_age: int,
+    samesite: Literal["lax", "strict"],
+) -> None:
+    """The page's cookies, the key's and the form token's alike: for the whole site, out of
+    JavaScript's reach, and `Secure` whenever the page was reached over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite=samesite,
+        secure=request.url.scheme == "https",
+    )
 
 
 def names_a_key(query: str) -> bool:
@@ -256,15 +269,7 @@ async def sign_in(request: Request, sessions: Sessions) -> Response:
         return _sign_in(request, "That key is not known.")
     # 303: the next request is a plain GET of `/`.
     response = RedirectResponse("/", status_code=303, headers={"Referrer-Policy": "same-origin"})
-    response.set_cookie(
-        COOKIE_NAME,
-        key,
-        max_age=COOKIE_MAX_AGE,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    _set_cookie(response, request, COOKIE_NAME, key, COOKIE_MAX_AGE, "lax")
     response.delete_cookie(CSRF_COOKIE, path="/")  # used up
     return response
 
