@@ -218,13 +218,24 @@ class UpsertCatalog(Strict):
 # --- orders ----------------------------------------------------------------------------------
 
 
-class OrderLineIn(Strict):
-    line: LineNo
+class PricedLineIn(Strict):
+    """What prices a sales line, alike on an order line and on a point-of-sale line: both
+    become sales lines whose net amount is reckoned from these fields alone."""
+
     item: Code
     quantity: Quantity
     unit_price: Price
     discount_percent: Percent = Decimal(0)
     discount_amount: Price = Decimal(0)
+
+
+class _NumberedLine(Strict):
+    line: LineNo
+
+
+# Bases in this order keep `line` the first field (pydantic lists the fields of the last base
+# first), as CONTRACT.md writes it: a request's problems are reported in field order.
+class OrderLineIn(PricedLineIn, _NumberedLine):
     site: Code | None = None
     warehouse: Code | None = None
 
@@ -300,12 +311,7 @@ class ChangeSerial(Strict):
     new: RawSerial | None
 
 
-class PosLineIn(Strict):
-    item: Code
-    quantity: Quantity
-    unit_price: Price
-    discount_percent: Percent = Decimal(0)
-    discount_amount: Price = Decimal(0)
+class PosLineIn(PricedLineIn):
     serial: RawSerial | None = None
     not_readable: bool = False
 
