@@ -37,17 +37,14 @@ SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 
 # The duties a request kind needs, given its parsed command: pipeline.runner.kinds.needs_of.
 NeedsOf = Callable[[str, Any], tuple[Need, ...]]
-# Where the unit of work that opened a transaction leaves its NeedsOf on the session, for
-# those made later on the same session (bulk invoicing makes one per invoice it plans).
-_NEEDS_OF = "docpost.needs_of"
 
 
 @dataclass
 class UnitOfWork:
     """What every service needs: the session of the request's transaction, who asks, and
     today's posting date. Opened with `with` (see the module), it commits on `commit()` only.
-    One made on the session of another (bulk invoicing's per invoice) is not opened: the
-    one that opened the transaction commits it."""
+    One made by `for_request` (bulk invoicing's, one per invoice) shares the transaction of
+    the one that opened it, which commits it."""
 
     session: Session
     request_id: str
@@ -65,9 +62,15 @@ class UnitOfWork:
 
     def __enter__(self) -> Self:
         self.session.begin()
-        if self.needs_of is not None:
-            self.session.info[_NEEDS_OF] = self.needs_of
         return self
+
+    def for_request(self, request_id: str, actor_name: str) -> UnitOfWork:
+        """A unit of work for another request inside this one's transaction (bulk invoicing
+        plans many invoices in one): its own actor and duty checks, this one's session,
+        posting date and kind table; not opened, so only this one commits."""
+        return UnitOfWork(
+            self.session, request_id, actor_name, self.posting_date, needs_of=self.needs_of
+        )
 
     def __exit__(
         self,
@@ -107,12 +110,11 @@ class UnitOfWork:
     def require_duties_of(self, kind: str, command: Any = None) -> None:
         """The duties of a request of `kind` (the kind table, pipeline.runner.kinds, which
         the HTTP service checks too)."""
-        needs_of = self.needs_of or self.session.info.get(_NEEDS_OF)
-        if needs_of is None:
+        if self.needs_of is None:
             raise RuntimeError(
                 "this unit of work knows no kind table: open it as pipeline.runner does"
             )
-        for need in needs_of(kind, command):
+        for need in self.needs_of(kind, command):
             if not self.has_duty(need.duty):
                 raise missing_duty(self.actor_name, need)
 

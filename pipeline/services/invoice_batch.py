@@ -166,7 +166,7 @@ def _plan_all(
             # same order must see the first, so it runs on its own after the batch.
             result.left_out.append(child)
             continue
-        child_uow = UnitOfWork(uow.session, child.request_id, child.actor, uow.posting_date)
+        child_uow = uow.for_request(child.request_id, child.actor)
         try:
             child_uow.require_duties_of("post_invoice")
             require_exploded(order, "invoice")

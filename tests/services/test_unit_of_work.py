@@ -1,7 +1,8 @@
 """The unit of work owns its transaction (pipeline/uow.py), on SQLite and PostgreSQL: work is
 kept only on commit(); a Rejection, any other exception or a return before commit rolls it
 back. Duties are checked by the kind table the runner hands in, also by a unit of work made
-later on the same session (bulk invoicing's per invoice); one without a table refuses."""
+for another request inside its transaction (bulk invoicing's per invoice); one without a table
+refuses."""
 
 from __future__ import annotations
 
@@ -80,13 +81,21 @@ def test_duties_come_from_the_table_handed_in(usmf: Runner) -> None:
     )
 
 
-def test_a_unit_of_work_made_on_the_same_session_checks_by_the_same_table(usmf: Runner) -> None:
-    with usmf.sessions() as session, UnitOfWork(session, "batch", "", needs_of=refusing):
-        child = UnitOfWork(session, "child-1", "erp")  # as services.invoice_batch makes it
+def test_a_unit_of_work_for_another_request_checks_by_the_same_table(usmf: Runner) -> None:
+    """Bulk invoicing's per-invoice unit of work (for_request) checks M5 for its own actor by
+    the table its parent was handed, inside the parent's transaction."""
+    with usmf.sessions() as session, UnitOfWork(session, "batch", "", needs_of=refusing) as uow:
+        child = uow.for_request("child-1", "erp")
+        assert (child.session, child.posting_date) == (uow.session, uow.posting_date)
         with pytest.raises(Rejection, match="no_such_duty"):
             child.require_duties_of("post_invoice")
-    with usmf.sessions() as session, UnitOfWork(session, "batch", "", needs_of=needs_of):
-        UnitOfWork(session, "child-2", "erp").require_duties_of("post_invoice")
+    with usmf.sessions() as session, UnitOfWork(session, "batch", "", needs_of=needs_of) as uow:
+        uow.for_request("child-2", "erp").require_duties_of("post_invoice")
+    with usmf.sessions() as session, UnitOfWork(session, "batch", "", needs_of=needs_of) as uow:
+        stranger = uow.for_request("child-3", "nobody")
+        with pytest.raises(Rejection) as unknown:
+            stranger.require_duties_of("post_invoice")
+        assert unknown.value.code == "actor.unknown"
 
 
 def test_a_unit_of_work_without_a_kind_table_refuses_to_guess(usmf: Runner) -> None:
