@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from docpost.pipeline.rules.money import price_text, quantity_text
 from docpost.pipeline.rules.text import normalize_serial
-from docpost.pipeline.runner.execute import outcome_of
+from docpost.pipeline.runner.request_record import outcome_of
 from docpost.pipeline.services.journal import ACCOUNT_NAMES
 from docpost.schema import (
     Document,

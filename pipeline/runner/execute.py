@@ -27,9 +27,6 @@ from docpost.schema import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-# Where pipeline.queries has imported it from; the record's lifecycle is request_record's.
-outcome_of = request_record.outcome_of
-
 # In-process runs (`docpost run`) execute the open requests an order's request waits for
 # first; each such run makes one of them final, so this bound is never reached in practice.
 MAX_HEADS_IN_PROCESS = 10_000
