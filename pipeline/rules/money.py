@@ -36,12 +36,20 @@ def share_of_amount(
 
     Proportional and rounded, except that the posting which reaches the full quantity takes
     what remains, so all partial postings of a line sum exactly to its amount (B8).
+
+    What is rounded is the share of everything posted so far, less what earlier postings took:
+    rounding each part on its own let tiny amounts run ahead of the line and end below zero
+    (0.02 over 4 units one at a time: 0.01, 0.01, 0.01, -0.01; now 0.01, 0.00, 0.01, 0.00).
+    A part never leaves the range between nothing and what remains.
     """
+    remaining = total_amount - already_amount
     if already_quantity + quantity >= total_quantity:
-        return total_amount - already_amount
+        return remaining
     if total_quantity == 0:
         return ZERO
-    return round_money(total_amount * quantity / total_quantity)
+    reached = round_money(total_amount * (already_quantity + quantity) / total_quantity)
+    low, high = sorted((ZERO, remaining))
+    return min(max(reached - already_amount, low), high)
 
 
 def quantity_text(value: Decimal) -> str:

@@ -146,38 +146,36 @@ def test_b8_a_partial_credit_takes_its_share_and_the_last_takes_what_remains() -
 def test_b8_b10_partial_credits_take_their_share_and_sum_to_the_invoiced_amount(
     amount: Decimal, parts: list[int]
 ) -> None:
-    """However an invoice line is credited in parts, each part but the last is its quantity's
-    share of the invoiced amount to the half cent, and the last takes what remains, so the
-    parts sum exactly to the invoiced amount and nothing is left to credit after them.
-
-    Not asserted: that the credits so far never pass the invoiced amount. Each share is
-    rounded on its own (B8), so tiny amounts can overshoot and the last part come out
-    negative: 0.02 over 4 units credited one by one gives 0.01, 0.01, 0.01, -0.01. Partial
-    invoices share that rounding (rules.money.share_of_amount)."""
+    """However an invoice line is credited in parts, the credits so far are always their
+    quantity's share of the invoiced amount to the half cent (each part is within a cent of
+    its own share), no part is negative or passes what is left, and the last takes what
+    remains, so the parts sum exactly to the invoiced amount and nothing is left to credit."""
     quantity = D(sum(parts))
     credited_quantity, credited_amount = D(0), D(0)
-    for index, part in enumerate(parts):
+    for part in parts:
         line = invoiced(
             1, str(quantity), str(amount), credited=(str(credited_quantity), str(credited_amount))
         )
         credit = plan_credit(invoice(line), [CreditRequest(1, D(part))], []).lines[0]
-        if index < len(parts) - 1:
-            assert abs(credit.amount - amount * part / quantity) <= CENT / 2
+        assert D(0) <= credit.amount <= amount - credited_amount
+        assert abs(credit.amount - amount * part / quantity) < CENT
         credited_quantity += credit.quantity
         credited_amount += credit.amount
+        assert abs(credited_amount - amount * credited_quantity / quantity) <= CENT / 2
     assert (credited_quantity, credited_amount) == (quantity, amount)
     line = invoiced(1, str(quantity), str(amount), credited=(str(quantity), str(amount)))
     assert rejection(remaining_lines, invoice(line)).code == "credit.nothing_to_credit"
 
 
-def test_b8_tiny_amounts_credited_unit_by_unit_end_with_a_negative_part() -> None:
-    """The overshoot the property above leaves out, pinned so that changing B8's rounding
-    is a decision, not an accident (the same arithmetic as partial invoices)."""
-    amounts = []
+def test_b8_tiny_amounts_credited_unit_by_unit_never_go_below_zero() -> None:
+    """0.02 over 4 units credited one at a time: rounding each part on its own gave 0.01,
+    0.01, 0.01 and then -0.01 for the last (the credits ran ahead of the line). Rounding what
+    all parts so far are worth gives 0.01, 0.00, 0.01, 0.00."""
+    amounts: list[Decimal] = []
     for done in range(4):
         line = invoiced(1, "4", "0.02", credited=(str(done), str(sum(amounts, D(0)))))
         amounts.append(plan_credit(invoice(line), [CreditRequest(1, D(1))], []).lines[0].amount)
-    assert amounts == [D("0.01"), D("0.01"), D("0.01"), D("-0.01")]
+    assert amounts == [D("0.01"), D("0.00"), D("0.01"), D("0.00")]
 
 
 @given(
