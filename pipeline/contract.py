@@ -18,8 +18,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
 )
 
@@ -165,6 +167,7 @@ class ItemIn(Strict):
     catch_weight: bool = False
     bundle: bool = False
     revenue_schedule: Code | None = None
+    tax_code: Code | None = None  # M8: the tax code its sales lines carry
 
 
 class BomComponentIn(Strict):
@@ -177,14 +180,112 @@ class BomIn(Strict):
     components: Annotated[list[BomComponentIn], Field(min_length=1, max_length=100)]
 
 
+# --- parties and tax codes (M6-M8) -------------------------------------------------------------
+# Values with a checker of their own (organisation numbers, VAT ids, bank accounts, countries,
+# currencies, time zones, categories, ...) are taken here as plain text and checked by
+# pipeline.rules.parties and pipeline.rules.masterdata, whose refusals name the rule (M6-M8).
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Printable
+]
+# Five lines of at most 99 characters join (with line feeds) into the 500 characters of the
+# customers' address column.
+AddressLine = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=99), Printable
+]
+Postcode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), Printable
+]
+City = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Printable
+]
+PeppolEndpoint = City  # "scheme:identifier", up to 100 characters like a city
+Account = Postcode  # a ledger account, up to 20 characters like a postcode
+PaymentTerms = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, le=365)]
+
+
+class AddressIn(Strict):
+    """A postal address in parts (M6, M7); `country` an ISO 3166 alpha-2 code."""
+
+    lines: Annotated[list[AddressLine], Field(max_length=5)] = []
+    postcode: Postcode | None = None
+    city: City | None = None
+    country: ShortText | None = None
+
+
+# An address as one string (as before issue 15): its lines, as written; line feeds in it are its
+# line breaks (CR LF and CR are read as LF).
+LegacyAddress = Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable_lines)]
+
+
+def _address_form(value: Any) -> str:
+    return _ADDRESS_AS_TEXT if isinstance(value, str) else _ADDRESS_IN_PARTS
+
+
+# Tags of the two forms of a customer's address: the form is chosen by the value's type, so a
+# refusal names only what is wrong with the form given (_describe leaves the tags out of the
+# field's path).
+_ADDRESS_AS_TEXT, _ADDRESS_IN_PARTS = "address as text", "address in parts"
+UNION_TAGS = frozenset({_ADDRESS_AS_TEXT, _ADDRESS_IN_PARTS})
+CustomerAddress = Annotated[
+    Annotated[AddressIn, Tag(_ADDRESS_IN_PARTS)] | Annotated[LegacyAddress, Tag(_ADDRESS_AS_TEXT)],
+    Discriminator(_address_form),
+]
+
+
+class CompanyIn(Strict):
+    """The seller on every document (M6)."""
+
+    name: Name
+    address: AddressIn = AddressIn()
+    organisation_number: ShortText | None = None
+    vat_registered: bool = False
+    foretaksregisteret: bool = False
+    currency: ShortText
+    bank_account: ShortText | None = None
+    iban: ShortText | None = None
+    bic: ShortText | None = None
+    peppol_endpoint: PeppolEndpoint | None = None
+    time_zone: ShortText = "UTC"
+    payment_terms_days: PaymentTerms = 30
+    kid_scheme: ShortText = "MOD10"
+
+
+class TaxRateIn(Strict):
+    # Range and decimals are M8's, checked by pipeline.rules.masterdata.plan_tax_code.
+    rate: Annotated[Decimal, BeforeValidator(_decimal)]
+    valid_from: dt.date
+
+
+class TaxCodeIn(Strict):
+    """A tax code (M8): its EN 16931 category, its rates by date, its output VAT account."""
+
+    code: Code
+    name: Name
+    category: ShortText
+    rates: Annotated[list[TaxRateIn], Field(min_length=1, max_length=1_000)]
+    account: Account | None = None
+
+
 class CustomerIn(Strict):
     customer: Code
     name: Name
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
-    # Several lines: line feeds are its line breaks (CR LF and CR are read as LF).
-    address: Annotated[str, StringConstraints(max_length=500), AfterValidator(_printable_lines)] = (
-        ""
-    )
+    # An object in parts (M7), or one string as before (address_parts reads it as its lines).
+    address: CustomerAddress = ""
+    organisation_number: ShortText | None = None
+    vat_id: ShortText | None = None
+    peppol_endpoint: PeppolEndpoint | None = None
+    payment_terms_days: PaymentTerms | None = None
+    tax_treatment: ShortText = "domestic"
+    language: ShortText | None = None
+
+    @property
+    def address_parts(self) -> AddressIn:
+        """The address in parts: a string given is its lines, as written."""
+        if isinstance(self.address, AddressIn):
+            return self.address
+        return AddressIn.model_construct(lines=[self.address] if self.address else [])
 
 
 # pipeline.duties.ALL_DUTIES (M5), spelled out for the schema.
@@ -207,6 +308,8 @@ class ActorIn(Strict):
 
 
 class UpsertCatalog(Strict):
+    company: CompanyIn | None = None
+    tax_codes: Annotated[list[TaxCodeIn], Field(max_length=10_000)] = []
     tracking_groups: Annotated[list[TrackingGroupIn], Field(max_length=10_000)] = []
     revenue_schedules: Annotated[list[RevenueScheduleIn], Field(max_length=10_000)] = []
     items: Annotated[list[ItemIn], Field(max_length=100_000)] = []
@@ -445,7 +548,9 @@ def _describe(error: ValidationError, prefix: str) -> tuple[str, list[dict[str, 
     problems = []
     for item in error.errors(include_url=False):
         path = prefix + "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in item["loc"]
+            f"[{part}]" if isinstance(part, int) else f".{part}"
+            for part in item["loc"]
+            if part not in UNION_TAGS
         )
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

@@ -44,14 +44,15 @@ class Need:
 
 LOAD_MASTER_DATA = Need(MAINTAIN_MASTER_DATA, "load master data")
 CHANGE_ACTORS = Need(MANAGE_ACTORS, "create actors or change their duties")
-# The catalog part that is not master data; every other part is (tax codes and the company
-# too, once the catalog takes them: a new part needs maintain_master_data without an edit here).
+# The catalog part that is not master data; every other part is: items, BOMs, customers, the
+# company (M6) and tax codes (M8) among them, and any part added later without an edit here.
 ACTORS_PART = "actors"
 
 
 def catalog_needs(catalog: Any) -> tuple[Need, ...]:
-    """An upsert_catalog needs maintain_master_data unless it only loads actors, and
-    manage_actors when it loads actors."""
+    """An upsert_catalog needs maintain_master_data unless it only loads actors (a company
+    given, a non-empty list of tax codes or items, ... is master data), and manage_actors
+    when it loads actors."""
     parts = type(catalog).model_fields
     master_data = any(getattr(catalog, p) for p in parts if p != ACTORS_PART)
     actors = bool(getattr(catalog, ACTORS_PART))

@@ -5,6 +5,7 @@ Import the models from here; `docpost.schema.migrate.upgrade(url)` creates or up
 
 from docpost.schema.api_keys import ApiKey
 from docpost.schema.base import Base
+from docpost.schema.company import Company
 from docpost.schema.dead_letters import DeadLetter
 from docpost.schema.documents import Document, OutboxMessage
 from docpost.schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
@@ -21,6 +22,7 @@ from docpost.schema.masterdata import (
 from docpost.schema.orders import SalesLine, SalesOrder
 from docpost.schema.requests import RequestRecord
 from docpost.schema.serials import SerialChange, SerialRegistration
+from docpost.schema.tax import TaxCode, TaxRate
 
 __all__ = [
     "Actor",
@@ -28,6 +30,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "BomLine",
+    "Company",
     "Customer",
     "DeadLetter",
     "Document",
@@ -46,5 +49,7 @@ __all__ = [
     "SalesOrder",
     "SerialChange",
     "SerialRegistration",
+    "TaxCode",
+    "TaxRate",
     "TrackingGroup",
 ]

@@ -1,4 +1,5 @@
-"""Master data (DOMAIN.md M1-M5): tracking groups, items, bills of materials, customers, actors."""
+"""Master data (DOMAIN.md M1-M5, M7): tracking groups, items, bills of materials, customers,
+actors. The company (M6) and tax codes (M8) are in schema.company and schema.tax."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docpost.schema.base import Base
+from docpost.schema.company import PartyColumns
 from docpost.schema.types import Quantity, UnitPrice
 
 
@@ -50,6 +52,8 @@ class Item(Base):
     revenue_schedule_code: Mapped[str | None] = mapped_column(
         ForeignKey("revenue_schedules.code"), nullable=True
     )
+    # M8: the tax code of its sales lines; none in a catalog without tax codes (no VAT).
+    tax_code: Mapped[str | None] = mapped_column(ForeignKey("tax_codes.code"), nullable=True)
 
     tracking_group: Mapped[TrackingGroup | None] = relationship(lazy="joined")
     bom: Mapped[list[BomLine]] = relationship(
@@ -80,13 +84,23 @@ class BomLine(Base):
     quantity: Mapped[Decimal] = mapped_column(Quantity())
 
 
-class Customer(Base):
+class Customer(PartyColumns, Base):
     __tablename__ = "customers"
 
     customer: Mapped[str] = mapped_column(String(50), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
+    # The address lines, joined by line feeds (a string given for the address is its lines).
     address: Mapped[str] = mapped_column(String(500), default="")
+    # M7, besides PartyColumns: the VAT id (compact, "SE556036079301") and the terms.
+    vat_id: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    # None: the company's terms (P1).
+    payment_terms_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tax_treatment: Mapped[str] = mapped_column(
+        String(20), default="domestic", server_default="domestic"
+    )
+    # None: the configured locale (P4).
+    language: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
 class Actor(Base):

@@ -1,8 +1,10 @@
-"""Master data rules (DOMAIN.md M1-M5) as pure functions: plain values in, plans or
-rejections out; the catalog service loads what they need and writes what they plan."""
+"""Master data rules (DOMAIN.md M1-M5, M8) as pure functions: plain values in, plans or
+rejections out; the catalog service loads what they need and writes what they plan. The
+parties (M6 company, M7 customers) are in pipeline.rules.parties."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -178,3 +180,93 @@ def duty_changes(
         changes.append(DutyChange(name, current.get(name, frozenset()), after))
         current[name] = after
     return tuple(changes)
+
+
+# --- tax codes (M8) ---------------------------------------------------------------------------
+
+# EN 16931 VAT categories (UNCL5305), as a refusal explains them.
+TAX_CATEGORIES: Mapping[str, str] = {
+    "S": "standard rate",
+    "Z": "zero rated",
+    "E": "exempt",
+    "AE": "reverse charge",
+    "K": "intra-community supply",
+    "G": "export outside the EU",
+    "O": "outside the scope of VAT",
+}
+# Every category but S has no VAT (EN 16931 BR-Z-5, BR-E-5, BR-AE-5, BR-IC-5, BR-G-5, BR-O-5):
+# its rate is 0; S has a positive rate (BR-S-5).
+TAXED_CATEGORY = "S"
+MAX_RATE = Decimal(100)
+RATE_PLACES = 2
+
+
+@dataclass(frozen=True)
+class TaxRatePlan:
+    valid_from: dt.date
+    rate: Decimal
+
+
+def plan_tax_code(
+    code: str, category: str, rates: Sequence[tuple[Decimal, dt.date]], account: str | None
+) -> tuple[TaxRatePlan, ...]:
+    """M8: a tax code's rates by the date each takes effect, oldest first. The category is
+    one of EN 16931's; a rate is a percentage 0..100 with at most 2 decimals, positive for S
+    and 0 for every other category; no two rates take effect on one date; an S code names the
+    ledger account its output VAT is posted to."""
+    if category not in TAX_CATEGORIES:
+        known = ", ".join(f"{c} ({what})" for c, what in TAX_CATEGORIES.items())
+        raise _tax_refusal("unknown_category", code, f"category {category!r} is none of {known}")
+    seen: set[dt.date] = set()
+    for rate, valid_from in rates:
+        _check_rate(code, category, rate)
+        if valid_from in seen:
+            raise _tax_refusal(
+                "duplicate_valid_from",
+                code,
+                f"two rates are valid from {valid_from.isoformat()}; give one rate per date",
+            )
+        seen.add(valid_from)
+    if category == TAXED_CATEGORY and account is None:
+        raise _tax_refusal(
+            "missing_account",
+            code,
+            "category S has VAT to post: give the ledger account of its output VAT (e.g. 2700)",
+        )
+    return tuple(sorted((TaxRatePlan(d, r) for r, d in rates), key=lambda p: p.valid_from))
+
+
+def _check_rate(code: str, category: str, rate: Decimal) -> None:
+    if not (0 <= rate <= MAX_RATE) or rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise _tax_refusal(
+            "invalid_rate",
+            code,
+            f"rate {rate} is not a percentage from 0 to 100 with at most {RATE_PLACES} decimals",
+        )
+    taxed = category == TAXED_CATEGORY
+    if taxed != (rate > 0):
+        right = "a rate above 0" if taxed else "the rate 0"
+        raise _tax_refusal(
+            "rate_not_in_category",
+            code,
+            f"rate {rate} does not fit category {category} ({TAX_CATEGORIES[category]}), "
+            f"which has {right}",
+        )
+
+
+def _tax_refusal(what: str, code: str, message: str) -> Rejection:
+    return Rejection(
+        f"tax_code.{what}", f"tax code {code}: {message} (M8)", rule="M8", tax_code=code
+    )
+
+
+def check_item_tax_code(item: str, tax_code: str | None, exists: bool) -> None:
+    """M8: an item's tax code is one loaded before or earlier in the same catalog."""
+    if tax_code is not None and not exists:
+        raise Rejection(
+            "catalog.unknown_tax_code",
+            f"item {item}: tax code {tax_code!r} does not exist; load it under tax_codes (M8)",
+            rule="M8",
+            item=item,
+            tax_code=tax_code,
+        )

@@ -1,10 +1,11 @@
-"""upsert_catalog: load master data and actors (M1-M5), one part of the catalog at a time.
+"""upsert_catalog: load master data and actors (M1-M8), one part of the catalog at a time.
 
 Each part is loaded from the database, planned or checked by the pure rules in
-pipeline/rules/masterdata.py, then written. The parts go in the order the later ones need:
-tracking groups and revenue schedules before the items that name them, items before the bills
-of materials that name them. Actors are checked first (M5) so a refused catalog reads nothing
-else, and written last.
+pipeline/rules/masterdata.py and pipeline/rules/parties.py, then written. The parts go in the
+order the later ones need: the company (M6) before the customers whose organisation numbers
+its country decides, tax codes (M8), tracking groups and revenue schedules before the items
+that name them, items before the bills of materials that name them. Actors are checked first
+(M5) so a refused catalog reads nothing else, and written last.
 """
 
 from __future__ import annotations
@@ -18,17 +19,31 @@ from sqlalchemy.orm import Session
 from docpost.pipeline.contract import (
     ActorIn,
     BomIn,
+    CompanyIn,
     CustomerIn,
     ItemIn,
     RevenueScheduleIn,
+    TaxCodeIn,
     TrackingGroupIn,
     UpsertCatalog,
 )
 from docpost.pipeline.duties import check_duty_change
-from docpost.pipeline.rules import masterdata
+from docpost.pipeline.rules import masterdata, parties
 from docpost.pipeline.uow import UnitOfWork
-from docpost.schema import Actor, ActorDuty, BomLine, Customer, Item, RevenueSchedule, TrackingGroup
+from docpost.schema import (
+    Actor,
+    ActorDuty,
+    BomLine,
+    Company,
+    Customer,
+    Item,
+    RevenueSchedule,
+    TaxCode,
+    TaxRate,
+    TrackingGroup,
+)
 from docpost.schema.base import Base
+from docpost.schema.company import COMPANY_ROW
 
 Row = TypeVar("Row", bound=Base)
 
@@ -36,6 +51,9 @@ Row = TypeVar("Row", bound=Base)
 def upsert_catalog(uow: UnitOfWork, cmd: UpsertCatalog) -> dict[str, Any]:
     session = uow.session
     _check_catalog_actor(uow, cmd)
+    if cmd.company is not None:
+        _write_company(session, cmd.company)
+    _write_tax_codes(session, cmd.tax_codes)
     normalised = _write_tracking_groups(session, cmd.tracking_groups)
     _write_revenue_schedules(session, cmd.revenue_schedules)
     session.flush()
@@ -50,6 +68,8 @@ def upsert_catalog(uow: UnitOfWork, cmd: UpsertCatalog) -> dict[str, Any]:
     _write_actors(session, cmd.actors)
     session.flush()
     return {
+        "company": int(cmd.company is not None),
+        "tax_codes": len(cmd.tax_codes),
         "tracking_groups": len(cmd.tracking_groups),
         "revenue_schedules": len(cmd.revenue_schedules),
         "items": len(cmd.items),
@@ -88,6 +108,41 @@ def _write_actors(session: Session, actors: Sequence[ActorIn]) -> None:
     for actor_in in actors:
         duties = [ActorDuty(duty=d) for d in sorted(set(actor_in.duties))]
         _upsert(session, Actor, actor_in.actor, duties=duties)
+
+
+# --- the company (M6) and tax codes (M8) -------------------------------------------------------
+
+
+def _write_company(session: Session, company_in: CompanyIn) -> None:
+    """M6: the company given replaces the one row (a posted document keeps its own copy, D6)."""
+    values = parties.company_values(company_in.model_dump())
+    _upsert(session, Company, COMPANY_ROW, **values)
+    session.flush()
+
+
+def _write_tax_codes(session: Session, tax_codes: Sequence[TaxCodeIn]) -> None:
+    """M8: each tax code given replaces the stored one and its rates (a posted line keeps the
+    rate it was posted at, T1)."""
+    for code_in in tax_codes:
+        plan = masterdata.plan_tax_code(
+            code_in.code,
+            code_in.category,
+            [(r.rate, r.valid_from) for r in code_in.rates],
+            code_in.account,
+        )
+        tax_code = _upsert(
+            session,
+            TaxCode,
+            code_in.code,
+            name=code_in.name,
+            category=code_in.category,
+            account=code_in.account,
+        )
+        tax_code.rates.clear()
+        # The old rates go first: the new ones may reuse their (code, valid_from) keys.
+        session.flush()
+        tax_code.rates.extend(TaxRate(valid_from=r.valid_from, rate=r.rate) for r in plan)
+    session.flush()
 
 
 # --- tracking groups and revenue schedules (M2) ------------------------------------------------
@@ -145,6 +200,7 @@ def _write_items(session: Session, items: Sequence[ItemIn]) -> None:
             catch_weight=item_in.catch_weight,
             bundle=item_in.bundle,
             revenue_schedule_code=item_in.revenue_schedule,
+            tax_code=item_in.tax_code,
         )
 
 
@@ -170,6 +226,9 @@ def _check_item(session: Session, item_in: ItemIn) -> None:
         item_in.tracking_group,
         bool(group and group.serial_active_in_sales_process),
     )
+    if item_in.tax_code is not None:
+        exists = session.get(TaxCode, item_in.tax_code) is not None
+        masterdata.check_item_tax_code(item_in.item, item_in.tax_code, exists)
 
 
 # --- bills of materials (M4) ------------------------------------------------------------------
@@ -211,14 +270,31 @@ def _check_bundles_used_as_components(session: Session) -> None:
 
 
 def _write_customers(session: Session, customers: Sequence[CustomerIn]) -> None:
+    """M7: each customer given replaces the stored one. Its organisation number is checked
+    by its address's country, else the company's (written before the customers)."""
+    company = session.get(Company, COMPANY_ROW) if customers else None
+    company_country = None if company is None else company.country
     for c in customers:
-        _upsert(session, Customer, c.customer, name=c.name, currency=c.currency, address=c.address)
+        address = c.address_parts
+        given = c.model_dump(exclude={"customer", "name", "currency", "address"})
+        values = parties.customer_values(
+            c.customer, {**given, "address": address.model_dump()}, company_country
+        )
+        _upsert(
+            session,
+            Customer,
+            c.customer,
+            name=c.name,
+            currency=c.currency,
+            address="\n".join(address.lines),
+            **values,
+        )
 
 
 # ----------------------------------------------------------------------------------------------
 
 
-def _upsert(session: Session, model: type[Row], key: str, **values: Any) -> Row:
+def _upsert(session: Session, model: type[Row], key: str | int, **values: Any) -> Row:
     """The row of `model` whose primary key is `key`, created when there is none, with
     `values` set: every part of a catalog replaces what it names and leaves the rest."""
     [key_column] = inspect(model).primary_key

@@ -6,6 +6,7 @@ tests/faults/test_duties.py) show the same rules through a real catalog load.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -17,16 +18,20 @@ from hypothesis import strategies as st
 from docpost.pipeline.duties import ALL_DUTIES, MAINTAIN_MASTER_DATA, MANAGE_ACTORS
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.masterdata import (
+    TAX_CATEGORIES,
     BomComponent,
     BomLinePlan,
     DutyChange,
+    TaxRatePlan,
     check_bom_component,
     check_catch_weight_tracking,
     check_first_load,
     check_item_references,
+    check_item_tax_code,
     duty_changes,
     normalise_tracking_group,
     plan_bom,
+    plan_tax_code,
 )
 
 ONE = Decimal(1)
@@ -263,3 +268,100 @@ def test_m5_each_change_follows_the_last_one_of_its_actor(
     for change in changes:
         assert change.before == state.get(change.actor, frozenset())
         state[change.actor] = change.after
+
+
+# --- M8: tax codes ----------------------------------------------------------------------------
+
+D = dt.date
+
+
+def test_m8_the_norwegian_standard_codes_plan_their_rates_oldest_first() -> None:
+    """SAF-T code 33 with a rate change: a new rate takes effect on its date."""
+    plan = plan_tax_code(
+        "33",
+        "S",
+        [(Decimal("12"), D(2021, 10, 1)), (Decimal("6"), D(2020, 4, 1)), (Decimal(12), D(2018, 1, 1))],
+        "2702",
+    )  # fmt: skip
+    assert plan == (
+        TaxRatePlan(D(2018, 1, 1), Decimal(12)),
+        TaxRatePlan(D(2020, 4, 1), Decimal(6)),
+        TaxRatePlan(D(2021, 10, 1), Decimal(12)),
+    )
+
+
+@pytest.mark.parametrize("category", sorted(set(TAX_CATEGORIES) - {"S"}))
+def test_m8_every_category_but_s_has_the_rate_0_and_needs_no_account(category: str) -> None:
+    assert plan_tax_code("5", category, [(Decimal(0), D(2005, 1, 1))], None) == (
+        TaxRatePlan(D(2005, 1, 1), Decimal(0)),
+    )
+    with rejected("tax_code.rate_not_in_category", "M8") as caught:
+        plan_tax_code("5", category, [(Decimal(25), D(2005, 1, 1))], None)
+    assert caught[0].message == (
+        f"tax code 5: rate 25 does not fit category {category} ({TAX_CATEGORIES[category]}), "
+        "which has the rate 0 (M8)"
+    )
+
+
+def test_m8_category_s_has_a_rate_above_0() -> None:
+    with rejected("tax_code.rate_not_in_category", "M8") as caught:
+        plan_tax_code("3", "S", [(Decimal(0), D(2005, 1, 1))], "2700")
+    assert caught[0].message == (
+        "tax code 3: rate 0 does not fit category S (standard rate), which has a rate above 0 (M8)"
+    )
+
+
+def test_m8_category_s_names_its_output_vat_account() -> None:
+    with rejected("tax_code.missing_account", "M8") as caught:
+        plan_tax_code("3", "S", [(Decimal(25), D(2005, 1, 1))], None)
+    assert caught[0].message == (
+        "tax code 3: category S has VAT to post: give the ledger account of its output VAT "
+        "(e.g. 2700) (M8)"
+    )
+
+
+@pytest.mark.parametrize("category", ["s", "VAT", "IC", ""])
+def test_m8_an_unknown_category_is_refused(category: str) -> None:
+    with rejected("tax_code.unknown_category", "M8") as caught:
+        plan_tax_code("X", category, [(Decimal(0), D(2005, 1, 1))], None)
+    assert caught[0].message.startswith(f"tax code X: category {category!r} is none of S (standard")
+    assert "AE (reverse charge)" in caught[0].message
+    assert caught[0].details == {"tax_code": "X"}
+
+
+@pytest.mark.parametrize("rate", ["-1", "100.01", "101", "12.345", "0.001"])
+def test_m8_a_rate_is_a_percentage_0_to_100_with_2_decimals(rate: str) -> None:
+    with rejected("tax_code.invalid_rate", "M8") as caught:
+        plan_tax_code("3", "S", [(Decimal(rate), D(2005, 1, 1))], "2700")
+    assert caught[0].message == (
+        f"tax code 3: rate {rate} is not a percentage from 0 to 100 with at most 2 decimals (M8)"
+    )
+
+
+@given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100), places=2))
+def test_m8_every_positive_rate_up_to_100_with_2_decimals_is_a_standard_rate(rate: Decimal) -> None:
+    """Hypothesis: the whole range is accepted for S; the same rate is refused for Z (the
+    negative control: the category check is not vacuous)."""
+    assert plan_tax_code("3", "S", [(rate, D(2024, 1, 1))], "2700")[0].rate == rate
+    with rejected("tax_code.rate_not_in_category", "M8"):
+        plan_tax_code("5", "Z", [(rate, D(2024, 1, 1))], None)
+
+
+def test_m8_two_rates_from_one_date_are_refused() -> None:
+    with rejected("tax_code.duplicate_valid_from", "M8") as caught:
+        plan_tax_code(
+            "3", "S", [(Decimal(25), D(2024, 1, 1)), (Decimal(24), D(2024, 1, 1))], "2700"
+        )
+    assert caught[0].message == (
+        "tax code 3: two rates are valid from 2024-01-01; give one rate per date (M8)"
+    )
+
+
+def test_m8_an_items_tax_code_must_exist() -> None:
+    check_item_tax_code("OST-1", "31", True)
+    check_item_tax_code("OST-1", None, False)  # a catalog without tax codes: no VAT
+    with rejected("catalog.unknown_tax_code", "M8") as caught:
+        check_item_tax_code("OST-1", "99", False)
+    assert caught[0].message == (
+        "item OST-1: tax code '99' does not exist; load it under tax_codes (M8)"
+    )
