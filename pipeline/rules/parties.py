@@ -315,12 +315,22 @@ def customer_values(
     land = address["country"] or company_country
     number = organisation_number(party, values.get("organisation_number"), land)
     language = values.get("language")
+    treatment = one_of(party, "tax_treatment", values["tax_treatment"], TAX_TREATMENTS)
+    vat = vat_id(party, values.get("vat_id"))
+    if treatment == "reverse_charge" and number is None and vat is None:
+        # EN 16931 BR-AE-02: a reverse-charge invoice names the buyer's VAT or legal id.
+        raise party.refuse(
+            "reverse_charge_without_id",
+            "tax_treatment",
+            treatment,
+            "needs the buyer's organisation_number or vat_id, which its invoices must name",
+        )
     return {
         **address,
         "organisation_number": number,
-        "vat_id": vat_id(party, values.get("vat_id")),
+        "vat_id": vat,
         "peppol_endpoint": peppol_endpoint(party, values.get("peppol_endpoint"), number),
         "payment_terms_days": values.get("payment_terms_days"),
-        "tax_treatment": one_of(party, "tax_treatment", values["tax_treatment"], TAX_TREATMENTS),
+        "tax_treatment": treatment,
         "language": None if language is None else one_of(party, "language", language, LANGUAGES),
     }

@@ -382,6 +382,14 @@ REFUSALS: list[tuple[str, Change, str, str, str]] = [
         "customer SE-2001: tax_treatment 'exempt' is none of domestic, export, reverse_charge (M7)",
     ),
     (
+        "reverse charge without an id",
+        _set("customers.1.tax_treatment", "reverse_charge"),
+        "customer.reverse_charge_without_id",
+        "M7",
+        "customer NO-1002: tax_treatment 'reverse_charge' needs the buyer's organisation_number "
+        "or vat_id, which its invoices must name (M7)",
+    ),
+    (
         "language",
         _set("customers.1.language", "nn_NO"),
         "customer.unknown_language",

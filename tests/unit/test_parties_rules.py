@@ -352,6 +352,25 @@ def test_m7_tax_treatments(treatment: str) -> None:
     )
 
 
+def test_m7_reverse_charge_needs_the_buyers_organisation_number_or_vat_id() -> None:
+    """EN 16931 BR-AE-02; either one suffices (the negative controls)."""
+    with refused(
+        "customer.reverse_charge_without_id", "M7", "customer C: tax_treatment 'reverse_charge'",
+        "organisation_number or vat_id",
+    ):  # fmt: skip
+        customer_values(
+            "C", customer_in(tax_treatment="reverse_charge", organisation_number=None), None
+        )
+    customer_values("C", customer_in(tax_treatment="reverse_charge"), None)
+    customer_values(
+        "C",
+        customer_in(
+            tax_treatment="reverse_charge", organisation_number=None, vat_id="SE556123456701"
+        ),
+        None,
+    )
+
+
 def test_m7_an_unknown_tax_treatment_is_refused() -> None:
     with refused(
         "customer.unknown_tax_treatment", "M7", "customer C: tax_treatment 'exempt'",
