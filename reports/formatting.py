@@ -9,6 +9,8 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 
+from docpost.reports.labels import normalize_locale
+
 # Unit prices may carry up to 6 decimals (DOMAIN.md); show them, but no trailing zeros past the
 # currency's minor unit.
 _MAX_PRICE_DECIMALS = 6
@@ -51,6 +53,14 @@ class Formatter:
             return ""
         return format_currency(value, self.currency, locale=self.locale)
 
+    def amount_in(self, value: Decimal | None, currency: str) -> str:
+        """An amount in another currency than the document's (T7: VAT in the company's)."""
+        return Formatter(self.locale, currency).amount(value)
+
+    def money_in(self, value: Decimal | None, currency: str) -> str:
+        """A total in another currency than the document's, with that currency's sign."""
+        return Formatter(self.locale, currency).money(value)
+
     def quantity(self, value: Decimal | None) -> str:
         # Quantities print as entered: "3", "2.5", never "3.00".
         if value is None:
@@ -61,12 +71,26 @@ class Formatter:
         """``value`` is in percent (10 means 10 %)."""
         if value is None:
             return ""
-        return format_percent(Decimal(value) / 100, locale=self.locale, decimal_quantization=False)
+        return percent_text(value, self.locale)
 
     def date(self, value: datetime.date | None) -> str:
         if value is None:
             return ""
         return format_date(value, format="long", locale=self.locale)
+
+
+def percent_text(value: Decimal, locale: str) -> str:
+    """``value`` percent as ``locale`` writes it: "15 %" in nb_NO, "15%" in en_US."""
+    return format_percent(Decimal(value) / 100, locale=locale, decimal_quantization=False)
+
+
+def rate_label(name: str, rate: Decimal, locale: str) -> str:
+    """The name of a bundle's share at one VAT rate (T4): "Gavekurv (15 %)".
+
+    An external document shows a bundle whose components have different rates as one line per
+    rate, labelled with the parent and the rate; the caller names those lines with this.
+    """
+    return f"{name} ({percent_text(rate, normalize_locale(locale))})"
 
 
 def _pattern(min_decimals: int, max_decimals: int) -> str:

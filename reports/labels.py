@@ -50,6 +50,44 @@ _EN_US: dict[str, str] = {
     "no_lines": "No lines.",
     # {page} and {pages} become CSS counters
     "page_of": "Page {page} of {pages}",
+    # real invoices (DOMAIN.md P3, T3, T7): dates, parties, VAT and payment
+    "invoice_date": "Invoice date",
+    "delivery_date": "Delivery date",
+    "due_date": "Due date",
+    "payment_terms": "Payment terms",
+    "payment_terms_days": "{days} days net",  # {days} becomes the number
+    "reference": "Your reference",
+    "org_number": "Org. no.",
+    # the register's own name, printed as the law says it (P3)
+    "foretaksregisteret": "Foretaksregisteret",
+    "credits_invoice": "Credits invoice",
+    "invoice_of": "{number} of {date}",  # the credited invoice's number and date
+    "exchange_rate": "Exchange rate",
+    "vat_rate": "VAT",
+    "unit_price_incl_vat": "Unit price incl. VAT",
+    "amount_incl_vat": "Amount incl. VAT",
+    "vat_breakdown": "VAT breakdown",
+    "vat_rate_group": "Rate",
+    "taxable_amount": "Taxable amount",
+    "vat_amount": "VAT",
+    "vat_in": "VAT in {currency}",
+    "vat_category_Z": "zero rated",
+    "vat_category_E": "exempt",
+    "vat_category_G": "export",
+    "vat_category_O": "outside the scope of VAT",
+    "vat_category_AE": "reverse charge",
+    "vat_category_K": "intra-community supply",
+    "reverse_charge": "Reverse charge",
+    "net_excl_vat": "Total excl. VAT",
+    "vat_total": "VAT",
+    "total_incl_vat": "Total incl. VAT",
+    "amount_due": "Amount due",
+    "amount_credited": "Amount credited",
+    "payment_details": "Payment details",
+    "kid": "Payment ref. (KID)",
+    "bank_account": "Bank account",
+    "iban": "IBAN",
+    "bic": "BIC",
 }
 
 _NB_NO: dict[str, str] = {
@@ -84,6 +122,42 @@ _NB_NO: dict[str, str] = {
     "notes": "Merknader",
     "no_lines": "Ingen linjer.",
     "page_of": "Side {page} av {pages}",
+    "invoice_date": "Fakturadato",
+    "delivery_date": "Leveringsdato",
+    "due_date": "Forfallsdato",
+    "payment_terms": "Betalingsbetingelser",
+    "payment_terms_days": "{days} dager netto",
+    "reference": "Deres referanse",
+    "org_number": "Organisasjonsnummer",
+    "foretaksregisteret": "Foretaksregisteret",
+    "credits_invoice": "Krediterer faktura",
+    "invoice_of": "{number} av {date}",
+    "exchange_rate": "Valutakurs",
+    "vat_rate": "Mva.",
+    "unit_price_incl_vat": "Enhetspris inkl. mva.",
+    "amount_incl_vat": "Beløp inkl. mva.",
+    "vat_breakdown": "Spesifikasjon av merverdiavgift",
+    "vat_rate_group": "Sats",
+    "taxable_amount": "Grunnlag",
+    "vat_amount": "Mva.",
+    "vat_in": "Mva. i {currency}",
+    "vat_category_Z": "nullsats",
+    "vat_category_E": "fritatt",
+    "vat_category_G": "eksport",
+    "vat_category_O": "utenfor merverdiavgiftsområdet",
+    "vat_category_AE": "omvendt avgiftsplikt",
+    "vat_category_K": "levering innen EØS",
+    "reverse_charge": "Omvendt avgiftsplikt",
+    "net_excl_vat": "Sum eks. mva.",
+    "vat_total": "Merverdiavgift",
+    "total_incl_vat": "Sum inkl. mva.",
+    "amount_due": "Å betale",
+    "amount_credited": "Til gode",
+    "payment_details": "Betalingsinformasjon",
+    "kid": "KID",
+    "bank_account": "Kontonummer",
+    "iban": "IBAN",
+    "bic": "BIC",
 }
 
 LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
@@ -91,6 +165,29 @@ LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 )
 
 SUPPORTED_LOCALES: tuple[str, ...] = tuple(LABELS)
+
+# Printed units per locale (P4: nb_NO is Norwegian throughout, "stk" for "ea"). A unit not listed
+# prints as the item has it. The view model prints units as given, so the caller maps them with
+# ``unit_label`` when it builds a view (the document's language is known there).
+UNITS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "en_US": MappingProxyType({"pcs": "ea"}),
+        "nb_NO": MappingProxyType(
+            {
+                "ea": "stk",
+                "pcs": "stk",
+                "h": "t",
+                "hr": "t",
+                "hour": "t",
+                "day": "dag",
+                "month": "mnd.",
+                "box": "eske",
+                "pack": "pakke",
+                "set": "sett",
+            }
+        ),
+    }
+)
 
 
 def normalize_locale(locale: str) -> str:
@@ -119,3 +216,8 @@ def locale_from_env(environ: Mapping[str, str] | None = None) -> str:
     """
     env = os.environ if environ is None else environ
     return normalize_locale(env.get("DOCPOST_LOCALE") or DEFAULT_LOCALE)
+
+
+def unit_label(unit: str, locale: str) -> str:
+    """The printed unit for the item unit ``unit`` in ``locale``: "ea" is "stk" in nb_NO (P4)."""
+    return UNITS[normalize_locale(locale)].get(unit, unit)
