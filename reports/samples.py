@@ -1,8 +1,12 @@
-"""Example view models (the USMF example data) for tests, the benchmark and previews.
+"""Example view models for tests, the benchmark and previews.
+
+``sample_view``: the USMF example data (no VAT, as the pipeline printed it before issue 15).
+``norwegian_sample_view``: a fictitious Norwegian company selling in NOK, with VAT at mixed
+rates, a gift-basket bundle split per rate (T4), the VAT breakdown, KID and bank account (P3).
 
 Preview every kind as PDF in a folder::
 
-    python -m docpost.reports.samples OUT_DIR [--locale nb_NO]
+    python -m docpost.reports.samples OUT_DIR [--locale nb_NO] [--sample norwegian]
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from docpost.reports.viewmodel import DocumentView, Kind, LineView
+from docpost.reports.formatting import rate_label
+from docpost.reports.labels import normalize_locale, unit_label
+from docpost.reports.viewmodel import DocumentView, Kind, LineView, VatGroupView
 
 COMPANY = {
     "name": "Contoso Entertainment System USA",
@@ -79,23 +85,27 @@ def _priced_lines() -> list[LineView]:
     ]
 
 
+def _unpriced_line(
+    no: str, item: str, name: str, qty: str, serials: list[str | None], unit: str = "ea"
+) -> LineView:
+    return {
+        "line": no,
+        "item": item,
+        "name": name,
+        "unit": unit,
+        "quantity": Decimal(qty),
+        "unit_price": None,
+        "discount_percent": None,
+        "discount_amount": None,
+        "amount": None,
+        "serials": serials,
+        "is_bundle": False,
+    }
+
+
 def _component_lines() -> list[LineView]:
     # D2: the packing slip shows the bundle's components, never the parent.
-    def line(no: str, item: str, name: str, qty: str, serials: list[str | None]) -> LineView:
-        return {
-            "line": no,
-            "item": item,
-            "name": name,
-            "unit": "ea",
-            "quantity": Decimal(qty),
-            "unit_price": None,
-            "discount_percent": None,
-            "discount_amount": None,
-            "amount": None,
-            "serials": serials,
-            "is_bundle": False,
-        }
-
+    line = _unpriced_line
     return [
         line("1.1", "1000", "Surface Pro 128 GB", "3", ["SP-0001", None, "SP-0003"]),
         line("1.2", "Support", "Support, 12 months", "3", []),
@@ -156,6 +166,185 @@ def sample_view(kind: Kind = "invoice", *, line_count: int | None = None) -> Doc
     }
 
 
+# --- a Norwegian company selling in NOK (issue 15) -------------------------------------------
+# Fictitious; the identifiers pass python-stdnum's checks (no.orgnr, no.kontonr, iban, luhn).
+
+NORWEGIAN_COMPANY = {
+    "name": "Fjordkurv AS",
+    "address": ["Strandkaien 12", "5013 Bergen", "Norge"],
+    "org_number": "NO 923 609 016 MVA",
+    "foretaksregisteret": True,
+    "bank_account": "1234.56.78903",
+    "iban": "NO93 8601 1117 947",
+    "bic": "DNBANOKK",
+}
+
+NORWEGIAN_CUSTOMER = {
+    "customer": "NO-1001",
+    "name": "Bryggen Delikatesse AS",
+    "address": ["Att. Regnskap", "Bryggen 7", "5003 Bergen"],
+    "org_number": "987 654 325",
+    "reference": "Kari Nordmann",
+}
+
+_NORWEGIAN_NOTES: dict[str, dict[str, list[str]]] = {
+    "en_US": {
+        "confirmation": ["Thank you for your order."],
+        "invoice": ["Please use the KID when paying."],
+        "credit_note": ["One cutting board returned."],
+        "packing_slip": [],
+    },
+    "nb_NO": {
+        "confirmation": ["Takk for bestillingen."],
+        "invoice": ["Vennligst bruk KID ved betaling."],
+        "credit_note": ["Ett skjærebrett returnert."],
+        "packing_slip": [],
+    },
+}
+
+
+def _nok_line(
+    no: str, item: str, name: str, qty: str, price: str, amount: str, rate: str, locale: str
+) -> LineView:
+    return {
+        "line": no,
+        "item": item,
+        "name": name,
+        "unit": unit_label("ea", locale),  # P4: "stk" in nb_NO
+        "quantity": Decimal(qty),
+        "unit_price": Decimal(price),
+        "discount_percent": None,
+        "discount_amount": None,
+        "amount": Decimal(amount),
+        "serials": [],
+        "is_bundle": False,
+        "tax_rate": Decimal(rate),
+    }
+
+
+def _norwegian_lines(locale: str) -> list[LineView]:
+    # T4: two gift baskets, each a cheese (15 %, food) and a knife (25 %); B4 shares the bundle
+    # price of 1,000.00 by base price (300 : 500), so the bundle prints as one line per rate
+    # whose amounts sum to the bundle's 2,000.00.
+    basket_food = _nok_line(
+        "1",
+        "GAVEKURV",
+        rate_label("Gavekurv", Decimal(15), locale),
+        "2",
+        "375.00",
+        "750.00",
+        "15",
+        locale,
+    )
+    basket_knife = _nok_line(
+        "1",
+        "GAVEKURV",
+        rate_label("Gavekurv", Decimal(25), locale),
+        "2",
+        "625.00",
+        "1250.00",
+        "25",
+        locale,
+    )
+    coffee = _nok_line(
+        "2", "KAFFE-500", "Kaffe, hele bønner 500 g", "4", "89.50", "322.20", "15", locale
+    )
+    coffee["discount_percent"] = Decimal("10")
+    return [
+        {**basket_food, "is_bundle": True},
+        {**basket_knife, "is_bundle": True},
+        coffee,
+        _nok_line("3", "BRETT-EIK", "Skjærebrett i eik", "3", "249.00", "747.00", "25", locale),
+        _nok_line("4", "FRAKT", "Frakt", "1", "150.00", "150.00", "25", locale),
+    ]
+
+
+def _vat_group(rate: str, taxable: str, vat: str) -> VatGroupView:
+    return {
+        "category": "S",
+        "rate": Decimal(rate),
+        "taxable_amount": Decimal(taxable),
+        "vat_amount": Decimal(vat),
+    }
+
+
+def norwegian_sample_view(kind: Kind = "invoice", locale: str = "nb_NO") -> DocumentView:
+    """A document of the Norwegian sample company in NOK, its words and units in ``locale``.
+
+    The figures are what T3 gives for these lines (the tests check them against the rule):
+    15 %: 750.00 + 322.20 = 1,072.20, VAT 160.83; 25 %: 1,250.00 + 747.00 + 150.00 = 2,147.00,
+    VAT 536.75; net 3,219.20 + VAT 697.58 = 3,916.78.
+    """
+    locale = normalize_locale(locale)
+    lines = _norwegian_lines(locale)
+    vat = [_vat_group("15", "1072.20", "160.83"), _vat_group("25", "2147.00", "536.75")]
+    totals = {
+        "net": Decimal("3219.20"),
+        "vat": Decimal("697.58"),
+        "total": Decimal("3916.78"),
+        "due": Decimal("3916.78"),
+    }
+    view: DocumentView = {
+        "kind": kind,
+        "number": _NUMBERS[kind],
+        "revision": 1,
+        "date": datetime.date(2025, 1, 15),
+        "currency": "NOK",
+        "company": dict(NORWEGIAN_COMPANY),  # type: ignore[typeddict-item]
+        "customer": dict(NORWEGIAN_CUSTOMER),  # type: ignore[typeddict-item]
+        "order": "SO-2001",
+        "references": [],
+        "lines": lines,
+        "totals": totals,  # type: ignore[typeddict-item]
+        "notes": _NORWEGIAN_NOTES[locale][kind],
+        "vat": vat,
+    }
+    if kind == "invoice":
+        view["references"] = [{"label": "packing_slip", "value": "PS-000001"}]
+        view.update(
+            delivery_date=datetime.date(2025, 1, 14),
+            due_date=datetime.date(2025, 2, 14),
+            payment_terms_days=30,
+            kid="0000018",  # "000001" of INV-000001 + its MOD10 (Luhn) check digit (P2)
+        )
+    elif kind == "credit_note":
+        # One returned cutting board: 249.00 at 25 %, VAT 62.25 (T5).
+        board = {**lines[3], "line": "3", "quantity": Decimal("1"), "amount": Decimal("249.00")}
+        view.update(
+            date=datetime.date(2025, 1, 20),
+            lines=[board],  # type: ignore[typeddict-item]
+            vat=[_vat_group("25", "249.00", "62.25")],
+            totals={  # type: ignore[typeddict-item]
+                "net": Decimal("249.00"),
+                "vat": Decimal("62.25"),
+                "total": Decimal("311.25"),
+                "due": Decimal("311.25"),
+            },
+            references=[{"label": "invoice", "value": "INV-000001"}],
+            credited_invoice={"number": "INV-000001", "date": datetime.date(2025, 1, 15)},
+        )
+    elif kind == "confirmation":
+        view["totals"] = {**totals, "due": None}  # type: ignore[typeddict-item]
+    else:  # packing slip: components, no prices (D2)
+        view.update(lines=_norwegian_components(locale), totals=None, vat=None)
+    return view
+
+
+def _norwegian_components(locale: str) -> list[LineView]:
+    stk = unit_label("ea", locale)  # P4
+
+    def line(no: str, item: str, name: str, qty: str) -> LineView:
+        return _unpriced_line(no, item, name, qty, [], stk)
+
+    return [
+        line("1.1", "OST-HVIT", "Hvitost, lagret 12 mnd.", "2"),
+        line("1.2", "KNIV-OST", "Ostekniv i stål", "2"),
+        line("2", "KAFFE-500", "Kaffe, hele bønner 500 g", "4"),
+        line("3", "BRETT-EIK", "Skjærebrett i eik", "3"),
+        line("4", "FRAKT", "Frakt", "1"),
+    ]
+
+
 def main() -> None:
     from docpost.reports.render import render_pdf  # here, so importing samples stays light
 
@@ -163,11 +352,23 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--locale", default="en_US")
     parser.add_argument("--lines", type=int, default=None, help="repeat lines to this count")
+    parser.add_argument(
+        "--sample",
+        choices=("usmf", "norwegian"),
+        default="usmf",
+        help="usmf: the USMF example (no VAT); norwegian: a company in NOK with VAT",
+    )
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for kind in ("confirmation", "packing_slip", "invoice", "credit_note"):
-        path = args.out_dir / f"{kind}-{args.locale}.pdf"
-        path.write_bytes(render_pdf(sample_view(kind, line_count=args.lines), args.locale))
+    kinds: tuple[Kind, ...] = ("confirmation", "packing_slip", "invoice", "credit_note")
+    for kind in kinds:
+        if args.sample == "norwegian":
+            view = norwegian_sample_view(kind, args.locale)
+            path = args.out_dir / f"{kind}-norwegian-{args.locale}.pdf"
+        else:
+            view = sample_view(kind, line_count=args.lines)
+            path = args.out_dir / f"{kind}-{args.locale}.pdf"
+        path.write_bytes(render_pdf(view, args.locale))
         print(path)
 
 
