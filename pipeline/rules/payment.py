@@ -117,18 +117,22 @@ def is_valid_kid(value: str, scheme: str) -> bool:
 # --- P3: numbers as an invoice prints them ------------------------------------------------------
 
 
-def organisation_number_text(
-    number: str, country: str | None, *, vat_registered: bool, foretaksregisteret: bool
-) -> str:
-    """P3/M6: the seller's organisation number as printed. Norway: "923 609 016", VAT
-    registered "NO 923 609 016 MVA" (bokføringsforskriften § 5-1-1), and "Foretaksregisteret"
-    after it when registered there ("NO 923 609 016 MVA Foretaksregisteret"). Elsewhere the
-    number as stored."""
+def organisation_number_text(number: str, country: str | None, *, vat_registered: bool) -> str:
+    """P3/M6: the seller's organisation number as printed. Norway: "923 609 016", and when VAT
+    registered "NO 923 609 016 MVA" (bokføringsforskriften § 5-1-1). Elsewhere the number as
+    stored. "Foretaksregisteret" is not part of it: see legal_form_text."""
     if country not in (None, "NO"):
         return number
     compact = orgnr.compact(number)
-    text = mva.format(f"NO{compact}MVA") if vat_registered else orgnr.format(compact)
-    return f"{text} Foretaksregisteret" if foretaksregisteret else text
+    return mva.format(f"NO{compact}MVA") if vat_registered else orgnr.format(compact)
+
+
+def legal_form_text(foretaksregisteret: bool) -> str | None:
+    """P3/M6: what a company registered in Foretaksregisteret prints beside its number
+    ("NO 923 609 016 MVA Foretaksregisteret"); the EHF e-invoice carries the same text as the
+    seller's legal form (BT-33). Kept apart from the number, which a document lays out itself
+    (reports' viewmodel takes `org_number` and the `foretaksregisteret` flag separately)."""
+    return "Foretaksregisteret" if foretaksregisteret else None
 
 
 def bank_account_text(number: str) -> str:

@@ -20,6 +20,7 @@ from docpost.pipeline.rules.payment import (
     is_valid_kid,
     kid,
     kid_digits,
+    legal_form_text,
     mod11_check_digit,
     organisation_number_text,
     payment_terms_days,
@@ -66,6 +67,7 @@ def test_p2_kid_is_the_invoice_numbers_digits_with_a_check_digit() -> None:
     assert kid_digits("INV-000123") == "000123"
     assert kid("INV-000123", "MOD10") == "0001230"
     assert kid("INV-000123", "MOD11") == "0001236"  # 3x2 + 2x3 + 1x4 = 16; 11 - 5 = 6
+    assert kid("INV-000001", "MOD10") == "0000018"  # reports/viewmodel.py's example
 
 
 @pytest.mark.parametrize(
@@ -177,35 +179,23 @@ def test_p2_unknown_scheme_is_refused() -> None:
 
 
 def test_p3_vat_registered_organisation_number_prints_with_mva() -> None:
-    assert (
-        organisation_number_text("923609016", "NO", vat_registered=True, foretaksregisteret=False)
-        == "NO 923 609 016 MVA"
-    )
-
-
-def test_p3_foretaksregisteret_is_printed_after_the_number() -> None:
-    assert (
-        organisation_number_text("923609016", "NO", vat_registered=True, foretaksregisteret=True)
-        == "NO 923 609 016 MVA Foretaksregisteret"
-    )
-    assert (
-        organisation_number_text("923 609 016", None, vat_registered=False, foretaksregisteret=True)
-        == "923 609 016 Foretaksregisteret"
+    assert organisation_number_text("923609016", "NO", vat_registered=True) == "NO 923 609 016 MVA"
+    assert organisation_number_text("923 609 016", None, vat_registered=True) == (
+        "NO 923 609 016 MVA"
     )
 
 
 def test_p3_not_vat_registered_prints_the_plain_number() -> None:
-    assert (
-        organisation_number_text("923609016", "NO", vat_registered=False, foretaksregisteret=False)
-        == "923 609 016"
-    )
+    assert organisation_number_text("923609016", "NO", vat_registered=False) == "923 609 016"
+
+
+def test_p3_foretaksregisteret_is_printed_when_registered() -> None:
+    assert legal_form_text(True) == "Foretaksregisteret"
+    assert legal_form_text(False) is None
 
 
 def test_p3_other_countries_print_the_number_as_stored() -> None:
-    assert (
-        organisation_number_text("5560125790", "SE", vat_registered=True, foretaksregisteret=False)
-        == "5560125790"
-    )
+    assert organisation_number_text("5560125790", "SE", vat_registered=True) == "5560125790"
 
 
 def test_p3_bank_account_iban_and_bic() -> None:
