@@ -7,7 +7,10 @@ The tax codes are Norway's SAF-T standard codes; "33" carries the real history o
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -639,3 +642,65 @@ def test_t7_a_rate_of_zero_or_less_is_refused() -> None:
     error = rejection(exchange_rate_for, "USD", "NOK", D(0))
     assert error.code == "currency.exchange_rate_not_positive"
     assert error.message == "exchange_rate 0 (NOK per USD) must be more than zero"
+
+
+# --- the shipped Norwegian example (pipeline/examples/norway) ----------------------------------
+
+NORWAY_EXAMPLE = Path(__file__).resolve().parents[2] / "pipeline" / "examples" / "norway"
+
+
+def example_catalog() -> dict[str, Any]:
+    catalog: dict[str, Any] = json.loads((NORWAY_EXAMPLE / "catalog.json").read_text("utf-8"))
+    return catalog
+
+
+def example_table() -> TaxTable:
+    return TaxTable(
+        tuple(
+            TaxCode(
+                c["code"],
+                c["category"],
+                tuple(
+                    TaxRate(D(r["rate"]), dt.date.fromisoformat(r["valid_from"]))
+                    for r in c["rates"]
+                ),
+                c.get("account"),
+                c["name"],
+            )
+            for c in example_catalog()["tax_codes"]
+        )
+    )
+
+
+def test_m8_the_shipped_norwegian_codes_map_export_and_reverse_charge() -> None:
+    """The example's codes need no named treatment codes: 52 is its one G code, 51 its AE."""
+    table = example_table()
+    assert determine_tax(table, "KNIV-1", "3", "export", DAY) == LineTax("52", "G", D(0))
+    assert determine_tax(table, "KNIV-1", "3", "reverse_charge", DAY) == LineTax("51", "AE", D(0))
+    assert determine_tax(table, "OST-1", "31", "domestic", DAY) == LineTax("31", "S", D(15), "2701")
+
+
+def test_t4_the_shipped_gift_basket_at_its_base_price() -> None:
+    """GAVE-1 = OST-1 (189.00, code 31) + KNIV-1 (249.00, code 3) at 438.00: 28.35 + 62.25 VAT."""
+    catalog = example_catalog()
+    items = {i["item"]: i for i in catalog["items"]}
+    [bom] = catalog["boms"]
+    components = [
+        Component(c["item"], D(c["quantity"]), D(items[c["item"]]["base_sales_price"]))
+        for c in bom["components"]
+    ]
+    price = D(items["GAVE-1"]["base_sales_price"])
+    lines = explode_bundle("GAVE-1", D(1), price, D(0), D(0), price, components)
+    table = example_table()
+    taxed = [
+        BundleComponent(
+            ln.item,
+            ln.net_amount,
+            determine_tax(table, ln.item, items[ln.item]["tax_code"], "domestic", DAY),
+        )
+        for ln in lines
+    ]
+    assert [p.amount for p in present_bundle("GAVE-1", taxed).parts] == [D("249.00"), D("189.00")]
+    plan = vat_plan(TaxedLine(c.amount, c.tax) for c in taxed)
+    assert [(g.rate, g.vat) for g in plan.groups] == [(D(25), D("62.25")), (D(15), D("28.35"))]
+    assert plan.total == D("528.60")
