@@ -130,6 +130,11 @@ RawSerial = Annotated[str, StringConstraints(max_length=MAX_SERIAL_LENGTH)]
 JournalNo = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30), Printable
 ]
+# T7: company currency per unit of the order's currency; positivity is rules.tax's refusal
+# (currency.exchange_rate_not_positive), so the contract only bounds its size.
+ExchangeRate = Annotated[
+    Decimal, BeforeValidator(_decimal), _between(Decimal(0), MAX_PRICE), _places(10)
+]
 
 
 class Strict(BaseModel):
@@ -349,10 +354,19 @@ class UpsertOrder(Strict):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     lines: Annotated[list[OrderLineIn], Field(max_length=10_000)] = []
     remove_lines: Annotated[list[LineNo], Field(max_length=10_000)] = []
+    # Additions for real invoices (P3, T7): None keeps what the order has.
+    buyer_reference: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Printable
+        ]
+        | None
+    ) = None
+    exchange_rate: ExchangeRate | None = None
 
 
 class ConfirmOrder(Strict):
     order: Code
+    document_date: dt.date | None = None  # P1: default today in the company's time zone
 
 
 class Scan(Strict):
@@ -382,12 +396,14 @@ class PostingLineIn(SerialInput):
 class PostPackingSlip(Strict):
     order: Code
     lines: Annotated[list[PostingLineIn], Field(min_length=1, max_length=10_000)] | None = None
+    document_date: dt.date | None = None  # P1
 
 
 class PostInvoice(Strict):
     order: Code
     packing_slips: Annotated[list[JournalNo], Field(min_length=1, max_length=1_000)] | None = None
     lines: Annotated[list[PostingLineIn], Field(min_length=1, max_length=10_000)] | None = None
+    document_date: dt.date | None = None  # P1
 
 
 class CreditLineIn(Strict):
@@ -400,6 +416,7 @@ class CreditLineIn(Strict):
 class PostCreditNote(Strict):
     invoice: JournalNo
     lines: Annotated[list[CreditLineIn], Field(min_length=1, max_length=10_000)] | None = None
+    document_date: dt.date | None = None  # P1
 
 
 class CancelPackingSlip(Strict):
@@ -424,6 +441,7 @@ class PostPosSale(Strict):
     customer: Code | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     lines: Annotated[list[PosLineIn], Field(min_length=1, max_length=1_000)]
+    document_date: dt.date | None = None  # P1
 
 
 class BulkInvoice(Strict):

@@ -8,7 +8,13 @@ from docpost.schema.base import Base
 from docpost.schema.company import Company
 from docpost.schema.dead_letters import DeadLetter
 from docpost.schema.documents import Document, OutboxMessage
-from docpost.schema.journals import Journal, JournalLine, JournalLineSerial, PackingSlipInvoicing
+from docpost.schema.journals import (
+    Journal,
+    JournalLine,
+    JournalLineSerial,
+    JournalVat,
+    PackingSlipInvoicing,
+)
 from docpost.schema.ledger import LedgerEntry, NumberSeries, RevenueScheduleLine
 from docpost.schema.masterdata import (
     Actor,
@@ -38,6 +44,7 @@ __all__ = [
     "Journal",
     "JournalLine",
     "JournalLineSerial",
+    "JournalVat",
     "LedgerEntry",
     "NumberSeries",
     "OutboxMessage",

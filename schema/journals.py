@@ -13,7 +13,14 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docpost.schema.base import Base
-from docpost.schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
+from docpost.schema.types import (
+    ExactDecimal,
+    Money,
+    Quantity,
+    UnitPrice,
+    UtcDateTime,
+    utcnow,
+)
 
 JOURNAL_KINDS = ("confirmation", "packing_slip", "invoice", "credit_note")
 
@@ -33,7 +40,20 @@ class Journal(Base):
     actor: Mapped[str] = mapped_column(String(100))
     # A packing slip cancellation refers to the packing slip; a credit note to its invoice.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journals.id"), nullable=True)
+    # The net total (T2): the sum of the lines' amounts.
     total_amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    # Real invoices (issue 15). P1: the document date (the request's, else today in the
+    # company's time zone); None on journals posted before it was kept.
+    document_date: Mapped[dt.date | None] = mapped_column(nullable=True)
+    # Invoices and credit notes of a VAT-registered company with tax codes (T3); None where
+    # the catalog has none (no VAT, as before).
+    vat_total: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
+    total: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)  # incl. VAT
+    due_date: Mapped[dt.date | None] = mapped_column(nullable=True)  # P1, invoices
+    kid: Mapped[str | None] = mapped_column(String(30), nullable=True)  # P2, invoices
+    # Frozen from the order at posting: T7 (company currency per unit), P3.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 10), nullable=True)
+    buyer_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     lines: Mapped[list[JournalLine]] = relationship(
         order_by="JournalLine.position", cascade="all, delete-orphan", lazy="selectin"
@@ -73,6 +93,29 @@ class JournalLine(Base):
     reverses_line_id: Mapped[int | None] = mapped_column(
         ForeignKey("journal_lines.id"), nullable=True
     )
+    # T1: the tax code, VAT category and rate in force on the document date, frozen here.
+    tax_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    vat_category: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    vat_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2), nullable=True)
+
+
+class JournalVat(Base):
+    """One part of a document's VAT breakdown (T3): a tax code within a category and rate,
+    its taxable amount and VAT, in the document's currency and (T7) the company's. Signed as
+    the document's lines are: a credit note's are positive, like its lines."""
+
+    __tablename__ = "journal_vat"
+
+    journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tax_code: Mapped[str] = mapped_column(String(50))
+    category: Mapped[str] = mapped_column(String(2))
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal(5, 2))
+    account: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    taxable_amount: Mapped[Decimal] = mapped_column(Money())
+    vat_amount: Mapped[Decimal] = mapped_column(Money())
+    company_taxable_amount: Mapped[Decimal] = mapped_column(Money())
+    company_vat_amount: Mapped[Decimal] = mapped_column(Money())
 
 
 class JournalLineSerial(Base):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docpost.schema.base import Base
 from docpost.schema.masterdata import Customer, Item
-from docpost.schema.types import Money, Quantity, UnitPrice, UtcDateTime, utcnow
+from docpost.schema.types import ExactDecimal, Money, Quantity, UnitPrice, UtcDateTime, utcnow
 
 ZERO = Decimal(0)
 
@@ -26,6 +26,10 @@ class SalesOrder(Base):
     store: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # P3: the buyer's reference, printed on its invoices. T7: company currency per unit of
+    # `currency`, required when that is not the company's (none in a catalog without company).
+    buyer_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    exchange_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 10), nullable=True)
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     lines: Mapped[list[SalesLine]] = relationship(

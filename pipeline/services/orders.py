@@ -24,8 +24,10 @@ from docpost.pipeline.rules.orders import (
     check_line_removable,
     plan_order_line,
 )
+from docpost.pipeline.rules.tax import exchange_rate_for
 from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
 from docpost.pipeline.services.lines import components_of, line_label
+from docpost.pipeline.services.posting import company_of
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import Customer, Item, SalesLine, SalesOrder
 
@@ -40,6 +42,7 @@ def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
             f"order {cmd.order}: customer {cmd.customer!r} does not exist",
         )
     order, created = _order_for(uow, cmd, customer)
+    _set_header(uow, order, cmd)
     for line_no in cmd.remove_lines:
         _remove_line(session, order, line_no)
     session.flush()
@@ -73,6 +76,19 @@ def _order_for(uow: UnitOfWork, cmd: UpsertOrder, customer: Customer) -> tuple[S
         order.customer_code = customer.customer
         order.currency = cmd.currency or customer.currency
     return order, False
+
+
+def _set_header(uow: UnitOfWork, order: SalesOrder, cmd: UpsertOrder) -> None:
+    """P3's buyer's reference and T7's exchange rate: given ones replace the order's; an order
+    in another currency than the company's must have a rate (rules.tax.exchange_rate_for).
+    Without a company (a catalog of before issue 15) a rate is kept as given, never needed."""
+    if cmd.buyer_reference is not None:
+        order.buyer_reference = cmd.buyer_reference
+    rate = cmd.exchange_rate if cmd.exchange_rate is not None else order.exchange_rate
+    company = company_of(uow.session)
+    if company is not None:
+        rate = exchange_rate_for(order.currency, company.currency, rate)
+    order.exchange_rate = rate
 
 
 def _posted(lines: Iterable[SalesLine]) -> bool:

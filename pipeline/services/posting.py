@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import PostingLineIn
 from docpost.pipeline.errors import Rejection
@@ -24,7 +25,7 @@ from docpost.pipeline.services.registrations import (
     reject_serials_on_plain_item,
 )
 from docpost.pipeline.uow import UnitOfWork
-from docpost.schema import Journal, JournalLine, SalesLine, SalesOrder, SerialRegistration
+from docpost.schema import Company, Journal, JournalLine, SalesLine, SalesOrder, SerialRegistration
 
 ZERO = Decimal(0)
 
@@ -141,3 +142,8 @@ def activate_registrations(
             uow.session.add_all(target.registrations)
     for target, journal_line in zip(targets, journal_lines, strict=True):
         link_to_journal_line(uow, journal_line, target.registrations)
+
+
+def company_of(session: Session) -> Company | None:
+    """The company (M6) row, or None in a catalog without one (documents carry no VAT)."""
+    return session.scalars(select(Company)).one_or_none()
