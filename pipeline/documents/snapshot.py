@@ -13,6 +13,12 @@ posted (a canceled packing slip's serial reused by the next one, S10) are part o
 posted. Only packing slips ever get corrections after posting: invoiced and credited units
 cannot be changed (S9) and a canceled packing slip's line is locked, so for every other
 journal this rule simply prints the serials as they read now.
+
+Parties (M6, M7, P3): the company (the catalog's one row) and the customer are read as they are
+when the document is rendered, as the customer's name and address always were: the stored PDF
+never changes once rendered (D6), but a document still pending when the catalog changes them, or
+a later revision, prints them as they read then. Freezing them at posting needs a copy with the
+journal (a schema change).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docpost.schema import (
+    Company,
     Customer,
     Document,
     Item,
@@ -38,6 +46,7 @@ from docpost.schema import (
     SerialChange,
     SerialRegistration,
 )
+from docpost.schema.company import COMPANY_ROW, PartyColumns
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,35 @@ class LineSnapshot:
 
 
 @dataclass(frozen=True)
+class PartySnapshot:
+    """A party's address in parts and its numbers, compact as stored (M6, M7)."""
+
+    address_lines: tuple[str, ...]
+    postcode: str | None = None
+    city: str | None = None
+    country: str | None = None  # ISO 3166 alpha-2; None: the company's (M7)
+    organisation_number: str | None = None
+    vat_id: str | None = None
+
+    @property
+    def has_parts(self) -> bool:
+        """Loaded in parts (M7): an address that is only lines prints as it always did."""
+        return any((self.postcode, self.city, self.country))
+
+
+@dataclass(frozen=True)
+class CompanySnapshot(PartySnapshot):
+    """The catalog's company (M6), the seller printed on every document."""
+
+    name: str = ""
+    vat_registered: bool = False
+    foretaksregisteret: bool = False
+    bank_account: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+
+
+@dataclass(frozen=True)
 class JournalSnapshot:
     kind: str
     number: str
@@ -82,6 +120,42 @@ class JournalSnapshot:
     # confirmation printed.
     bundle_prices: dict[int, tuple[Decimal, Decimal, Decimal]]
     lines: tuple[LineSnapshot, ...]
+    # The customer's address in parts and numbers (M7); None: only `customer_address`.
+    customer_party: PartySnapshot | None = None
+
+
+def load_company(session: Session) -> CompanySnapshot | None:
+    """The catalog's company (M6), or None when the catalog has none (the USMF example)."""
+    company = session.get(Company, COMPANY_ROW)
+    if company is None:
+        return None
+    return CompanySnapshot(
+        **_party_fields(company, company.address_lines),
+        name=company.name,
+        vat_registered=company.vat_registered,
+        foretaksregisteret=company.foretaksregisteret,
+        bank_account=company.bank_account,
+        iban=company.iban,
+        bic=company.bic,
+    )
+
+
+def _customer_party(customer: Customer | None) -> PartySnapshot | None:
+    if customer is None:
+        return None
+    return PartySnapshot(**_party_fields(customer, customer.address), vat_id=customer.vat_id)
+
+
+def _party_fields(party: PartyColumns, address: str) -> dict[str, Any]:
+    """What the company and a customer share (schema.company.PartyColumns), with the address
+    lines as stored (joined by line feeds), blank ones left out."""
+    return {
+        "address_lines": tuple(line for line in address.splitlines() if line.strip()),
+        "postcode": party.postcode,
+        "city": party.city,
+        "country": party.country,
+        "organisation_number": party.organisation_number,
+    }
 
 
 def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> JournalSnapshot:
@@ -136,6 +210,7 @@ def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> Jour
         bundle_units=bundle_units,
         bundle_prices=bundle_prices,
         lines=tuple(_line(ln, tuple(serials.get(ln.id, ()))) for ln in journal.lines),
+        customer_party=_customer_party(customer),
     )
 
 

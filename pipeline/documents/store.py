@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
-from docpost.pipeline.documents.snapshot import latest_revision, load_snapshot
+from docpost.pipeline.documents import view as views
+from docpost.pipeline.documents.snapshot import latest_revision, load_company, load_snapshot
 from docpost.pipeline.documents.view import document_view
 from docpost.reports.labels import normalize_locale
 from docpost.reports.viewmodel import CompanyView, DocumentView
@@ -35,9 +36,15 @@ class DocumentNotFound(LookupError):
     pass
 
 
-def company_view() -> CompanyView:
+def company_view(session: Session, locale: str) -> tuple[CompanyView, str | None]:
+    """The seller (M6) and its country: the catalog's company when there is one, else the
+    DOCPOST_COMPANY_NAME/ADDRESS settings (the fallback for catalogs without a company, such
+    as the USMF example; no country then)."""
+    company = load_company(session)
+    if company is not None:
+        return views.company_view(company, locale), company.country
     settings = get_settings()
-    return {"name": settings.company_name, "address": settings.company_address}
+    return {"name": settings.company_name, "address": settings.company_address}, None
 
 
 def document_locale(locale: str | None = None) -> str:
@@ -61,7 +68,9 @@ def build_view(
         journal = session.get(Journal, document.journal_id)  # type: ignore[assignment]
         revision = document.revision
     snapshot = load_snapshot(session, journal, revision)
-    return document_view(snapshot, company_view(), document_locale(locale))
+    locale = document_locale(locale)
+    company, company_country = company_view(session, locale)
+    return document_view(snapshot, company, locale, company_country)
 
 
 # --- rendering -------------------------------------------------------------------------------

@@ -13,6 +13,14 @@ What is printed is decided here (``docpost.reports.viewmodel`` explains the shap
   up to it or nothing is printed.
 - D5 serials under their line; on an invoice, the serials of every serialized component of a
   bundle under the bundle line. ``None`` is a blank registration ("not readable").
+- M6/P3 the seller: the catalog's company, its address lines, "postcode city" and country, its
+  organisation number ("NO 923 609 016 MVA" when VAT registered), Foretaksregisteret, bank
+  account ("1234.56.78903"), IBAN and BIC as printed (``company_view``).
+- M7/P3 the buyer: its address lines, "postcode city", and its country when not the company's;
+  its organisation number and VAT id when known (``customer_view``).
+
+The print forms are python-stdnum's, as pipeline.rules.payment's P3 functions write them: this
+layer may not import the rules (import-linter keeps documents and rules independent).
 """
 
 from __future__ import annotations
@@ -20,8 +28,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from docpost.pipeline.documents.snapshot import JournalSnapshot, LineSnapshot
-from docpost.reports.viewmodel import CompanyView, DocumentView, LineView, ReferenceView, TotalsView
+from babel import Locale
+from stdnum import bic, iban
+from stdnum.no import kontonr, mva, orgnr
+
+from docpost.pipeline.documents.snapshot import (
+    CompanySnapshot,
+    JournalSnapshot,
+    LineSnapshot,
+    PartySnapshot,
+)
+from docpost.reports.viewmodel import (
+    CompanyView,
+    CustomerView,
+    DocumentView,
+    LineView,
+    ReferenceView,
+    TotalsView,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -47,7 +71,14 @@ class UnprintableJournal(ValueError):
     """The journal breaks a rule the document relies on (B7, D4): a bug, never printed."""
 
 
-def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) -> DocumentView:
+def document_view(
+    snapshot: JournalSnapshot,
+    company: CompanyView,
+    locale: str,
+    company_country: str | None = None,
+) -> DocumentView:
+    """The view model of a journal; `company_country` (M6) decides whether the customer's
+    country is printed (only when it is another)."""
     kind = snapshot.kind
     ordered = _in_order_line_order(snapshot.lines)
     if kind == "confirmation":
@@ -67,11 +98,7 @@ def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) 
         "date": snapshot.posting_date,
         "currency": snapshot.currency,
         "company": company,
-        "customer": {
-            "customer": snapshot.customer_code,
-            "name": snapshot.customer_name,
-            "address": snapshot.customer_address,
-        },
+        "customer": customer_view(snapshot, locale, company_country),
         "order": snapshot.order_no,
         "references": _references(snapshot),
         "lines": lines,
@@ -79,6 +106,82 @@ def document_view(snapshot: JournalSnapshot, company: CompanyView, locale: str) 
         "notes": _notes(snapshot, locale),
     }
     return view
+
+
+# --- parties (M6, M7, P3) ----------------------------------------------------------------------
+
+
+def company_view(company: CompanySnapshot, locale: str) -> CompanyView:
+    """M6/P3: the seller as printed, from the catalog's company."""
+    norwegian = company.country in (None, "NO")
+    view: CompanyView = {
+        "name": company.name,
+        "address": _address(company, locale, print_country=company.country is not None),
+        "foretaksregisteret": company.foretaksregisteret,
+    }
+    if company.organisation_number:
+        view["org_number"] = (
+            _organisation_number(company.organisation_number, vat_registered=company.vat_registered)
+            if norwegian
+            else company.organisation_number
+        )
+    if company.bank_account:
+        view["bank_account"] = (
+            kontonr.format(company.bank_account) if norwegian else company.bank_account
+        )
+    if company.iban:
+        view["iban"] = iban.format(company.iban)
+    if company.bic:
+        view["bic"] = bic.format(company.bic)
+    return view
+
+
+def customer_view(
+    snapshot: JournalSnapshot, locale: str, company_country: str | None = None
+) -> CustomerView:
+    """M7/P3: the buyer: its address in parts, its country only when not the company's, and
+    its organisation number or VAT id when known. A customer loaded without address parts
+    prints its address as it always did."""
+    view: CustomerView = {
+        "customer": snapshot.customer_code,
+        "name": snapshot.customer_name,
+        "address": snapshot.customer_address,
+    }
+    party = snapshot.customer_party
+    if party is None:
+        return view
+    country = party.country or company_country
+    if party.has_parts:
+        foreign = country is not None and country != company_country
+        view["address"] = _address(party, locale, print_country=foreign)
+    if party.organisation_number:
+        view["org_number"] = (
+            _organisation_number(party.organisation_number, vat_registered=False)
+            if country in (None, "NO")
+            else party.organisation_number
+        )
+    if party.vat_id:
+        view["vat_id"] = party.vat_id
+    return view
+
+
+def _organisation_number(number: str, *, vat_registered: bool) -> str:
+    """A Norwegian organisation number as printed: "923 609 016", VAT registered
+    "NO 923 609 016 MVA" (M6, bokføringsforskriften § 5-1-1)."""
+    compact = orgnr.compact(number)
+    return mva.format(f"NO{compact}MVA") if vat_registered else orgnr.format(compact)
+
+
+def _address(party: PartySnapshot, locale: str, *, print_country: bool) -> list[str]:
+    """The address lines, then "postcode city", then the country's name in the document's
+    language ("Norge", "Sweden") when asked for."""
+    lines = list(party.address_lines)
+    place = " ".join(part for part in (party.postcode, party.city) if part)
+    if place:
+        lines.append(place)
+    if print_country and party.country:
+        lines.append(Locale.parse(locale).territories.get(party.country, party.country))
+    return lines
 
 
 # --- lines -----------------------------------------------------------------------------------
