@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     broker_url: str = ""
     documents_dir: str = "./documents"
     locale: str = DEFAULT_LOCALE
+    # The letterhead only for a catalog without a company (the USMF example has none): the
+    # catalog's company (M6) is the seller on every document once one is loaded.
     company_name: str = "Contoso Entertainment System USA"
     company_address: str = "1 Microsoft Way, Redmond, WA 98052"
     # Beat's bulk invoicing schedule, crontab fields "minute hour day month weekday".
@@ -41,8 +43,9 @@ class Settings(BaseSettings):
     # The actor scheduled work (bulk invoicing, revenue release) runs as; it needs the duties
     # post_sales_documents and recognize_revenue. `docpost load` and `recognize` act as it too.
     system_actor: str = "erp"
-    # The company's IANA time zone: what "today" is (pipeline.clock), e.g. the latest date
-    # revenue may be released to. Issue 15 moves it into the catalog's company.
+    # The IANA time zone "today" is in (pipeline.clock: posting dates, the latest date revenue
+    # may be released to) only while the catalog has no company: a loaded company's own
+    # `time_zone` (M6, P1) is used instead wherever a session is at hand (UnitOfWork.today).
     company_time_zone: str = "UTC"
 
     @field_validator("locale")

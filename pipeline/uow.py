@@ -31,7 +31,16 @@ from docpost.pipeline.duties import (  # noqa: F401  (re-exported: services impo
     missing_duty,
 )
 from docpost.pipeline.errors import Rejection
-from docpost.schema import Actor, Document, Journal, NumberSeries, OutboxMessage, SalesOrder
+from docpost.schema import (
+    Actor,
+    Company,
+    Document,
+    Journal,
+    NumberSeries,
+    OutboxMessage,
+    SalesOrder,
+)
+from docpost.schema.company import COMPANY_ROW
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 
@@ -49,7 +58,9 @@ class UnitOfWork:
     session: Session
     request_id: str
     actor_name: str
-    posting_date: dt.date = field(default_factory=lambda: clock.company_today())
+    # The posting date once fixed: by the caller (for_request passes its parent's), else by
+    # `posting_date` at first use, as today in the company's time zone (P1).
+    fixed_posting_date: dt.date | None = None
     # Follow-up messages this unit of work wrote: published right after its commit.
     outbox: list[OutboxMessage] = field(default_factory=list)
     # The kind table's duties, handed in by the runner: this module sits below the table's
@@ -57,6 +68,9 @@ class UnitOfWork:
     needs_of: NeedsOf | None = None
     _actor: Actor | None = None
     _new_journals: list[Journal] = field(default_factory=list)
+    # The company's zone, read once on this session (None read: no company loaded).
+    _zone: dt.tzinfo | None = None
+    _zone_read: bool = False
 
     # --- the transaction ------------------------------------------------------------------------
 
@@ -86,6 +100,34 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    # --- today, in the company's time zone (M6, P1) ----------------------------------------------
+
+    @property
+    def company_zone(self) -> dt.tzinfo | None:
+        """The catalog's company's time zone (M6), read once, lazily, on this unit of work's
+        session (inside its transaction: reading it when the unit is made would begin one
+        before `with` does); None when no company is loaded."""
+        if not self._zone_read:
+            name = self.session.scalar(select(Company.time_zone).where(Company.id == COMPANY_ROW))
+            self._zone = None if name is None else clock.zone_named(name)
+            self._zone_read = True
+        return self._zone
+
+    def today(self) -> dt.date:
+        """P1: today in the company's time zone; without a company, in DOCPOST_COMPANY_TIME_ZONE.
+        The latter is `clock.company_today()` as every caller without a session asks it, so a
+        test that moves the settings' today (patching that function) moves this one too."""
+        zone = self.company_zone
+        return clock.company_today() if zone is None else clock.company_today(zone)
+
+    @property
+    def posting_date(self) -> dt.date:
+        """The date this request posts on (P1): the given one, else today (M6's zone), fixed
+        at first use so every journal of the request carries the same date."""
+        if self.fixed_posting_date is None:
+            self.fixed_posting_date = self.today()
+        return self.fixed_posting_date
 
     # --- who asks (M5) -----------------------------------------------------------------------
 
