@@ -44,6 +44,14 @@ from docpost.schema.company import COMPANY_ROW
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 
+
+def stored_company_zone(session: Session) -> dt.tzinfo | None:
+    """The catalog's company's time zone (M6, P1), or None when no company is loaded (the
+    caller falls back to DOCPOST_COMPANY_TIME_ZONE through pipeline.clock)."""
+    name = session.scalar(select(Company.time_zone).where(Company.id == COMPANY_ROW))
+    return None if name is None else clock.zone_named(name)
+
+
 # The duties a request kind needs, given its parsed command: pipeline.runner.kinds.needs_of.
 NeedsOf = Callable[[str, Any], tuple[Need, ...]]
 
@@ -109,8 +117,7 @@ class UnitOfWork:
         session (inside its transaction: reading it when the unit is made would begin one
         before `with` does); None when no company is loaded."""
         if not self._zone_read:
-            name = self.session.scalar(select(Company.time_zone).where(Company.id == COMPANY_ROW))
-            self._zone = None if name is None else clock.zone_named(name)
+            self._zone = stored_company_zone(self.session)
             self._zone_read = True
         return self._zone
 
