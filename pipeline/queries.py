@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -126,6 +127,8 @@ def show_journal(session: Session, number: str) -> dict[str, Any]:
         "reverses": journal.reverses.number if journal.reverses else None,
         "reversed_by": reversed_by,
         "total_amount": _price(journal.total_amount),
+        "document_date": _date(journal.document_date),
+        **_tax_of(journal),
         "lines": [
             {
                 "position": ln.position,
@@ -141,6 +144,9 @@ def show_journal(session: Session, number: str) -> dict[str, Any]:
                 "bundle_item": ln.bundle_item_code,
                 "bundle_parent": ln.is_bundle_parent,
                 "serials": serials.get(ln.id, []),
+                "tax_code": ln.tax_code,
+                "vat_category": ln.vat_category,
+                "vat_rate": _price(ln.vat_rate),
             }
             for ln in journal.lines
         ],
@@ -148,6 +154,43 @@ def show_journal(session: Session, number: str) -> dict[str, Any]:
             {"id": d.id, "revision": d.revision, "filename": d.filename, "status": d.status}
             for d in documents
         ],
+    }
+
+
+def _date(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _tax_of(journal: Journal) -> dict[str, Any]:
+    """CONTRACT.md, real invoices: an invoice's or credit note's VAT breakdown (T3, one entry
+    per tax code), totals, due date and KID (P1, P2); and its exchange rate with the VAT in the
+    company currency (T7). A journal posted without VAT has an empty breakdown and no totals
+    beyond its net total."""
+    if journal.kind not in ("invoice", "credit_note"):
+        return {}
+    net_total = journal.total_amount
+    if journal.total is not None and journal.vat_total is not None:
+        net_total = journal.total - journal.vat_total  # a POS sale's lines are gross (T6)
+    return {
+        "vat": [
+            {
+                "tax_code": v.tax_code,
+                "category": v.category,
+                "rate": _price(v.rate),
+                "taxable_amount": _price(v.taxable_amount),
+                "vat_amount": _price(v.vat_amount),
+                "company_taxable_amount": _price(v.company_taxable_amount),
+                "company_vat_amount": _price(v.company_vat_amount),
+            }
+            for v in journal.vat
+        ],
+        "net_total": _price(net_total),
+        "vat_total": _price(journal.vat_total),
+        "total": _price(journal.total if journal.total is not None else net_total),
+        "due_date": _date(journal.due_date),
+        "kid": journal.kid,
+        "exchange_rate": _price(journal.exchange_rate),
+        "buyer_reference": journal.buyer_reference,
     }
 
 

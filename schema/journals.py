@@ -59,6 +59,10 @@ class Journal(Base):
         order_by="JournalLine.position", cascade="all, delete-orphan", lazy="selectin"
     )
     reverses: Mapped[Journal | None] = relationship(remote_side=[id])
+    # The VAT breakdown (T3), read when asked for (documents, show journal, credit notes).
+    vat: Mapped[list[JournalVat]] = relationship(
+        order_by="JournalVat.position", cascade="all, delete-orphan"
+    )
 
 
 class JournalLine(Base):

@@ -4,6 +4,7 @@ plan and writes it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -22,9 +23,16 @@ from docpost.pipeline.rules.credit import (
     remaining_lines,
     requested_line,
 )
+from docpost.pipeline.rules.tax import VatPlan
 from docpost.pipeline.services.journal import add_line, new_journal, post_voucher, snapshot_line
 from docpost.pipeline.services.lines import line_label, reject_repeats, resolve_line
-from docpost.pipeline.services.posting import bundles_on, lock_order_of, posted_journal
+from docpost.pipeline.services.posting import (
+    bundles_on,
+    freeze_tax,
+    frozen_taxes,
+    lock_order_of,
+    posted_journal,
+)
 from docpost.pipeline.services.registrations import link_to_journal_line
 from docpost.pipeline.services.revenue import credit_note_entries
 from docpost.pipeline.uow import UnitOfWork
@@ -44,7 +52,7 @@ def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
     else:
         requests = _requested_lines(order, facts, cmd.lines)
     plan = plan_credit(facts, requests, bundles_on(order))
-    journal = _write_credit_note(uow, order, invoice, plan, units)
+    journal = _write_credit_note(uow, order, invoice, plan, units, cmd.document_date)
     return {
         "journal": journal.number,
         "credits": invoice.number,
@@ -136,8 +144,11 @@ def _write_credit_note(
     invoice: Journal,
     plan: CreditPlan,
     units: Mapping[int, Sequence[SerialRegistration]],
+    document_date: dt.date | None,
 ) -> Journal:
-    journal = new_journal(uow, "credit_note", "CN", order, reverses=invoice)
+    journal = new_journal(
+        uow, "credit_note", "CN", order, reverses=invoice, document_date=document_date
+    )
     lines_by_id = {ln.id: ln for ln in order.lines}
     invoice_lines = {ln.id: ln for ln in invoice.lines}
     for credit in plan.lines:
@@ -148,6 +159,7 @@ def _write_credit_note(
         )
         line.credited_qty += credit.quantity
     journal.total_amount = plan.total
+    vat = _credit_tax(journal, invoice, [invoice_lines[c.invoice_line_id] for c in plan.lines])
     uow.session.flush()
     for credit, credit_line in zip(plan.lines, journal.lines, strict=True):
         by_id = {r.id: r for r in units.get(credit.invoice_line_id, ())}
@@ -156,5 +168,22 @@ def _write_credit_note(
             registration.active = False  # B10: a credited serial is free again (S5)
             registration.credit_line_id = credit_line.id
         link_to_journal_line(uow, credit_line, registrations)
-    post_voucher(uow, journal, credit_note_entries(uow, journal))
+    post_voucher(uow, journal, credit_note_entries(uow, journal, vat))
     return journal
+
+
+def _credit_tax(
+    journal: Journal, invoice: Journal, credited: Sequence[JournalLine]
+) -> VatPlan | None:
+    """T5: each line keeps the tax its invoice line was posted with (T1, frozen there), and the
+    credit note's VAT is computed on its own lines (T3): crediting a whole invoice gives its
+    lines back, so its VAT in every group exactly. At the invoice's exchange rate (T7)."""
+    journal.buyer_reference = invoice.buyer_reference
+    taxes = frozen_taxes(invoice, credited)
+    if taxes is not None:
+        return freeze_tax(journal, taxes, invoice.exchange_rate)
+    journal.exchange_rate = invoice.exchange_rate
+    if invoice.exchange_rate is None:
+        return None
+    net = journal.total_amount or ZERO
+    return VatPlan((), net, ZERO, net)

@@ -23,21 +23,26 @@ from sqlalchemy import select
 
 from docpost.pipeline.contract import PostInvoice, Request
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.tax import ReceiptPlan, VatPlan
 from docpost.pipeline.services.invoices import (
     InvoicePlan,
+    InvoiceTax,
     invoice_lines,
     invoiced_quantities,
     named_packing_slips,
     open_registrations,
     plan_invoice,
+    plan_invoice_tax,
     record_packing_slip_portions,
     shipments_from,
     standing_of,
+    voucher_entries,
+    write_invoice_tax,
 )
 from docpost.pipeline.services.journal import add_line, new_journal, post_voucher
 from docpost.pipeline.services.lines import require_exploded
+from docpost.pipeline.services.posting import tax_setup
 from docpost.pipeline.services.registrations import link_to_journal_line
-from docpost.pipeline.services.revenue import invoice_entries
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import (
     Journal,
@@ -66,7 +71,9 @@ class _Planned:
     record: RequestRecord
     order: SalesOrder
     plans: list[InvoicePlan]
+    tax: InvoiceTax  # T1, T7, P1 decided with the plan: a refusal leaves the child out
     journal: Journal | None = None
+    vat: VatPlan | ReceiptPlan | None = None
 
 
 def invoice_batch(uow: UnitOfWork, children: Sequence[Request]) -> BatchOutcome:
@@ -153,6 +160,7 @@ def _plan_all(
     ps_line_ids = [ln.id for slips in standing.values() for s in slips for ln in s.lines]
     invoiced = invoiced_quantities(uow.session, ps_line_ids)
     registrations = open_registrations(uow.session, ps_line_ids)
+    setup = tax_setup(uow.session)  # the company and tax codes, read once for the batch
     planned = []
     planned_orders: set[int] = set()
     for child in children:
@@ -178,10 +186,11 @@ def _plan_all(
                 registrations,
             )
             plans = plan_invoice(child_uow, order, cmd, shipped, only)
+            tax = plan_invoice_tax(setup, order, plans, cmd, child_uow.posting_date)
         except Rejection:
             result.left_out.append(child)  # its own request gives it its own rejection
             continue
-        planned.append(_Planned(child_uow, records[child.request_id], order, plans))
+        planned.append(_Planned(child_uow, records[child.request_id], order, plans, tax))
         planned_orders.add(order.id)
     return planned
 
@@ -191,10 +200,13 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
     (a second), then the render messages and the outcomes (written at commit)."""
     session = uow.session
     for item, number in zip(planned, uow.next_numbers("INV", len(planned)), strict=True):
-        journal = new_journal(item.uow, "invoice", "INV", item.order, number=number)
+        journal = new_journal(
+            item.uow, "invoice", "INV", item.order, number=number, document_date=item.tax.date
+        )
         for journal_line in invoice_lines(item.plans):
             add_line(journal, journal_line)
         journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
+        item.vat = write_invoice_tax(journal, item.order, item.tax)
         item.journal = journal
     session.flush()
 
@@ -208,7 +220,7 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
             for registration in plan.target.registrations:
                 registration.invoice_line_id = journal_line.id
             link_to_journal_line(uow, journal_line, plan.target.registrations)
-        _add_voucher(uow, journal, voucher)
+        _add_voucher(uow, journal, item.vat, voucher)
         # uow.add_document would flush for each document's id: one flush serves the batch.
         documents.append(uow.pending_document(journal))
     session.flush()
@@ -224,7 +236,9 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
         result.outcomes.append(record.outcome())
 
 
-def _add_voucher(uow: UnitOfWork, journal: Journal, voucher: str) -> None:
-    """The invoice's voucher (L1) and its deferred revenue schedule (B11), as post_invoice
-    writes them, under a voucher number taken with the batch's others."""
-    post_voucher(uow, journal, invoice_entries(uow, journal), voucher=voucher)
+def _add_voucher(
+    uow: UnitOfWork, journal: Journal, vat: VatPlan | ReceiptPlan | None, voucher: str
+) -> None:
+    """The invoice's voucher (L1, with its VAT, T3) and its deferred revenue schedule (B11),
+    as post_invoice writes them, under a voucher number taken with the batch's others."""
+    post_voucher(uow, journal, voucher_entries(uow, journal, vat), voucher=voucher)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,11 @@ from docpost.pipeline.contract import PostInvoice
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.money import quantity_text, share_of_amount
 from docpost.pipeline.rules.packing_slips import standing_ids
+from docpost.pipeline.rules.payment import document_date
 from docpost.pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
+from docpost.pipeline.rules.tax import LineTax, ReceiptPlan, VatPlan
 from docpost.pipeline.services.journal import (
+    Entry,
     add_line,
     new_journal,
     post_voucher,
@@ -25,18 +29,25 @@ from docpost.pipeline.services.journal import (
 from docpost.pipeline.services.lines import line_label, require_exploded
 from docpost.pipeline.services.posting import (
     Target,
+    TaxSetup,
     activate_registrations,
     check_full_bundles,
     check_open_to_deliver,
+    freeze_receipt,
+    freeze_tax,
+    line_taxes,
     open_targets,
+    order_exchange_rate,
+    payment_details,
     requested_targets,
+    tax_setup,
 )
 from docpost.pipeline.services.registrations import (
     SerialEntry,
     check_new_registrations,
     check_not_in_use,
 )
-from docpost.pipeline.services.revenue import invoice_entries
+from docpost.pipeline.services.revenue import invoice_entries, pos_entries
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import (
     Journal,
@@ -79,7 +90,59 @@ def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journ
     standing = standing_packing_slips(uow, order)
     slips = named_packing_slips(uow, order, cmd.packing_slips, standing)
     shipped = open_shipments(uow, standing, slips)
-    return _write_invoice(uow, order, plan_invoice(uow, order, cmd, shipped, slips))
+    plans = plan_invoice(uow, order, cmd, shipped, slips)
+    tax = plan_invoice_tax(tax_setup(uow.session), order, plans, cmd, uow.posting_date)
+    return _write_invoice(uow, order, plans, tax)
+
+
+@dataclass(frozen=True)
+class InvoiceTax:
+    """What an invoice takes of the company and tax codes, decided before anything is written
+    (a batch leaves out an invoice refused here): its date (P1), the exchange rate (T7) and
+    each line's tax (T1; None where no VAT is charged)."""
+
+    setup: TaxSetup | None
+    date: dt.date
+    exchange_rate: Decimal | None
+    taxes: list[LineTax] | None
+    gross: bool = False  # a point-of-sale sale: prices include VAT (T6)
+
+
+def plan_invoice_tax(
+    setup: TaxSetup | None,
+    order: SalesOrder,
+    plans: Sequence[InvoicePlan],
+    cmd: PostInvoice,
+    today: dt.date,
+) -> InvoiceTax:
+    date = document_date(cmd.document_date, today)
+    lines = [plan.target.line for plan in plans]
+    return InvoiceTax(
+        setup,
+        date,
+        order_exchange_rate(setup, order),
+        line_taxes(setup, order, lines, date),
+        gross=order.origin == "pos",
+    )
+
+
+def write_invoice_tax(
+    journal: Journal, order: SalesOrder, tax: InvoiceTax
+) -> VatPlan | ReceiptPlan | None:
+    """T1, T3 and T7 frozen on the invoice just built, P1 and P2 on its header; the VAT plan
+    its voucher posts (L1). None without VAT: then its voucher is as before issue 15, but in
+    the company currency where the order has an exchange rate (T7)."""
+    journal.buyer_reference = order.buyer_reference
+    payment_details(tax.setup, journal, order.customer)
+    if tax.taxes is not None and tax.gross:
+        return freeze_receipt(journal, tax.taxes, tax.exchange_rate)
+    if tax.taxes is not None:
+        return freeze_tax(journal, tax.taxes, tax.exchange_rate)
+    journal.exchange_rate = tax.exchange_rate
+    if tax.exchange_rate is None:
+        return None
+    net = journal.total_amount or ZERO
+    return VatPlan((), net, ZERO, net)
 
 
 def plan_invoice(
@@ -362,11 +425,14 @@ def record_packing_slip_portions(
                 )
 
 
-def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan]) -> Journal:
-    journal = new_journal(uow, "invoice", "INV", order)
+def _write_invoice(
+    uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan], tax: InvoiceTax
+) -> Journal:
+    journal = new_journal(uow, "invoice", "INV", order, document_date=tax.date)
     for journal_line in invoice_lines(plans):
         add_line(journal, journal_line)
     journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
+    vat = write_invoice_tax(journal, order, tax)
     uow.session.flush()
     record_packing_slip_portions(uow.session, plans, journal.lines)
     activate_registrations(
@@ -376,8 +442,17 @@ def _write_invoice(uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePl
         _on_invoice_line,
         guarded=[p.target for p in plans if p.direct],
     )
-    post_voucher(uow, journal, invoice_entries(uow, journal))
+    post_voucher(uow, journal, voucher_entries(uow, journal, vat))
     return journal
+
+
+def voucher_entries(
+    uow: UnitOfWork, journal: Journal, vat: VatPlan | ReceiptPlan | None
+) -> list[Entry]:
+    """The invoice's voucher (L1): a point-of-sale sale's with T6, else with T3 (or none)."""
+    if isinstance(vat, ReceiptPlan):
+        return pos_entries(journal, vat)
+    return invoice_entries(uow, journal, vat)
 
 
 def _on_invoice_line(registration: SerialRegistration, journal_line_id: int) -> None:

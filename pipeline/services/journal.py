@@ -12,7 +12,9 @@ from docpost.schema import Journal, JournalLine, LedgerEntry, SalesLine, SalesOr
 ACCOUNTS_RECEIVABLE = "1200"
 REVENUE = "3000"
 DEFERRED_REVENUE = "2900"
+CASH = "1900"  # a point-of-sale sale's debit where VAT is charged (T6, L1)
 ACCOUNT_NAMES = {
+    CASH: "Cash",
     ACCOUNTS_RECEIVABLE: "Accounts receivable",
     REVENUE: "Sales revenue",
     DEFERRED_REVENUE: "Deferred revenue",
@@ -26,9 +28,11 @@ def new_journal(
     order: SalesOrder,
     reverses: Journal | None = None,
     number: str | None = None,
+    document_date: dt.date | None = None,
 ) -> Journal:
     """A journal with the next gapless number of its series (L2), or with `number`, taken
-    already with others of a batch."""
+    already with others of a batch; dated `document_date` (P1: the request's), else today
+    in the company's time zone (the posting date)."""
     journal = Journal(
         number=number or uow.next_number(series),
         kind=kind,
@@ -36,6 +40,7 @@ def new_journal(
         customer_code=order.customer_code,
         currency=order.currency,
         posting_date=uow.posting_date,
+        document_date=document_date or uow.posting_date,
         request_id=uow.request_id,
         actor=uow.actor_name,
         reverses_id=reverses.id if reverses else None,

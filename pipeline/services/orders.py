@@ -166,7 +166,7 @@ def confirm_order(uow: UnitOfWork, cmd: ConfirmOrder) -> dict[str, Any]:
     for parent in [ln for ln in order.lines if ln.item.bundle and ln.status != "canceled"]:
         exploded.append(_explode(uow, order, parent))
     uow.session.flush()
-    journal = new_journal(uow, "confirmation", "CONF", order)
+    journal = new_journal(uow, "confirmation", "CONF", order, document_date=cmd.document_date)
     for line in order.lines:
         # Unlinked: a confirmed line may still be removed and added again (B6).
         add_line(

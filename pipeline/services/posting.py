@@ -3,6 +3,7 @@ full bundles (B7), and the serial registrations a posting line brings with it.""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,23 @@ from docpost.pipeline.contract import PostingLineIn
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.bundles import BundleOnOrder, check_whole_bundles
 from docpost.pipeline.rules.packing_slips import check_within_open
+from docpost.pipeline.rules.payment import due_date, kid
 from docpost.pipeline.rules.serials import check_unique_in_document
+from docpost.pipeline.rules.tax import (
+    GrossLine,
+    LineTax,
+    ReceiptPlan,
+    TaxCode,
+    TaxedLine,
+    TaxRate,
+    TaxTable,
+    VatPlan,
+    determine_tax,
+    exchange_rate_for,
+    in_company_currency,
+    receipt_plan,
+    vat_plan,
+)
 from docpost.pipeline.services.lines import line_label, reject_repeats, resolve_line
 from docpost.pipeline.services.registrations import (
     SerialEntry,
@@ -25,7 +42,17 @@ from docpost.pipeline.services.registrations import (
     reject_serials_on_plain_item,
 )
 from docpost.pipeline.uow import UnitOfWork
-from docpost.schema import Company, Journal, JournalLine, SalesLine, SalesOrder, SerialRegistration
+from docpost.schema import (
+    Company,
+    Customer,
+    Journal,
+    JournalLine,
+    JournalVat,
+    SalesLine,
+    SalesOrder,
+    SerialRegistration,
+)
+from docpost.schema import TaxCode as TaxCodeRow
 
 ZERO = Decimal(0)
 
@@ -147,3 +174,145 @@ def activate_registrations(
 def company_of(session: Session) -> Company | None:
     """The company (M6) row, or None in a catalog without one (documents carry no VAT)."""
     return session.scalars(select(Company)).one_or_none()
+
+
+# --- tax and payment on invoices and credit notes (T1, T3, T7, P1, P2) -------------------------
+
+
+@dataclass(frozen=True)
+class TaxSetup:
+    """What a posting reads of the company (M6) and tax codes (M8), once (a batch: once for
+    all its invoices). `table` is None where no VAT is charged: a company not VAT registered,
+    or a catalog without tax codes; its documents carry no VAT, as before issue 15."""
+
+    company: Company
+    table: TaxTable | None
+
+
+def tax_setup(session: Session) -> TaxSetup | None:
+    """None in a catalog without a company: documents carry no VAT, dates, KID nor due date."""
+    company = company_of(session)
+    if company is None:
+        return None
+    codes = list(session.scalars(select(TaxCodeRow).order_by(TaxCodeRow.code)))
+    if not company.vat_registered or not codes:
+        return TaxSetup(company, None)
+    table = TaxTable(
+        tuple(
+            TaxCode(
+                code.code,
+                code.category,
+                tuple(TaxRate(r.rate, r.valid_from) for r in code.rates),
+                code.account,
+                code.name,
+            )
+            for code in codes
+        )
+    )
+    return TaxSetup(company, table)
+
+
+def order_exchange_rate(setup: TaxSetup | None, order: SalesOrder) -> Decimal | None:
+    """T7: the order's exchange rate where its currency is not the company's (refused when it
+    has none: an order entered before the company was loaded)."""
+    if setup is None:
+        return None
+    return exchange_rate_for(order.currency, setup.company.currency, order.exchange_rate)
+
+
+def line_taxes(
+    setup: TaxSetup | None, order: SalesOrder, lines: Sequence[SalesLine], date: dt.date
+) -> list[LineTax] | None:
+    """T1 for each order line a document posts: its own item's tax code (a bundle component's
+    too, T4), mapped by the customer's treatment, at the rate on the document date. None
+    where no VAT is charged."""
+    if setup is None or setup.table is None:
+        return None
+    treatment = order.customer.tax_treatment
+    return [
+        determine_tax(setup.table, line.item_code, line.item.tax_code, treatment, date)
+        for line in lines
+    ]
+
+
+def freeze_tax(
+    journal: Journal, taxes: Sequence[LineTax], exchange_rate: Decimal | None
+) -> VatPlan:
+    """T1 frozen on the journal's lines, T3's breakdown and totals on the journal (in the
+    company currency too, T7). Returns the plan the voucher posts (L1)."""
+    plan = vat_plan(
+        TaxedLine(line.amount or ZERO, tax) for line, tax in zip(journal.lines, taxes, strict=True)
+    )
+    _record(journal, taxes, plan, exchange_rate)
+    return plan
+
+
+def freeze_receipt(
+    journal: Journal, taxes: Sequence[LineTax], exchange_rate: Decimal | None
+) -> ReceiptPlan:
+    """T6: a point-of-sale journal's lines are gross (prices include VAT): each is split into
+    net and VAT, the VAT per rate is the sum of its lines'; frozen as freeze_tax does."""
+    receipt = receipt_plan(
+        [
+            GrossLine(line.amount or ZERO, tax)
+            for line, tax in zip(journal.lines, taxes, strict=True)
+        ]
+    )
+    _record(journal, taxes, receipt.vat, exchange_rate)
+    return receipt
+
+
+def _record(
+    journal: Journal, taxes: Sequence[LineTax], plan: VatPlan, exchange_rate: Decimal | None
+) -> None:
+    for line, tax in zip(journal.lines, taxes, strict=True):
+        line.tax_code, line.vat_category, line.vat_rate = tax.tax_code, tax.category, tax.rate
+    company = in_company_currency(plan, exchange_rate) if exchange_rate else plan
+    journal.exchange_rate = exchange_rate
+    journal.vat_total, journal.total = plan.vat_total, plan.total
+    parts = [
+        (group, part, company_part)
+        for group, company_group in zip(plan.groups, company.groups, strict=True)
+        for part, company_part in zip(group.parts, company_group.parts, strict=True)
+    ]
+    journal.vat = [
+        JournalVat(
+            position=position,
+            tax_code=part.tax_code,
+            category=group.category,
+            rate=group.rate,
+            account=part.account,
+            taxable_amount=part.taxable,
+            vat_amount=part.vat,
+            company_taxable_amount=company_part.taxable,
+            company_vat_amount=company_part.vat,
+        )
+        for position, (group, part, company_part) in enumerate(parts, start=1)
+    ]
+
+
+def frozen_taxes(journal: Journal, lines: Sequence[JournalLine]) -> list[LineTax] | None:
+    """The tax (T1) frozen on `lines` of `journal`, with the output VAT account each code's
+    VAT went to on it (its VAT breakdown): what a credit note of them takes back (T5). None
+    when the journal was posted without VAT."""
+    account_of = {part.tax_code: part.account for part in journal.vat}
+    taxes = []
+    for line in lines:
+        if line.tax_code is None or line.vat_category is None or line.vat_rate is None:
+            return None
+        taxes.append(
+            LineTax(line.tax_code, line.vat_category, line.vat_rate, account_of.get(line.tax_code))
+        )
+    return taxes
+
+
+def payment_details(setup: TaxSetup | None, journal: Journal, customer: Customer) -> None:
+    """P1 and P2 on an invoice: its due date (the customer's terms, else the company's) and
+    its KID by the company's scheme. Nothing without a company."""
+    if setup is None or journal.document_date is None:
+        return
+    company = setup.company
+    journal.due_date = due_date(
+        journal.document_date, customer.payment_terms_days, company.payment_terms_days
+    )
+    journal.kid = kid(journal.number, company.kid_scheme)

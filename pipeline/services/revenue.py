@@ -16,9 +16,12 @@ from sqlalchemy.orm import Session
 from docpost.pipeline import clock
 from docpost.pipeline.contract import RecognizeRevenue
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.ledger import NetEntry, VoucherSide, as_entries, voucher_lines
 from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts, split_credit
+from docpost.pipeline.rules.tax import ReceiptPlan, VatPlan, to_company_currency
 from docpost.pipeline.services.journal import (
     ACCOUNTS_RECEIVABLE,
+    CASH,
     DEFERRED_REVENUE,
     REVENUE,
     Entry,
@@ -41,16 +44,17 @@ class ScheduledAmount:
     amount: Decimal
 
 
-def invoice_entries(uow: UnitOfWork, invoice: Journal) -> list[Entry]:
+def invoice_entries(uow: UnitOfWork, invoice: Journal, vat: VatPlan | None = None) -> list[Entry]:
     """L1 with B11 for an invoice just written (its lines have ids): its voucher entries,
-    and its schedule lines added to the session."""
-    entries, scheduled = invoice_voucher(
+    and its schedule lines added to the session. With a VAT plan (T3), receivables take the
+    total including VAT, revenue the net amounts and output VAT each code's part (rules.ledger);
+    in the company currency where the invoice has an exchange rate (T7)."""
+    credits, scheduled = invoice_voucher(
         invoice.number,
-        invoice.customer_code,
-        invoice.total_amount or ZERO,
         invoice.posting_date,
         [(line.line_no, line.item_code, line.amount) for line in invoice.lines],
         lambda item_code: schedule_of(uow.session, item_code),
+        invoice.exchange_rate,
     )
     uow.session.add_all(
         RevenueScheduleLine(
@@ -63,67 +67,105 @@ def invoice_entries(uow: UnitOfWork, invoice: Journal) -> list[Entry]:
         )
         for period in scheduled
     )
+    side = VoucherSide(invoice.number, invoice.customer_code, ACCOUNTS_RECEIVABLE)
+    return _voucher(side, credits, invoice.total_amount or ZERO, vat, invoice.exchange_rate)
+
+
+def pos_entries(journal: Journal, receipt: ReceiptPlan) -> list[Entry]:
+    """L1 with T6: a point-of-sale sale debits cash with what was paid (the gross), credits
+    revenue each line's net and output VAT per code. No deferral: B13 refuses it at the till."""
+    side = VoucherSide(journal.number, journal.customer_code, CASH)
+    credits = [
+        NetEntry(REVENUE, split.net, line.line_no, line.item_code)
+        for line, split in zip(journal.lines, receipt.lines, strict=True)
+    ]
+    return as_entries(voucher_lines(side, credits, receipt.vat, journal.exchange_rate))
+
+
+def _voucher(
+    side: VoucherSide,
+    credits: Sequence[NetEntry],
+    net_total: Decimal,
+    vat: VatPlan | None,
+    exchange_rate: Decimal | None,
+) -> list[Entry]:
+    """Without VAT, the voucher as before issue 15 (receivables = the net total); with it,
+    rules.ledger's (L1, T7). NetEntry amounts are credits (revenue); a credit note reverses."""
+    if vat is not None:
+        return as_entries(voucher_lines(side, credits, vat, exchange_rate))
+    sign = -1 if side.reverse else 1
+    entries: list[Entry] = [(side.debit_account, sign * net_total, f"{side.number} {side.party}")]
+    for entry in credits:
+        text = f"{side.number} line {entry.line_no} {entry.item}"
+        entries.append(
+            (entry.account, -sign * entry.amount, f"{text} {entry.note}" if entry.note else text)
+        )
     return entries
 
 
 def invoice_voucher(
     number: str,
-    customer_code: str,
-    total: Decimal,
     posting_date: dt.date,
     lines: Sequence[tuple[int, str, Decimal | None]],
     schedule_for: Callable[[str], RevenueSchedule | None],
-) -> tuple[list[Entry], list[ScheduledAmount]]:
-    """L1 with B11: receivable for the total; revenue per line, or deferred revenue with a
-    schedule line per period for lines whose item has a revenue schedule. `lines`: (line
-    number, item, amount) of each invoice line."""
-    entries: list[Entry] = [(ACCOUNTS_RECEIVABLE, total, f"{number} {customer_code}")]
+    exchange_rate: Decimal | None = None,
+) -> tuple[list[NetEntry], list[ScheduledAmount]]:
+    """L1 with B11: revenue per line, or deferred revenue with a schedule line per period for
+    lines whose item has a revenue schedule. `lines`: (line number, item, amount) of each
+    invoice line. The schedule is in the company currency (T7: the ledger's), so its releases
+    move exactly what was deferred there."""
+    credits: list[NetEntry] = []
     scheduled: list[ScheduledAmount] = []
     for index, (line_no, item_code, amount) in enumerate(lines):
         if not amount:
             continue
         schedule = schedule_for(item_code)
-        text = f"{number} line {line_no} {item_code}"
         if schedule is None:
-            entries.append((REVENUE, -amount, text))
+            credits.append(NetEntry(REVENUE, amount, line_no, item_code))
             continue
-        entries.append((DEFERRED_REVENUE, -amount, f"{text} deferred {schedule.code}"))
+        credits.append(
+            NetEntry(DEFERRED_REVENUE, amount, line_no, item_code, f"deferred {schedule.code}")
+        )
+        ledger_amount = to_company_currency(amount, exchange_rate) if exchange_rate else amount
         periods = monthly_periods(posting_date, schedule.occurrences)
         for occurrence, (period, share) in enumerate(
-            zip(periods, schedule_amounts(amount, schedule.occurrences), strict=True), start=1
+            zip(periods, schedule_amounts(ledger_amount, schedule.occurrences), strict=True),
+            start=1,
         ):
             scheduled.append(ScheduledAmount(index, schedule.code, occurrence, period, share))
-    return entries, scheduled
+    return credits, scheduled
 
 
-def credit_note_entries(uow: UnitOfWork, credit_note: Journal) -> list[Entry]:
+def credit_note_entries(
+    uow: UnitOfWork, credit_note: Journal, vat: VatPlan | None = None
+) -> list[Entry]:
     """The reverse of the invoice's entries for what is credited: revenue already recognised
     is debited back to revenue; what is still deferred is debited to deferred revenue, and
-    negative schedule lines take it out of the releases still to come."""
-    entries: list[Entry] = [
-        (
-            ACCOUNTS_RECEIVABLE,
-            -(credit_note.total_amount or ZERO),
-            f"{credit_note.number} {credit_note.customer_code}",
-        )
-    ]
+    negative schedule lines take it out of the releases still to come. With a VAT plan (the
+    credit note's own lines, T5), receivables are credited the total including VAT and output
+    VAT debited per code (L1 reversed)."""
+    credits: list[NetEntry] = []
     for line in credit_note.lines:
         if not line.amount:
             continue
-        text = f"{credit_note.number} line {line.line_no} {line.item_code}"
         schedule_lines = _open_schedule_lines(uow.session, line.reverses_line_id)
         if not schedule_lines:
-            entries.append((REVENUE, line.amount, text))
+            credits.append(NetEntry(REVENUE, line.amount, line.line_no, line.item_code))
             continue
         split = split_credit(
             line.amount, [(s.amount, bool(s.released_voucher)) for s in schedule_lines]
         )
-        if split.recognised:
-            entries.append((REVENUE, split.recognised, f"{text} recognised"))
-        if split.deferred:
-            entries.append((DEFERRED_REVENUE, split.deferred, f"{text} deferred"))
+        for account, amount, note in (
+            (REVENUE, split.recognised, "recognised"),
+            (DEFERRED_REVENUE, split.deferred, "deferred"),
+        ):
+            if amount:
+                credits.append(NetEntry(account, amount, line.line_no, line.item_code, note))
         _take_out_of_releases(uow.session, line, schedule_lines, split.shares)
-    return entries
+    side = VoucherSide(
+        credit_note.number, credit_note.customer_code, ACCOUNTS_RECEIVABLE, reverse=True
+    )
+    return _voucher(side, credits, credit_note.total_amount or ZERO, vat, credit_note.exchange_rate)
 
 
 def _open_schedule_lines(

@@ -1,0 +1,361 @@
+"""Tax on postings (issue 15) on SQLite and PostgreSQL: invoices and credit notes carry T1's
+tax on every line, T3's VAT per category and rate, P1's due date and P2's KID, and write L1's
+voucher (receivables incl. VAT, revenue net, output VAT per code's account), through the
+Norwegian example catalog with a LaptopBundle-like bundle added. A catalog without company or
+tax codes posts as before (no VAT): the USMF tests and the batch twin test keep proving that.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from docpost.pipeline.queries import show_journal
+from docpost.pipeline.rules.payment import is_valid_kid, kid
+from docpost.pipeline.rules.tax import rounding_bound, vat_of
+from docpost.pipeline.services import invoice_batch
+from docpost.schema import Journal, LedgerEntry, SalesOrder
+from tests.conftest import EXAMPLES, Runner
+from tests.services.test_invoice_batch import bulk
+
+NORWAY = EXAMPLES.parent / "norway" / "catalog.json"
+D = Decimal
+
+
+def catalog(*, extra_rates: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The shipped Norwegian example, with a laptop bundle at 25 % beside its gift basket: the
+    seed's LaptopBundle (components 1,900.00, 500.00 and 150.00; B4)."""
+    data: dict[str, Any] = copy.deepcopy(json.loads(Path(NORWAY).read_text()))
+    data["items"] += [
+        {"item": "PC", "name": "Laptop", "unit": "ea", "base_sales_price": "1900.00", "tax_code": "3"},
+        {"item": "STOTTE", "name": "Support", "unit": "ea", "base_sales_price": "500.00", "tax_code": "3"},
+        {"item": "KABEL", "name": "Cable", "unit": "ea", "base_sales_price": "150.00", "tax_code": "3"},
+        {"item": "PCPAKKE", "name": "Laptop bundle", "unit": "ea", "base_sales_price": "2300.00", "bundle": True},
+    ]  # fmt: skip
+    data["boms"].append(
+        {
+            "bundle": "PCPAKKE",
+            "components": [{"item": i, "quantity": "1"} for i in ("PC", "STOTTE", "KABEL")],
+        }
+    )
+    if extra_rates:
+        code = next(c for c in data["tax_codes"] if c["code"] == "3")
+        code["rates"] += extra_rates
+    return data
+
+
+@pytest.fixture
+def norway(run: Runner) -> Runner:
+    run.ok("upsert_catalog", catalog())
+    return run
+
+
+def sell(
+    run: Runner,
+    order: str,
+    *lines: tuple[str, str, str],
+    customer: str = "NO-1001",
+    **header: Any,
+) -> None:
+    """An order of (item, quantity, unit price) lines, confirmed (bundles explode, B1)."""
+    run.ok(
+        "upsert_order",
+        {
+            "order": order,
+            "customer": customer,
+            "lines": [
+                {"line": n, "item": item, "quantity": qty, "unit_price": price}
+                for n, (item, qty, price) in enumerate(lines, start=1)
+            ],
+            **header,
+        },
+    )
+    run.ok("confirm_order", {"order": order})
+
+
+def journal(run: Runner, number: str) -> dict[str, Any]:
+    with run.sessions() as session:
+        return show_journal(session, number)
+
+
+def vat_rows(shown: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    return [
+        (v["tax_code"], v["category"], v["rate"], v["taxable_amount"], v["vat_amount"])
+        for v in shown["vat"]
+    ]
+
+
+def vouchers(run: Runner, number: str) -> dict[str, list[tuple[str, Decimal]]]:
+    """The ledger entries of a journal, per voucher: (account, amount)."""
+    with run.sessions() as session:
+        journal_id = session.scalars(select(Journal.id).where(Journal.number == number)).one()
+        entries = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.journal_id == journal_id)
+        ).all()
+        by_voucher: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
+        for e in entries:
+            by_voucher[e.voucher].append((e.account, e.amount))
+        return dict(by_voucher)
+
+
+def by_account(entries: list[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for account, amount in entries:
+        sums[account] += amount
+    return dict(sums)
+
+
+def assert_every_voucher_balances(run: Runner) -> None:
+    """L1: every voucher of the database sums to zero."""
+    with run.sessions() as session:
+        sums: dict[str, Decimal] = defaultdict(Decimal)
+        for e in session.scalars(select(LedgerEntry)):
+            sums[e.voucher] += e.amount
+    assert sums and all(total == 0 for total in sums.values()), sums
+
+
+# --- T1, T3, T4, L1: the laptop bundle at 25 % ---------------------------------------------
+
+
+def test_t3_t4_l1_laptop_bundle_at_25_percent(norway: Runner) -> None:
+    """The seed's LaptopBundle (B4: 1,713.73 + 450.98 + 135.29) at 25 %: 2,300.00 net, 575.00
+    VAT, 2,875.00 total; each component line carries code 3 (T1, T4: its own item's code);
+    L1: receivables 2,875.00, revenue 2,300.00 net, output VAT 575.00 on code 3's 2700."""
+    sell(norway, "SO-1", ("PCPAKKE", "1", "2300.00"))
+    number = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    shown = journal(norway, number)
+    assert [
+        (ln["item"], ln["amount"], ln["tax_code"], ln["vat_rate"]) for ln in shown["lines"]
+    ] == [
+        ("PC", "1713.73", "3", "25.00"),
+        ("STOTTE", "450.98", "3", "25.00"),
+        ("KABEL", "135.29", "3", "25.00"),
+    ]
+    assert vat_rows(shown) == [("3", "S", "25.00", "2300.00", "575.00")]
+    assert (shown["net_total"], shown["vat_total"], shown["total"]) == (
+        "2300.00",
+        "575.00",
+        "2875.00",
+    )
+    [entries] = vouchers(norway, number).values()
+    assert by_account(entries) == {
+        "1200": D("2875.00"),
+        "3000": D("-2300.00"),
+        "2700": D("-575.00"),
+    }
+    assert_every_voucher_balances(norway)
+
+
+def test_t4_gift_basket_at_mixed_rates_sums_exactly(norway: Runner) -> None:
+    """T4: the gift basket's cheese at 15 % (code 31) and knife at 25 % (code 3) make two VAT
+    groups whose taxable amounts sum exactly to the bundle's net amount (B4); L1 posts each
+    group's VAT on its code's account (2701, 2700)."""
+    sell(norway, "SO-1", ("GAVE-1", "3", "438.00"))
+    number = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    shown = journal(norway, number)
+    assert vat_rows(shown) == [
+        ("3", "S", "25.00", "747.00", "186.75"),
+        ("31", "S", "15.00", "567.00", "85.05"),
+    ]
+    assert (
+        sum(D(v["taxable_amount"]) for v in shown["vat"]) == D("1314.00") == D(shown["net_total"])
+    )
+    assert (shown["vat_total"], shown["total"]) == ("271.80", "1585.80")
+    [entries] = vouchers(norway, number).values()
+    assert by_account(entries) == {
+        "1200": D("1585.80"),
+        "3000": D("-1314.00"),
+        "2700": D("-186.75"),
+        "2701": D("-85.05"),
+    }
+
+
+def test_t5_b8_three_partial_invoices_of_a_bundle(norway: Runner) -> None:
+    """B8 with T3/T5: three invoices of one bundle each compute VAT on their own lines; their
+    taxable amounts sum exactly to the bundle's net amount, and their VAT to the VAT of the
+    whole within rules.tax.rounding_bound(3) (per-document rounding: exact equality cannot
+    hold in general)."""
+    sell(norway, "SO-1", ("PCPAKKE", "3", "2299.99"))
+    one_each = [{"line": 1, "item": i, "quantity": "1"} for i in ("PC", "STOTTE", "KABEL")]
+    numbers = [
+        norway.ok("post_invoice", {"order": "SO-1", "lines": one_each})["journal"] for _ in range(3)
+    ]
+    shown = [journal(norway, n) for n in numbers]
+    taxable = sum(D(s["net_total"]) for s in shown)
+    vat = sum(D(s["vat_total"]) for s in shown)
+    assert taxable == D("6899.97")
+    assert abs(vat - vat_of(taxable, D(25))) <= rounding_bound(3)
+    for s in shown:
+        assert D(s["vat_total"]) == vat_of(D(s["net_total"]), D(25))  # T3 per document
+    assert_every_voucher_balances(norway)
+
+
+def test_t5_l1_full_credit_note_reverses_the_vat_exactly(norway: Runner) -> None:
+    """T5: crediting a whole invoice gives back its VAT in every group exactly; L1: its
+    voucher is the invoice's reversed, account by account."""
+    sell(norway, "SO-1", ("GAVE-1", "1", "438.00"), ("PCPAKKE", "1", "2300.00"))
+    invoice = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    credit = norway.ok("post_credit_note", {"invoice": invoice})["journal"]
+    shown_invoice, shown_credit = journal(norway, invoice), journal(norway, credit)
+    assert vat_rows(shown_credit) == vat_rows(shown_invoice)
+    assert shown_credit["total"] == shown_invoice["total"] == "3403.60"
+    [invoice_entries] = vouchers(norway, invoice).values()
+    [credit_entries] = vouchers(norway, credit).values()
+    assert by_account(credit_entries) == {a: -x for a, x in by_account(invoice_entries).items()}
+    assert_every_voucher_balances(norway)
+
+
+def test_t5_partial_credit_note_computes_vat_on_its_own_lines(norway: Runner) -> None:
+    """T5: a credit note of the knife alone carries the knife's frozen tax (code 3, 25 %)."""
+    sell(norway, "SO-1", ("KNIV-1", "2", "249.00"), ("OST-1", "1", "189.00"))
+    invoice = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    credit = norway.ok(
+        "post_credit_note", {"invoice": invoice, "lines": [{"line": 1, "quantity": "1"}]}
+    )["journal"]
+    assert vat_rows(journal(norway, credit)) == [("3", "S", "25.00", "249.00", "62.25")]
+
+
+# --- T1 / M8: a rate change on a date ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document_date", "rate", "vat"),
+    [("2026-12-31", "25.00", "475.00"), ("2027-01-01", "27.00", "513.00")],
+)
+def test_t1_rate_in_force_on_the_document_date(
+    run: Runner, document_date: str, rate: str, vat: str
+) -> None:
+    """T1: code 3 goes from 25 % to 27 % on 2027-01-01 (a test rate): an invoice dated the
+    day before carries 25 %, one dated that day 27 %, frozen on its lines (P1: the request's
+    document_date)."""
+    run.ok("upsert_catalog", catalog(extra_rates=[{"rate": "27", "valid_from": "2027-01-01"}]))
+    sell(run, "SO-1", ("PC", "1", "1900.00"))
+    number = run.ok("post_invoice", {"order": "SO-1", "document_date": document_date})["journal"]
+    shown = journal(run, number)
+    assert shown["document_date"] == document_date
+    assert [ln["vat_rate"] for ln in shown["lines"]] == [rate]
+    assert shown["vat_total"] == vat
+
+
+# --- P1, P2 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("customer", "days"), [("NO-1001", 30), ("NO-1002", 14)])
+def test_p1_p2_due_date_and_kid(norway: Runner, customer: str, days: int) -> None:
+    """P1: due = document date + the customer's terms (NO-1001: 30), else the company's (14);
+    P2: the KID is the invoice number's digits with the MOD10 check digit."""
+    sell(norway, "SO-1", ("BOK-1", "1", "349.00"), customer=customer)
+    number = norway.ok("post_invoice", {"order": "SO-1", "document_date": "2026-03-02"})["journal"]
+    shown = journal(norway, number)
+    assert shown["due_date"] == (dt.date(2026, 3, 2) + dt.timedelta(days=days)).isoformat()
+    assert shown["kid"] == kid(number, "MOD10") and is_valid_kid(shown["kid"], "MOD10")
+    # BOK-1 is zero rated (code 5, Z): a VAT group of nothing, no VAT entry (L1)
+    assert vat_rows(shown) == [("5", "Z", "0.00", "349.00", "0.00")]
+    [entries] = vouchers(norway, number).values()
+    assert by_account(entries) == {"1200": D("349.00"), "3000": D("-349.00")}
+
+
+# --- T7 ----------------------------------------------------------------------------------------
+
+
+def test_t7_an_order_in_another_currency_needs_an_exchange_rate(norway: Runner) -> None:
+    error = norway.rejected(
+        "upsert_order",
+        {
+            "order": "SO-1",
+            "customer": "SE-2001",
+            "lines": [{"line": 1, "item": "KNIV-1", "quantity": "1", "unit_price": "20.00"}],
+        },
+    )
+    assert (error["code"], error["rule"]) == ("currency.exchange_rate_required", "T7")
+    assert error["message"] == (
+        "an order in SEK needs an exchange_rate (NOK per SEK): the company's currency is NOK"
+    )
+
+
+def test_t7_export_invoice_in_sek_posts_the_ledger_in_nok(norway: Runner) -> None:
+    """T7 with M8's export treatment: SE-2001's knife maps to the export code 52 (G, 0 %);
+    the ledger is in NOK at the order's rate (100.00 SEK at 0.9876: 98.76 NOK)."""
+    sell(norway, "SO-1", ("KNIV-1", "1", "100.00"), customer="SE-2001", exchange_rate="0.9876")
+    number = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    shown = journal(norway, number)
+    assert vat_rows(shown) == [("52", "G", "0.00", "100.00", "0.00")]
+    assert shown["vat"][0]["company_taxable_amount"] == "98.76"
+    [entries] = vouchers(norway, number).values()
+    assert by_account(entries) == {"1200": D("98.76"), "3000": D("-98.76")}
+
+
+# --- the batch twin with tax -------------------------------------------------------------------
+
+
+def test_l1_bulk_invoicing_with_tax_writes_what_single_invoices_write(
+    norway: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bulk invoicing's set-based batches (services.invoice_batch) give each invoice the tax,
+    breakdown, due date and KID post_invoice gives it (T1, T3, P1, P2, L1). Negative control:
+    the three invoices of tag A are written by the batch itself, not left to single requests."""
+    written_by_batch: list[str] = []
+    write_all = invoice_batch._write_all
+
+    def spy(uow: Any, planned: Any, result: Any) -> None:
+        write_all(uow, planned, result)
+        written_by_batch.extend(item.order.order_no for item in planned)
+
+    monkeypatch.setattr(invoice_batch, "_write_all", spy)
+
+    def build(tag: str) -> tuple[list[str], str]:
+        orders = [f"SO-{tag}-{n}" for n in (1, 2, 3)]
+        sell(norway, orders[0], ("GAVE-1", "2", "438.00"))
+        sell(norway, orders[1], ("PCPAKKE", "1", "2300.00"), ("BOK-1", "1", "349.00"))
+        sell(norway, orders[2], ("KURS-1", "1", "4500.00"), customer="NO-1002")
+        for o in orders:
+            norway.ok("post_packing_slip", {"order": o}, actor="warehouse-1")
+        sell(norway, f"SO-{tag}-late", ("OST-1", "1", "189.00"))
+        late = norway.ok("post_packing_slip", {"order": f"SO-{tag}-late"}, actor="warehouse-1")[
+            "journal"
+        ]
+        return orders, late
+
+    def written(orders: list[str]) -> list[Any]:
+        with norway.sessions() as session:
+            numbers = [
+                session.scalars(
+                    select(Journal.number)
+                    .join(SalesOrder, SalesOrder.id == Journal.order_id)
+                    .where(Journal.kind == "invoice", SalesOrder.order_no == o)
+                ).one()
+                for o in orders
+            ]
+        rows = []
+        for number in numbers:
+            shown = journal(norway, number)
+            assert shown["kid"] == kid(number, "MOD10")
+            [entries] = vouchers(norway, number).values()
+            unnumbered = ("journal", "order", "request_id", "kid", "documents", "lines")
+            rows.append(
+                {k: v for k, v in shown.items() if k not in unnumbered}
+                | {"lines": [_plain_line(ln) for ln in shown["lines"]]}
+                | {"ledger": by_account(entries)}
+            )
+        return rows
+
+    batched, late_a = build("A")
+    single, late_b = build("B")
+    bulk(norway, batched, late_a, "batch")
+    bulk(norway, single, late_b, "single")
+    assert sorted(written_by_batch) == batched
+    assert written(batched) == written(single)
+    assert [r["vat_total"] for r in written(batched)] == ["181.20", "575.00", "1125.00"]
+    assert_every_voucher_balances(norway)
+
+
+def _plain_line(line: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in line.items() if k != "position"}
