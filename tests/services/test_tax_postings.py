@@ -16,18 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
 
 from docpost.pipeline.queries import show_journal
 from docpost.pipeline.rules.payment import is_valid_kid, kid
 from docpost.pipeline.rules.tax import rounding_bound, vat_of
 from docpost.pipeline.services import invoice_batch
-from docpost.schema import Journal, LedgerEntry, SalesOrder
+from docpost.schema import Base, Journal, LedgerEntry, SalesOrder
+from docpost.schema.migrate import alembic_config
 from tests.conftest import EXAMPLES, Runner
 from tests.services.test_invoice_batch import bulk
+from tests.services.test_migration_0004 import At, at_revision, migrate
 
 NORWAY = EXAMPLES.parent / "norway" / "catalog.json"
 D = Decimal
+
+__all__ = ["at_revision"]  # the fixture, used by the migration test below
 
 
 def catalog(*, extra_rates: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -359,3 +366,145 @@ def test_l1_bulk_invoicing_with_tax_writes_what_single_invoices_write(
 
 def _plain_line(line: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in line.items() if k != "position"}
+
+
+# --- T6: point of sale -------------------------------------------------------------------------
+
+
+def test_t6_l1_pos_sale_of_499_incl_25_percent(norway: Runner) -> None:
+    """T6: a POS price includes VAT: 499.00 at 25 % is 399.20 net and 99.80 VAT; L1: the sale
+    debits cash (1900) with the 499.00 paid, credits revenue 399.20 and output VAT 99.80. The
+    walk-in customer buys in the company's currency (NOK)."""
+    result = norway.ok(
+        "post_pos_sale",
+        {"store": "OSLO", "lines": [{"item": "KNIV-1", "quantity": "1", "unit_price": "499.00"}]},
+        actor="pos-1",
+    )
+    shown = journal(norway, result["journal"])
+    assert shown["currency"] == "NOK"
+    assert vat_rows(shown) == [("3", "S", "25.00", "399.20", "99.80")]
+    assert (shown["net_total"], shown["vat_total"], shown["total"]) == ("399.20", "99.80", "499.00")
+    [entries] = vouchers(norway, result["journal"]).values()
+    assert by_account(entries) == {"1900": D("499.00"), "3000": D("-399.20"), "2700": D("-99.80")}
+
+
+def test_t6_receipt_vat_per_rate_is_the_sum_of_its_lines(norway: Runner) -> None:
+    """T6: each line is split on its own (VAT = gross x rate / (100 + rate), rounded); the
+    receipt's VAT per rate is the sum of its lines', so it adds up to what was paid."""
+    result = norway.ok(
+        "post_pos_sale",
+        {
+            "lines": [
+                {"item": "KNIV-1", "quantity": "1", "unit_price": "0.03"},
+                {"item": "KURS-1", "quantity": "1", "unit_price": "0.03"},
+                {"item": "OST-1", "quantity": "1", "unit_price": "115.00"},
+            ]
+        },
+        actor="pos-1",
+    )
+    shown = journal(norway, result["journal"])
+    # 0.03 at 25 %: 0.006 -> 0.01 VAT each, 0.02 together (not 0.012 -> 0.01 of the sum)
+    assert vat_rows(shown) == [
+        ("3", "S", "25.00", "0.04", "0.02"),
+        ("31", "S", "15.00", "100.00", "15.00"),
+    ]
+    assert shown["total"] == "115.06"
+    assert_every_voucher_balances(norway)
+
+
+# --- refusals through a posting, and a catalog without VAT ---------------------------------------
+
+
+def test_t1_an_item_without_tax_code_is_refused_at_invoicing(run: Runner) -> None:
+    """M8/T1: with tax codes in the catalog, every item sold needs one; the invoice is refused
+    naming the item, and nothing is written."""
+    data = catalog()
+    data["items"].append({"item": "X-1", "name": "Untaxed", "unit": "ea", "base_sales_price": "10"})
+    run.ok("upsert_catalog", data)
+    sell(run, "SO-1", ("X-1", "1", "10.00"))
+    error = run.rejected("post_invoice", {"order": "SO-1"})
+    assert (error["code"], error["rule"]) == ("tax.item_without_code", "M8")
+    assert error["message"] == "item X-1 has no tax code; every item needs one (M8)"
+    with run.sessions() as session:
+        assert session.scalars(select(Journal).where(Journal.kind == "invoice")).all() == []
+
+
+def test_t7_an_exchange_rate_of_zero_is_refused(norway: Runner) -> None:
+    error = norway.rejected(
+        "upsert_order",
+        {"order": "SO-1", "customer": "SE-2001", "exchange_rate": "0"},
+    )
+    assert (error["code"], error["rule"]) == ("currency.exchange_rate_not_positive", "T7")
+    assert error["message"] == "exchange_rate 0 (NOK per SEK) must be more than zero"
+
+
+def test_a_company_not_vat_registered_charges_no_vat_but_dates_its_invoices(run: Runner) -> None:
+    """No VAT without VAT registration (M6): lines carry no tax, the voucher is as before;
+    the invoice still gets its due date and KID (P1, P2)."""
+    data = catalog()
+    data["company"]["vat_registered"] = False
+    run.ok("upsert_catalog", data)
+    sell(run, "SO-1", ("KNIV-1", "1", "249.00"))
+    number = run.ok("post_invoice", {"order": "SO-1", "document_date": "2026-01-10"})["journal"]
+    shown = journal(run, number)
+    assert (shown["vat"], shown["vat_total"], shown["total"]) == ([], None, "249.00")
+    assert [ln["tax_code"] for ln in shown["lines"]] == [None]
+    assert (shown["due_date"], shown["kid"]) == ("2026-02-09", kid(number, "MOD10"))
+    [entries] = vouchers(run, number).values()
+    assert by_account(entries) == {"1200": D("249.00"), "3000": D("-249.00")}
+
+
+def test_p1_document_date_and_buyer_reference_on_the_journals(norway: Runner) -> None:
+    """P1: confirm_order and post_invoice take the request's document_date; P3: the order's
+    buyer reference is frozen on its invoice."""
+    norway.ok(
+        "upsert_order",
+        {
+            "order": "SO-1",
+            "customer": "NO-1001",
+            "buyer_reference": "PO 4711",
+            "lines": [{"line": 1, "item": "BOK-1", "quantity": "1", "unit_price": "349.00"}],
+        },
+    )
+    confirmation = norway.ok("confirm_order", {"order": "SO-1", "document_date": "2026-02-01"})
+    invoice = norway.ok("post_invoice", {"order": "SO-1", "document_date": "2026-02-03"})
+    assert journal(norway, confirmation["journal"])["document_date"] == "2026-02-01"
+    shown = journal(norway, invoice["journal"])
+    assert (shown["document_date"], shown["buyer_reference"]) == ("2026-02-03", "PO 4711")
+
+
+# --- migration 0009 ----------------------------------------------------------------------------
+
+
+def test_0009_upgrades_a_database_at_0008_with_data_and_downgrades(at_revision: At) -> None:
+    """0009 adds nullable columns (orders and journals posted before keep no VAT) and the
+    journal_vat table; the result is the models' exactly; it downgrades to 0008."""
+    engine = at_revision("0008")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (customer, name, currency, address, tax_treatment) "
+                "VALUES ('NO-1', 'Kunde', 'NOK', '', 'domestic')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sales_orders (id, order_no, customer_code, currency, origin, "
+                "created_at) VALUES (1, 'SO-1', 'NO-1', 'NOK', 'order', '2026-01-01 00:00:00')"
+            )
+        )
+    migrate(engine, "0009")
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT order_no, buyer_reference, exchange_rate FROM sales_orders")
+        )
+        assert tuple(row.one()) == ("SO-1", None, None)
+        assert conn.execute(text("SELECT count(*) FROM journal_vat")).scalar() == 0
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT order_no FROM sales_orders")).scalar() == "SO-1"
