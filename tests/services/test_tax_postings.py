@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -19,6 +20,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from docpost.pipeline.queries import show_journal
@@ -508,3 +511,76 @@ def test_0009_upgrades_a_database_at_0008_with_data_and_downgrades(at_revision: 
         command.downgrade(config, "0008")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT order_no FROM sales_orders")).scalar() == "SO-1"
+
+
+# --- property: invoices minus credit notes give T3 of what was sold -------------------------------
+
+_orders = itertools.count(1)
+RATES = {"3": "25.00", "31": "15.00"}  # the example's codes of the bundles' components
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    baskets=st.integers(min_value=1, max_value=4),
+    laptops=st.integers(min_value=1, max_value=3),
+    discount=st.sampled_from(["0", "12.5", "3.33"]),
+    first=st.integers(min_value=0, max_value=4),
+    credit_first=st.booleans(),
+)
+def test_t3_t5_l1_property_invoices_minus_credit_notes(
+    norway: Runner, baskets: int, laptops: int, discount: str, first: int, credit_first: bool
+) -> None:
+    """T3/T5/B8/L1 for random bundles, discounts and partial invoices: per VAT group, the
+    taxable amounts of the invoices minus their credit notes sum exactly to what is still
+    sold, their VAT to T3 of it within rules.tax.rounding_bound of the documents; a whole
+    credit note gives back its invoice's VAT exactly; every voucher balances."""
+    order = f"SO-P{next(_orders)}"
+    norway.ok(
+        "upsert_order",
+        {
+            "order": order,
+            "customer": "NO-1001",
+            "lines": [
+                {"line": 1, "item": "GAVE-1", "quantity": str(baskets), "unit_price": "438.00",
+                 "discount_percent": discount},
+                {"line": 2, "item": "PCPAKKE", "quantity": str(laptops), "unit_price": "2300.00"},
+            ],
+        },
+    )  # fmt: skip
+    norway.ok("confirm_order", {"order": order})
+    part = min(first, baskets)
+    numbers = []
+    if part:
+        lines = [{"line": 1, "item": i, "quantity": str(part)} for i in ("OST-1", "KNIV-1")]
+        numbers.append(norway.ok("post_invoice", {"order": order, "lines": lines})["journal"])
+    numbers.append(norway.ok("post_invoice", {"order": order})["journal"])
+    credited = numbers[0] if credit_first else numbers[-1]
+    credit = norway.ok("post_credit_note", {"invoice": credited})["journal"]
+    shown = {n: journal(norway, n) for n in [*numbers, credit]}
+    assert vat_rows(shown[credit]) == vat_rows(shown[credited])  # T5: exactly reversed
+
+    taxable: dict[str, Decimal] = defaultdict(Decimal)
+    vat: dict[str, Decimal] = defaultdict(Decimal)
+    for number, s in shown.items():
+        sign = -1 if number == credit else 1
+        for v in s["vat"]:
+            taxable[v["rate"]] += sign * D(v["taxable_amount"])
+            vat[v["rate"]] += sign * D(v["vat_amount"])
+    with norway.sessions() as session:
+        sold = session.scalars(select(SalesOrder).where(SalesOrder.order_no == order)).one()
+        expected: dict[str, Decimal] = defaultdict(Decimal)
+        for line in sold.lines:
+            if line.status == "open":
+                expected[RATES[line.item.tax_code or ""]] += line.net_amount
+    for number, s in shown.items():
+        if number == credited:
+            for v in s["vat"]:
+                expected[v["rate"]] -= D(v["taxable_amount"])
+    assert {r: a for r, a in taxable.items() if a} == {r: a for r, a in expected.items() if a}
+    for rate, amount in taxable.items():
+        assert abs(vat[rate] - vat_of(amount, D(rate))) <= rounding_bound(len(shown))
+    assert_every_voucher_balances(norway)
