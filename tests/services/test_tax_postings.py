@@ -28,7 +28,7 @@ from docpost.pipeline.queries import show_journal
 from docpost.pipeline.rules.payment import is_valid_kid, kid
 from docpost.pipeline.rules.tax import rounding_bound, vat_of
 from docpost.pipeline.services import invoice_batch
-from docpost.schema import Base, Journal, LedgerEntry, SalesOrder
+from docpost.schema import Base, Journal, LedgerEntry, RevenueScheduleLine, SalesOrder
 from docpost.schema.migrate import alembic_config
 from tests.conftest import EXAMPLES, Runner
 from tests.services.test_invoice_batch import bulk
@@ -584,3 +584,51 @@ def test_t3_t5_l1_property_invoices_minus_credit_notes(
     for rate, amount in taxable.items():
         assert abs(vat[rate] - vat_of(amount, D(rate))) <= rounding_bound(len(shown))
     assert_every_voucher_balances(norway)
+
+
+def test_b11_l1_deferred_revenue_is_net_of_vat(run: Runner) -> None:
+    """B11 with L1: an item with a revenue schedule defers its NET amount (4,500.00 over 12
+    months), while receivables take the total incl. VAT and output VAT its 1,125.00; a whole
+    credit note takes all of it back."""
+    data = catalog()
+    data["revenue_schedules"] = [{"code": "12M", "name": "Twelve months", "occurrences": 12}]
+    next(i for i in data["items"] if i["item"] == "KURS-1")["revenue_schedule"] = "12M"
+    run.ok("upsert_catalog", data)
+    sell(run, "SO-1", ("KURS-1", "1", "4500.00"))
+    number = run.ok("post_invoice", {"order": "SO-1"})["journal"]
+    [entries] = vouchers(run, number).values()
+    assert by_account(entries) == {
+        "1200": D("5625.00"),
+        "2900": D("-4500.00"),
+        "2700": D("-1125.00"),
+    }
+    with run.sessions() as session:
+        schedule = session.scalars(select(RevenueScheduleLine)).all()
+        assert len(schedule) == 12 and sum(s.amount for s in schedule) == D("4500.00")
+    credit = run.ok("post_credit_note", {"invoice": number})["journal"]
+    [credit_entries] = vouchers(run, credit).values()
+    assert by_account(credit_entries) == {a: -x for a, x in by_account(entries).items()}
+
+
+def test_t7_usd_order_states_its_vat_in_nok(norway: Runner) -> None:
+    """T7: a USD order at 10.5 NOK per USD: 100.00 USD at 25 % carries 25.00 USD VAT, stated
+    as 262.50 NOK on 1,050.00 NOK; the voucher is in NOK (receivables 1,312.50) and a whole
+    credit note reverses it at the invoice's rate."""
+    sell(norway, "SO-1", ("KNIV-1", "1", "100.00"), currency="USD", exchange_rate="10.5")
+    number = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    shown = journal(norway, number)
+    assert vat_rows(shown) == [("3", "S", "25.00", "100.00", "25.00")]
+    assert (shown["vat"][0]["company_taxable_amount"], shown["vat"][0]["company_vat_amount"]) == (
+        "1050.00",
+        "262.50",
+    )
+    assert (shown["exchange_rate"], shown["total"]) == ("10.50", "125.00")
+    [entries] = vouchers(norway, number).values()
+    assert by_account(entries) == {
+        "1200": D("1312.50"),
+        "3000": D("-1050.00"),
+        "2700": D("-262.50"),
+    }
+    credit = norway.ok("post_credit_note", {"invoice": number})["journal"]
+    [credit_entries] = vouchers(norway, credit).values()
+    assert by_account(credit_entries) == {a: -x for a, x in by_account(entries).items()}
