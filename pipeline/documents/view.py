@@ -19,8 +19,8 @@ What is printed is decided here (``docpost.reports.viewmodel`` explains the shap
 - M7/P3 the buyer: its address lines, "postcode city", and its country when not the company's;
   its organisation number and VAT id when known (``customer_view``).
 
-The print forms are python-stdnum's, as pipeline.rules.payment's P3 functions write them: this
-layer may not import the rules (import-linter keeps documents and rules independent).
+The print forms are pipeline.rules.payment's (P3), so a document and an e-invoice write a
+number the same way.
 """
 
 from __future__ import annotations
@@ -29,14 +29,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale
-from stdnum import bic, iban
-from stdnum.no import kontonr, mva, orgnr
 
 from docpost.pipeline.documents.snapshot import (
     CompanySnapshot,
     JournalSnapshot,
     LineSnapshot,
     PartySnapshot,
+)
+from docpost.pipeline.rules.payment import (
+    bank_account_text,
+    bic_text,
+    iban_text,
+    organisation_number_text,
 )
 from docpost.reports.viewmodel import (
     CompanyView,
@@ -120,19 +124,17 @@ def company_view(company: CompanySnapshot, locale: str) -> CompanyView:
         "foretaksregisteret": company.foretaksregisteret,
     }
     if company.organisation_number:
-        view["org_number"] = (
-            _organisation_number(company.organisation_number, vat_registered=company.vat_registered)
-            if norwegian
-            else company.organisation_number
+        view["org_number"] = organisation_number_text(
+            company.organisation_number, company.country, vat_registered=company.vat_registered
         )
     if company.bank_account:
         view["bank_account"] = (
-            kontonr.format(company.bank_account) if norwegian else company.bank_account
+            bank_account_text(company.bank_account) if norwegian else company.bank_account
         )
     if company.iban:
-        view["iban"] = iban.format(company.iban)
+        view["iban"] = iban_text(company.iban)
     if company.bic:
-        view["bic"] = bic.format(company.bic)
+        view["bic"] = bic_text(company.bic)
     return view
 
 
@@ -155,21 +157,12 @@ def customer_view(
         foreign = country is not None and country != company_country
         view["address"] = _address(party, locale, print_country=foreign)
     if party.organisation_number:
-        view["org_number"] = (
-            _organisation_number(party.organisation_number, vat_registered=False)
-            if country in (None, "NO")
-            else party.organisation_number
+        view["org_number"] = organisation_number_text(
+            party.organisation_number, country, vat_registered=False
         )
     if party.vat_id:
         view["vat_id"] = party.vat_id
     return view
-
-
-def _organisation_number(number: str, *, vat_registered: bool) -> str:
-    """A Norwegian organisation number as printed: "923 609 016", VAT registered
-    "NO 923 609 016 MVA" (M6, bokføringsforskriften § 5-1-1)."""
-    compact = orgnr.compact(number)
-    return mva.format(f"NO{compact}MVA") if vat_registered else orgnr.format(compact)
 
 
 def _address(party: PartySnapshot, locale: str, *, print_country: bool) -> list[str]:
