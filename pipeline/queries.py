@@ -19,6 +19,7 @@ from docpost.schema import (
     Journal,
     JournalLine,
     JournalLineSerial,
+    JournalVat,
     LedgerEntry,
     RequestRecord,
     SalesLine,
@@ -279,7 +280,10 @@ def _documents_of(session: Session, registration_id: int) -> dict[str, str | Non
 
 
 def ledger(
-    session: Session, voucher: str | None = None, account: str | None = None
+    session: Session,
+    voucher: str | None = None,
+    account: str | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> dict[str, Any]:
     query = select(LedgerEntry).order_by(LedgerEntry.id)
     if voucher is not None:
@@ -313,7 +317,38 @@ def ledger(
             ],
             "total": str(total),
         },
+        "vat_summary": vat_summary(session, period),
     }
+
+
+def vat_summary(
+    session: Session, period: tuple[dt.date, dt.date] | None = None
+) -> list[dict[str, Any]]:
+    """What a VAT return needs (issue 15, L1, T7): per tax code, the taxable base and output
+    VAT in the company currency of the invoices, less those of the credit notes, whose
+    document date is in `period` (first and last day, both included; None: all)."""
+    query = select(Journal.kind, JournalVat).join(Journal, Journal.id == JournalVat.journal_id)
+    if period is not None:
+        query = query.where(Journal.document_date.between(*period))
+    sums: dict[tuple[str, str, Decimal], list[Decimal]] = {}
+    for kind, part in session.execute(query):
+        sign = -1 if kind == "credit_note" else 1
+        key = (part.tax_code, part.category, part.rate)
+        base, vat = sums.setdefault(key, [Decimal(0), Decimal(0)])
+        sums[key] = [
+            base + sign * part.company_taxable_amount,
+            vat + sign * part.company_vat_amount,
+        ]
+    return [
+        {
+            "tax_code": code,
+            "category": category,
+            "rate": _price(rate),
+            "taxable_amount": str(base),
+            "vat_amount": str(vat),
+        }
+        for (code, category, rate), (base, vat) in sorted(sums.items())
+    ]
 
 
 def show_schedule(session: Session, invoice_number: str) -> dict[str, Any]:

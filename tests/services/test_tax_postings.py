@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
+from docpost.pipeline import queries
 from docpost.pipeline.queries import show_journal
 from docpost.pipeline.rules.payment import is_valid_kid, kid
 from docpost.pipeline.rules.tax import rounding_bound, vat_of
@@ -632,3 +633,29 @@ def test_t7_usd_order_states_its_vat_in_nok(norway: Runner) -> None:
     credit = norway.ok("post_credit_note", {"invoice": number})["journal"]
     [credit_entries] = vouchers(norway, credit).values()
     assert by_account(credit_entries) == {a: -x for a, x in by_account(entries).items()}
+
+
+def test_l1_vat_summary_per_code_for_a_period(norway: Runner) -> None:
+    """`docpost ledger`'s VAT summary (what a VAT return needs): per tax code, the base and
+    VAT of the period's invoices less its credit notes, by document date, in the company
+    currency; February's invoice is not in January's summary."""
+    sell(norway, "SO-1", ("GAVE-1", "2", "438.00"))
+    january = norway.ok("post_invoice", {"order": "SO-1", "document_date": "2026-01-10"})
+    norway.ok(
+        "post_credit_note",
+        {
+            "invoice": january["journal"],
+            "lines": [{"line": 1, "item": i, "quantity": "1"} for i in ("OST-1", "KNIV-1")],
+            "document_date": "2026-01-20",
+        },
+    )
+    sell(norway, "SO-2", ("KURS-1", "1", "4500.00"))
+    norway.ok("post_invoice", {"order": "SO-2", "document_date": "2026-02-01"})
+    with norway.sessions() as session:
+        summary = queries.ledger(session, period=(dt.date(2026, 1, 1), dt.date(2026, 1, 31)))
+        everything = queries.ledger(session)["vat_summary"]
+    assert summary["vat_summary"] == [
+        {"tax_code": "3", "category": "S", "rate": "25.00", "taxable_amount": "249.00", "vat_amount": "62.25"},
+        {"tax_code": "31", "category": "S", "rate": "15.00", "taxable_amount": "189.00", "vat_amount": "28.35"},
+    ]  # fmt: skip
+    assert everything[0]["taxable_amount"] == "4749.00"
