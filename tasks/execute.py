@@ -35,6 +35,7 @@ from docpost.pipeline.runner.request_record import (
     usable_request_id,
     waits_for,
 )
+from docpost.pipeline.uow import stored_company_zone
 from docpost.tasks.app import app
 from docpost.tasks.config import get_queue_settings, time_limits
 from docpost.tasks.db import worker_sessions
@@ -311,10 +312,15 @@ def scheduled_bulk_invoice() -> str:
 def scheduled_revenue_recognition() -> str:
     """Beat's release of deferred revenue (B11) as of the latest slot's date: an ordinary
     `recognize_revenue` request, idempotent per date. The slot (a UTC time) is dated in the
-    company's time zone, so it is never after the company's today, which the release refuses."""
+    company's time zone (the catalog's, else DOCPOST_COMPANY_TIME_ZONE), so it is never after
+    the company's today, which the release refuses."""
     slot = latest_slot(parse_cron(get_settings().revenue_recognition_cron), dt.datetime.now(dt.UTC))
-    request = revenue_recognition_request(clock.company_date(slot), get_settings().system_actor)
     sessions = worker_sessions()
+    with sessions() as session:
+        zone = stored_company_zone(session)  # the catalog's company, else the setting
+    request = revenue_recognition_request(
+        clock.company_date(slot, zone), get_settings().system_actor
+    )
     record_queued(request, sessions)
     publish_request(request)
     return request["request_id"]

@@ -30,6 +30,7 @@ PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@1
 REDIS_URL = os.environ.get("DOCPOST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EXAMPLES = Path(__file__).resolve().parent.parent / "pipeline" / "examples" / "usmf"
+NORWAY_CATALOG = EXAMPLES.parent / "norway" / "catalog.json"
 
 
 def unavailable(what: str, error: Exception) -> None:
@@ -183,6 +184,13 @@ def usmf_catalog() -> dict[str, Any]:
     return json.loads((EXAMPLES / "catalog.json").read_text())
 
 
+def norway_catalog() -> dict[str, Any]:
+    """The Norwegian example (pipeline/examples/norway): a company selling in NOK with the
+    SAF-T tax codes, items at 15 % and 25 % and a gift basket of both (M6-M8, T4)."""
+    catalog: dict[str, Any] = json.loads(NORWAY_CATALOG.read_text(encoding="utf-8"))
+    return catalog
+
+
 def usmf_requests() -> list[dict[str, Any]]:
     return [
         json.loads(line)
@@ -195,6 +203,13 @@ def usmf_requests() -> list[dict[str, Any]]:
 def usmf(run: Runner) -> Runner:
     """The USMF demo catalog loaded."""
     run.ok("upsert_catalog", usmf_catalog(), actor="erp")
+    return run
+
+
+@pytest.fixture
+def norway(run: Runner) -> Runner:
+    """The Norwegian example catalog loaded."""
+    run.ok("upsert_catalog", norway_catalog())
     return run
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docpost.pipeline import clock
 from docpost.pipeline.contract import RecognizeRevenue
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.ledger import NetEntry, VoucherSide, as_entries, voucher_lines
@@ -211,7 +210,7 @@ def recognize_revenue(uow: UnitOfWork, cmd: RecognizeRevenue) -> dict[str, Any]:
     """Release every schedule line due by `as_of` in one voucher. Lines are locked and marked
     with the voucher, so a second run for the same date finds nothing left to post."""
     uow.require_duties_of("recognize_revenue")
-    check_not_in_future(cmd.as_of, clock.company_today())
+    check_not_in_future(cmd.as_of, uow.today())  # in the catalog company's zone (P1)
     due = list(
         uow.session.scalars(
             select(RevenueScheduleLine)

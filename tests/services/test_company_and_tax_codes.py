@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,24 +23,10 @@ from docpost.pipeline.contract import UpsertCatalog
 from docpost.pipeline.duties import catalog_needs
 from docpost.schema import Base, Company, Customer, Item, TaxCode, TaxRate
 from docpost.schema.migrate import alembic_config
-from tests.conftest import EXAMPLES, Runner, usmf_catalog
+from tests.conftest import Runner, norway_catalog, usmf_catalog
 from tests.services.test_migration_0004 import At, at_revision, migrate
 
-NORWAY = EXAMPLES.parent / "norway" / "catalog.json"
-
 __all__ = ["at_revision"]  # the fixture, used by the migration tests below
-
-
-def norway_catalog() -> dict[str, Any]:
-    catalog: dict[str, Any] = json.loads(Path(NORWAY).read_text())
-    return catalog
-
-
-@pytest.fixture
-def norway(run: Runner) -> Runner:
-    """The Norwegian example catalog loaded."""
-    run.ok("upsert_catalog", norway_catalog())
-    return run
 
 
 def master_data_rows(run: Runner) -> dict[str, int]:

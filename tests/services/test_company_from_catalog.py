@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,17 +25,11 @@ from docpost.pipeline.config import get_settings
 from docpost.pipeline.documents import build_view, render_document
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import Document, Journal
-from tests.conftest import EXAMPLES, Runner
+from tests.conftest import Runner, norway_catalog
 from tests.documents.pdfs import pdf_text, squash
 
-NORWAY = EXAMPLES.parent / "norway" / "catalog.json"
 MOMENT = dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC)
 UTC_DATE, OSLO_DATE = dt.date(2026, 11, 30), dt.date(2026, 12, 1)
-
-
-def norway_catalog() -> dict[str, Any]:
-    catalog: dict[str, Any] = json.loads(Path(NORWAY).read_text())
-    return catalog
 
 
 @pytest.fixture
@@ -45,12 +38,6 @@ def at_moment(monkeypatch: pytest.MonkeyPatch) -> None:
     zone was used (the settings' fallback gives UTC_DATE)."""
     monkeypatch.setattr(clock, "now", lambda: MOMENT)
     monkeypatch.setattr(get_settings(), "company_time_zone", "UTC")
-
-
-@pytest.fixture
-def norway(run: Runner) -> Runner:
-    run.ok("upsert_catalog", norway_catalog())
-    return run
 
 
 def confirm(run: Runner, order: str, customer: str, **currency: str) -> str:
@@ -91,6 +78,18 @@ def test_p1_m6_a_posting_is_dated_in_the_catalog_company_s_time_zone(
     confirmation is dated 1 December, though the settings' zone (UTC) says 30 November."""
     assert clock.company_today() == UTC_DATE  # the settings' fallback
     assert posting_date(norway, confirm(norway, "SO-NO-1", "NO-1001")) == OSLO_DATE
+
+
+def test_b11_p1_revenue_release_knows_today_in_the_catalog_company_s_zone(
+    norway: Runner, at_moment: None
+) -> None:
+    """recognize_revenue refuses an as_of after today (B11); today is Oslo's (1 December at
+    23:30 UTC on 30 November), so 1 December is accepted and 2 December refused, though the
+    settings' zone (UTC) would call 1 December the future."""
+    norway.ok("recognize_revenue", {"as_of": OSLO_DATE.isoformat()})
+    refused = norway("recognize_revenue", {"as_of": (OSLO_DATE + dt.timedelta(days=1)).isoformat()})
+    assert refused["status"] == "rejected"
+    assert refused["error"]["code"] == "revenue.as_of_in_future"
 
 
 def usmf_confirm(run: Runner, order: str) -> str:

@@ -14,7 +14,7 @@ from docpost.pipeline import clock, queries
 from docpost.pipeline.config import ConfigurationError, Settings, get_settings
 from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts
 from docpost.schema import RevenueScheduleLine
-from tests.conftest import Runner
+from tests.conftest import Runner, norway_catalog
 from tests.services.helpers import counts, order, ship
 
 D = Decimal
@@ -205,27 +205,45 @@ def test_b11_today_is_the_company_s_today(usmf: Runner, monkeypatch: pytest.Monk
     assert error["details"] == {"as_of": "2026-12-02", "today": "2026-12-01"}
 
 
-def test_b11_beat_releases_as_of_the_slot_s_date_in_the_company_s_zone(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The 02:30 UTC slot is the evening before in Los Angeles: beat asks for that date, which
-    is never after the company's today (it asked for the UTC date before)."""
+def _beat_release(monkeypatch: pytest.MonkeyPatch, sessions: Any) -> tuple[dt.date, dt.datetime]:
+    """Run beat's revenue release with the 02:30 UTC slot; its request's as_of and the slot."""
     import docpost.tasks.execute
     from docpost.tasks.schedule import latest_slot, parse_cron
 
-    monkeypatch.setattr(get_settings(), "company_time_zone", "America/Los_Angeles")
     monkeypatch.setattr(get_settings(), "revenue_recognition_cron", "30 2 * * *")
     published: list[dict[str, Any]] = []
     monkeypatch.setattr(docpost.tasks.execute, "publish_request", published.append)
     monkeypatch.setattr(docpost.tasks.execute, "record_queued", lambda request, sessions: None)
-    monkeypatch.setattr(docpost.tasks.execute, "worker_sessions", lambda: None)
+    monkeypatch.setattr(docpost.tasks.execute, "worker_sessions", lambda: sessions)
     docpost.tasks.execute.scheduled_revenue_recognition()
     slot = latest_slot(parse_cron("30 2 * * *"), dt.datetime.now(dt.UTC))
     [request] = published
     as_of = dt.date.fromisoformat(request["payload"]["as_of"])
+    assert request["request_id"] == f"recognize-revenue:{as_of.isoformat()}"
+    return as_of, slot
+
+
+def test_b11_beat_releases_as_of_the_slot_s_date_in_the_company_s_zone(
+    monkeypatch: pytest.MonkeyPatch, sessions: Any
+) -> None:
+    """The 02:30 UTC slot is the evening before in Los Angeles: beat asks for that date, which
+    is never after the company's today (it asked for the UTC date before). No company is
+    loaded, so DOCPOST_COMPANY_TIME_ZONE decides."""
+    monkeypatch.setattr(get_settings(), "company_time_zone", "America/Los_Angeles")
+    as_of, slot = _beat_release(monkeypatch, sessions)
     assert as_of == slot.date() - dt.timedelta(days=1)
     assert as_of <= clock.company_today()
-    assert request["request_id"] == f"recognize-revenue:{as_of.isoformat()}"
+
+
+def test_b11_p1_beat_dates_the_slot_in_the_catalog_company_s_zone(
+    monkeypatch: pytest.MonkeyPatch, sessions: Any, run: Runner
+) -> None:
+    """With a company in the catalog (Europe/Oslo), its zone wins over the setting: 02:30 UTC
+    is 03:30 the same day in Oslo, while the setting (Los Angeles) would say the day before."""
+    run.ok("upsert_catalog", norway_catalog())
+    monkeypatch.setattr(get_settings(), "company_time_zone", "America/Los_Angeles")
+    as_of, slot = _beat_release(monkeypatch, sessions)
+    assert as_of == slot.date()
 
 
 def test_the_company_time_zone_must_be_an_iana_zone(monkeypatch: pytest.MonkeyPatch) -> None:
