@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +69,10 @@ class LineSnapshot:
     bom_quantity: Decimal | None
     is_bundle_parent: bool
     serials: tuple[str | None, ...]
+    # T1: the tax the line was posted with (None on a journal posted without VAT).
+    tax_code: str | None = None
+    vat_category: str | None = None
+    vat_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,7 @@ class CompanySnapshot(PartySnapshot):
     bank_account: str | None = None
     iban: str | None = None
     bic: str | None = None
+    currency: str | None = None  # the company currency (T7)
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,40 @@ class JournalSnapshot:
     lines: tuple[LineSnapshot, ...]
     # The customer's address in parts and numbers (M7); None: only `customer_address`.
     customer_party: PartySnapshot | None = None
+    # Issue 15, what the journal froze at posting (D6): read from it, never from master data.
+    tax: TaxSnapshot | None = None
+    origin: str = "order"  # "pos": a point-of-sale receipt, its lines gross (T6)
+    customer_language: str | None = None  # M7/P4: the document language when set
+    # P3: the date of the invoice a credit note credits; the newest date of the packing slips
+    # an invoice invoices (its delivery date).
+    reverses_date: dt.date | None = None
+    delivery_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class VatSnapshot:
+    """One journal_vat row (T3, T7): a tax code's taxable amount and VAT, as posted."""
+
+    tax_code: str
+    category: str
+    rate: Decimal
+    taxable_amount: Decimal
+    vat_amount: Decimal
+    company_vat_amount: Decimal
+
+
+@dataclass(frozen=True)
+class TaxSnapshot:
+    """The tax and payment fields of a journal (P1-P3, T3, T7), as posted."""
+
+    document_date: dt.date | None
+    vat_total: Decimal | None
+    total: Decimal | None  # including VAT
+    due_date: dt.date | None
+    kid: str | None
+    exchange_rate: Decimal | None
+    buyer_reference: str | None
+    vat: tuple[VatSnapshot, ...]
 
 
 def load_company(session: Session) -> CompanySnapshot | None:
@@ -137,6 +176,7 @@ def load_company(session: Session) -> CompanySnapshot | None:
         bank_account=company.bank_account,
         iban=company.iban,
         bic=company.bic,
+        currency=company.currency,
     )
 
 
@@ -192,6 +232,9 @@ def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> Jour
         if bundle_line_nos
         else {}
     )
+    packing_slips, delivery_date = (
+        _invoiced_packing_slips(session, line_ids) if journal.kind == "invoice" else ((), None)
+    )
     return JournalSnapshot(
         kind=journal.kind,
         number=journal.number,
@@ -204,14 +247,36 @@ def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> Jour
         customer_address=customer.address if customer else "",
         total_amount=journal.total_amount,
         reverses=reverses,
-        packing_slips=_invoiced_packing_slips(session, line_ids)
-        if journal.kind == "invoice"
-        else (),
+        packing_slips=packing_slips,
         bundle_units=bundle_units,
         bundle_prices=bundle_prices,
         lines=tuple(_line(ln, tuple(serials.get(ln.id, ()))) for ln in journal.lines),
         customer_party=_customer_party(customer),
+        tax=_tax(journal),
+        origin=session.scalar(select(SalesOrder.origin).where(SalesOrder.id == journal.order_id))
+        or "order",
+        customer_language=customer.language if customer else None,
+        reverses_date=_journal_date(journal.reverses) if journal.reverses is not None else None,
+        delivery_date=delivery_date,
     )
+
+
+def _journal_date(journal: Journal) -> dt.date:
+    """The document date (P1) a journal was posted with, else its posting date."""
+    return journal.document_date or journal.posting_date
+
+
+def _tax(journal: Journal) -> TaxSnapshot:
+    """The journal's tax fields and VAT rows, as posted: the snapshots name them as the
+    journal does, so they are copied by name."""
+    return TaxSnapshot(
+        **_copied(journal, TaxSnapshot, skip="vat"),
+        vat=tuple(VatSnapshot(**_copied(row, VatSnapshot)) for row in journal.vat),
+    )
+
+
+def _copied(row: object, snapshot: type, skip: str = "") -> dict[str, Any]:
+    return {f.name: getattr(row, f.name) for f in fields(snapshot) if f.name != skip}
 
 
 def latest_revision(session: Session, journal: Journal) -> int:
@@ -239,6 +304,9 @@ def _line(line: JournalLine, serials: tuple[str | None, ...]) -> LineSnapshot:
         bom_quantity=line.bom_quantity,
         is_bundle_parent=line.is_bundle_parent,
         serials=serials,
+        tax_code=line.tax_code,
+        vat_category=line.vat_category,
+        vat_rate=line.vat_rate,
     )
 
 
@@ -270,15 +338,20 @@ def _serials_at_revision(
     return dict(result)
 
 
-def _invoiced_packing_slips(session: Session, invoice_line_ids: list[int]) -> tuple[str, ...]:
+def _invoiced_packing_slips(
+    session: Session, invoice_line_ids: list[int]
+) -> tuple[tuple[str, ...], dt.date | None]:
+    """The packing slips an invoice invoiced, oldest first, and its delivery date (P3): the
+    newest of their dates (None when it invoices none: the invoice date is printed then)."""
     if not invoice_line_ids:
-        return ()
-    numbers = session.execute(
-        select(Journal.id, Journal.number)
+        return (), None
+    rows = session.execute(
+        select(Journal.id, Journal.number, Journal.document_date, Journal.posting_date)
         .join(JournalLine, JournalLine.journal_id == Journal.id)
         .join(PackingSlipInvoicing, PackingSlipInvoicing.packing_slip_line_id == JournalLine.id)
         .where(PackingSlipInvoicing.invoice_line_id.in_(invoice_line_ids))
         .distinct()
         .order_by(Journal.id)
     ).all()
-    return tuple(number for _, number in numbers)
+    delivered = max((row.document_date or row.posting_date for row in rows), default=None)
+    return tuple(row.number for row in rows), delivered

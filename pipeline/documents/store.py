@@ -36,15 +36,15 @@ class DocumentNotFound(LookupError):
     pass
 
 
-def company_view(session: Session, locale: str) -> tuple[CompanyView, str | None]:
-    """The seller (M6) and its country: the catalog's company when there is one, else the
-    DOCPOST_COMPANY_NAME/ADDRESS settings (the fallback for catalogs without a company, such
-    as the USMF example; no country then)."""
+def company_view(session: Session, locale: str) -> tuple[CompanyView, str | None, str | None]:
+    """The seller (M6), its country and currency: the catalog's company when there is one,
+    else the DOCPOST_COMPANY_NAME/ADDRESS settings (the fallback for catalogs without a
+    company, such as the USMF example; no country or currency then)."""
     company = load_company(session)
     if company is not None:
-        return views.company_view(company, locale), company.country
+        return views.company_view(company, locale), company.country, company.currency
     settings = get_settings()
-    return {"name": settings.company_name, "address": settings.company_address}, None
+    return {"name": settings.company_name, "address": settings.company_address}, None, None
 
 
 def document_locale(locale: str | None = None) -> str:
@@ -55,10 +55,18 @@ def document_locale(locale: str | None = None) -> str:
 def build_view(
     session: Session, target: Document | Journal | int, locale: str | None = None
 ) -> DocumentView:
-    """The view model of a document (by row or id), or of a journal's newest revision.
+    """The view model of a document (by row or id), or of a journal's newest revision, in
+    the customer's language when it has one (P4), else `locale` or DOCPOST_LOCALE.
 
     Plain data only (no ORM objects): ``docpost.reports.render.render_pdf`` prints it as given.
     """
+    return view_and_locale(session, target, locale)[0]
+
+
+def view_and_locale(
+    session: Session, target: Document | Journal | int, locale: str | None = None
+) -> tuple[DocumentView, str]:
+    """``build_view`` and the locale it is in, which the renderer prints it in."""
     if isinstance(target, Journal):
         journal, revision = target, latest_revision(session, target)
     else:
@@ -68,9 +76,21 @@ def build_view(
         journal = session.get(Journal, document.journal_id)  # type: ignore[assignment]
         revision = document.revision
     snapshot = load_snapshot(session, journal, revision)
-    locale = document_locale(locale)
-    company, company_country = company_view(session, locale)
-    return document_view(snapshot, company, locale, company_country)
+    locale = _customer_locale(snapshot.customer_language) or document_locale(locale)
+    company, company_country, company_currency = company_view(session, locale)
+    view = document_view(snapshot, company, locale, company_country, company_currency)
+    return view, locale
+
+
+def _customer_locale(language: str | None) -> str | None:
+    """P4/M7: the customer's document language wins over the configured locale. The catalog
+    checks it on load; one this version cannot print falls back to the configured locale."""
+    if not language:
+        return None
+    try:
+        return normalize_locale(language)
+    except ValueError:
+        return None
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -114,8 +134,8 @@ def _render_once(
                 raise DocumentNotFound(f"document {document_id} does not exist")
             if document.status != "pending":
                 return False
-            view = build_view(session, document, locale)
-        pdf = reports_render.render_pdf(view, locale)
+            view, view_locale = view_and_locale(session, document, locale)
+        pdf = reports_render.render_pdf(view, view_locale)
     except DocumentNotFound:
         raise
     except Exception as exc:

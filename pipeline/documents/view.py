@@ -18,6 +18,16 @@ What is printed is decided here (``docpost.reports.viewmodel`` explains the shap
   account ("1234.56.78903"), IBAN and BIC as printed (``company_view``).
 - M7/P3 the buyer: its address lines, "postcode city", and its country when not the company's;
   its organisation number and VAT id when known (``customer_view``).
+- P3/T3/T6/T7 (issue 15): a journal posted with tax prints what it froze (D6): each line's rate,
+  the VAT breakdown per category and rate (the journal_vat rows of one category and rate
+  together), net total, VAT, total incl. VAT and amount due (D4: the journal's figures, checked
+  against each other), the document date, due date, payment terms (due date - document date),
+  KID, buyer's reference, delivery date (of the packing slips invoiced, else the invoice date)
+  and, on a credit note, the invoice it credits and its date. A POS receipt (T6) prints gross
+  lines and says so. A journal posted without tax (the USMF example) prints as before.
+- T4: on an invoice, a bundle whose components have different rates prints one line per
+  (bundle, category and rate), named "Gavekurv (15 %)" (rules.tax.present_bundle).
+- P4: units print in the document's language (``labels.unit_label``: "stk" for "ea" in nb_NO).
 
 The print forms are pipeline.rules.payment's (P3), so a document and an e-invoice write a
 number the same way.
@@ -25,6 +35,7 @@ number the same way.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -35,6 +46,7 @@ from docpost.pipeline.documents.snapshot import (
     JournalSnapshot,
     LineSnapshot,
     PartySnapshot,
+    TaxSnapshot,
 )
 from docpost.pipeline.rules.payment import (
     bank_account_text,
@@ -42,6 +54,9 @@ from docpost.pipeline.rules.payment import (
     iban_text,
     organisation_number_text,
 )
+from docpost.pipeline.rules.tax import BundleComponent, LineTax, present_bundle
+from docpost.reports.formatting import rate_label
+from docpost.reports.labels import unit_label
 from docpost.reports.viewmodel import (
     CompanyView,
     CustomerView,
@@ -49,6 +64,7 @@ from docpost.reports.viewmodel import (
     LineView,
     ReferenceView,
     TotalsView,
+    VatGroupView,
 )
 
 CENT = Decimal("0.01")
@@ -80,23 +96,16 @@ def document_view(
     company: CompanyView,
     locale: str,
     company_country: str | None = None,
+    company_currency: str | None = None,
 ) -> DocumentView:
     """The view model of a journal; `company_country` (M6) decides whether the customer's
-    country is printed (only when it is another)."""
-    kind = snapshot.kind
-    ordered = _in_order_line_order(snapshot.lines)
-    if kind == "confirmation":
-        lines = [_priced(ln) for ln in ordered if ln.bundle_line_no is None]
-    elif kind == "invoice":
-        lines = _invoice_lines(ordered, snapshot.bundle_units, snapshot.bundle_prices)
-    elif kind == "credit_note":
-        lines = [_priced(ln) for ln in ordered]
-    elif kind == "packing_slip":
-        lines = [_unpriced(ln) for ln in ordered]
-    else:
-        raise UnprintableJournal(f"{snapshot.number}: no document for journal kind {kind!r}")
+    country is printed (only when it is another), `company_currency` whether the VAT is also
+    stated in the company currency (T7)."""
+    lines = _lines(snapshot, locale)
+    for line in lines:  # P4: "stk" for "ea" in nb_NO
+        line["unit"] = unit_label(line["unit"], locale)
     view: DocumentView = {
-        "kind": kind,  # type: ignore[typeddict-item]
+        "kind": snapshot.kind,  # type: ignore[typeddict-item]
         "number": snapshot.number,
         "revision": snapshot.revision,
         "date": snapshot.posting_date,
@@ -109,7 +118,25 @@ def document_view(
         "totals": _totals(snapshot, lines),
         "notes": _notes(snapshot, locale),
     }
+    if snapshot.tax is not None and _posted_with_tax(snapshot.tax):
+        _add_tax(view, snapshot, snapshot.tax, company_currency)
     return view
+
+
+def _lines(snapshot: JournalSnapshot, locale: str) -> list[LineView]:
+    kind = snapshot.kind
+    ordered = _in_order_line_order(snapshot.lines)
+    if kind == "confirmation":
+        lines = [_priced(ln) for ln in ordered if ln.bundle_line_no is None]
+    elif kind == "invoice":
+        lines = _invoice_lines(ordered, snapshot.bundle_units, snapshot.bundle_prices, locale)
+    elif kind == "credit_note":
+        lines = [_priced(ln) for ln in ordered]
+    elif kind == "packing_slip":
+        lines = [_unpriced(ln) for ln in ordered]
+    else:
+        raise UnprintableJournal(f"{snapshot.number}: no document for journal kind {kind!r}")
+    return lines
 
 
 # --- parties (M6, M7, P3) ----------------------------------------------------------------------
@@ -205,7 +232,7 @@ def _unpriced(line: LineSnapshot) -> LineView:
 
 
 def _priced(line: LineSnapshot) -> LineView:
-    return {
+    view: LineView = {
         **_unpriced(line),
         "unit_price": line.unit_price,
         # Stored as 0.00 when there is none; None keeps the discount column off the page.
@@ -214,12 +241,16 @@ def _priced(line: LineSnapshot) -> LineView:
         "amount": line.amount,
         "is_bundle": line.is_bundle_parent,
     }
+    if line.vat_rate is not None:  # T1: the rate the line was posted with
+        view["tax_rate"] = line.vat_rate
+    return view
 
 
 def _invoice_lines(
     lines: Sequence[LineSnapshot],
     bundle_units: Mapping[str, str],
     bundle_prices: Mapping[int, tuple[Decimal, Decimal, Decimal]],
+    locale: str,
 ) -> list[LineView]:
     """D1: each bundle's component lines become one parent line, where its first one is."""
     bundles: dict[int, list[LineSnapshot]] = {}
@@ -232,12 +263,56 @@ def _invoice_lines(
         else:
             bundles[line.bundle_line_no] = [line]
             order.append(line.bundle_line_no)
+    result: list[LineView] = []
+    for entry in order:
+        if isinstance(entry, LineSnapshot):
+            result.append(_priced(entry))
+            continue
+        parent = _bundle_line(entry, bundles[entry], bundle_units, bundle_prices.get(entry))
+        result.extend(_bundle_at_rates(parent, bundles[entry], locale))
+    return result
+
+
+def _bundle_at_rates(
+    parent: LineView, components: Sequence[LineSnapshot], locale: str
+) -> list[LineView]:
+    """T4: the parent line when the components share one category and rate (with that rate),
+    else one line per (bundle, category and rate), highest rate first, named "Gavekurv (15 %)",
+    whose amounts are sums of the components' and so add up to the bundle's (B4)."""
+    taxes = [_line_tax(c) for c in components]
+    if any(tax is None for tax in taxes):
+        return [parent]  # posted without VAT: the parent line as before
+    presentation = present_bundle(
+        parent["item"],
+        [
+            BundleComponent(c.item_code, c.amount or ZERO, tax)
+            for c, tax in zip(components, taxes, strict=True)
+            if tax is not None
+        ],
+    )
+    if presentation.as_parent:
+        return [{**parent, "tax_rate": presentation.parts[0].rate}]
+    count = parent["quantity"]
     return [
-        _priced(entry)
-        if isinstance(entry, LineSnapshot)
-        else _bundle_line(entry, bundles[entry], bundle_units, bundle_prices.get(entry))
-        for entry in order
+        {
+            **parent,
+            "name": rate_label(parent["name"], part.rate, locale),
+            # The share of one bundle at this rate; the parent's discount is in the amount.
+            "unit_price": (part.amount / count).quantize(CENT, ROUND_HALF_UP) if count else None,
+            "discount_percent": None,
+            "discount_amount": None,
+            "amount": part.amount,
+            "serials": [s for c in components if c.item_code in part.items for s in c.serials],
+            "tax_rate": part.rate,
+        }
+        for part in presentation.parts
     ]
+
+
+def _line_tax(line: LineSnapshot) -> LineTax | None:
+    if line.tax_code is None or line.vat_category is None or line.vat_rate is None:
+        return None
+    return LineTax(line.tax_code, line.vat_category, line.vat_rate)
 
 
 def _bundle_line(
@@ -330,3 +405,103 @@ def _totals(snapshot: JournalSnapshot, lines: Iterable[LineView]) -> TotalsView 
             f"{snapshot.total_amount} (D4)"
         )
     return {"net": snapshot.total_amount, "total": snapshot.total_amount}
+
+
+# --- tax and payment (P1-P3, T3, T6, T7, D4) ---------------------------------------------------
+
+
+def _posted_with_tax(tax: TaxSnapshot) -> bool:
+    """A journal posted by a catalog with a company (issue 15): its totals incl. VAT or its
+    due date are set. Journals without (the USMF example) print as before."""
+    return tax.total is not None or tax.due_date is not None
+
+
+def _add_tax(
+    view: DocumentView, snapshot: JournalSnapshot, tax: TaxSnapshot, company_currency: str | None
+) -> None:
+    """The journal's frozen tax and payment fields into the view (D6: nothing from master
+    data): dates, KID, payment terms, the buyer's reference, the credited invoice, the VAT
+    breakdown and the totals incl. VAT."""
+    date = tax.document_date or snapshot.posting_date
+    view["date"] = date
+    if tax.buyer_reference:
+        view["customer"]["reference"] = tax.buyer_reference
+    if snapshot.origin == "pos":
+        # T6: a receipt is paid at the till: gross prices, no due date, KID or amount due.
+        view["prices_include_vat"] = True
+    else:
+        _add_payment(view, snapshot, tax, date)
+    if snapshot.kind == "credit_note" and snapshot.reverses and snapshot.reverses_date:
+        view["credited_invoice"] = {"number": snapshot.reverses, "date": snapshot.reverses_date}
+    if any(ln.vat_category == "AE" for ln in snapshot.lines):
+        view["reverse_charge"] = True
+    foreign = company_currency is not None and company_currency != snapshot.currency
+    if foreign and tax.exchange_rate is not None:
+        view["company_currency"] = company_currency
+        view["exchange_rate"] = tax.exchange_rate
+    if tax.vat_total is not None and tax.total is not None and view["totals"] is not None:
+        view["vat"] = vat_groups(snapshot.number, tax, foreign=foreign)
+        view["totals"] = _totals_with_vat(snapshot, tax, foreign=foreign)
+
+
+def _add_payment(
+    view: DocumentView, snapshot: JournalSnapshot, tax: TaxSnapshot, date: dt.date
+) -> None:
+    """P1-P3: due date, payment terms (the days from the document date to the due date, as
+    posted), KID, and an invoice's delivery date (its packing slips', else the invoice date)."""
+    if tax.due_date is not None:
+        view["due_date"] = tax.due_date
+        view["payment_terms_days"] = (tax.due_date - date).days
+    if tax.kid:
+        view["kid"] = tax.kid
+    if snapshot.kind == "invoice":
+        view["delivery_date"] = snapshot.delivery_date or date
+
+
+def vat_groups(number: str, tax: TaxSnapshot, *, foreign: bool) -> list[VatGroupView]:
+    """T3: one group per category and rate (a group may hold several tax codes), highest rate
+    first; D4: their VAT is the journal's VAT total, or nothing is printed."""
+    groups: dict[tuple[str, Decimal], list[Decimal]] = {}
+    for row in tax.vat:
+        sums = groups.setdefault((row.category, row.rate), [ZERO, ZERO, ZERO])
+        sums[0] += row.taxable_amount
+        sums[1] += row.vat_amount
+        sums[2] += row.company_vat_amount
+    if sum((sums[1] for sums in groups.values()), ZERO) != (tax.vat_total or ZERO):
+        raise UnprintableJournal(
+            f"{number}: the VAT breakdown does not add up to the VAT total {tax.vat_total} (D4)"
+        )
+    result: list[VatGroupView] = []
+    for (category, rate), (taxable, vat, company_vat) in sorted(
+        groups.items(), key=lambda g: (-g[0][1], g[0][0])
+    ):
+        group: VatGroupView = {
+            "category": category,  # type: ignore[typeddict-item]
+            "rate": rate,
+            "taxable_amount": taxable,
+            "vat_amount": vat,
+        }
+        if foreign:
+            group["vat_amount_company"] = company_vat
+        result.append(group)
+    return result
+
+
+def _totals_with_vat(snapshot: JournalSnapshot, tax: TaxSnapshot, *, foreign: bool) -> TotalsView:
+    """D4: the journal's net total, VAT and total incl. VAT (what the ledger got). A POS
+    journal's total_amount is gross (T6): its net is total - VAT."""
+    if tax.total is None or tax.vat_total is None:
+        raise UnprintableJournal(f"{snapshot.number} has no total including VAT")
+    net = tax.total - tax.vat_total
+    expected = tax.total if snapshot.origin == "pos" else net
+    if snapshot.total_amount != expected:
+        raise UnprintableJournal(
+            f"{snapshot.number}: total {tax.total} less VAT {tax.vat_total} does not match the "
+            f"journal's amount {snapshot.total_amount} (D4)"
+        )
+    totals: TotalsView = {"net": net, "vat": tax.vat_total, "total": tax.total}
+    if snapshot.origin != "pos":  # a receipt is paid (T6)
+        totals["due"] = tax.total
+    if foreign:
+        totals["vat_company"] = sum((row.company_vat_amount for row in tax.vat), ZERO)
+    return totals
