@@ -208,6 +208,22 @@ def test_t4_a_bundle_at_one_rate_prints_its_parent_line_with_the_rate(norway: Ru
     assert view["totals"]["net"] == D(_shown(norway, invoice)["net_total"])
 
 
+def test_t7_an_invoice_in_usd_states_its_vat_in_nok_too(norway: Runner) -> None:
+    """T7: 100.00 USD at 25 % and 10.5 NOK per USD: the VAT 25.00 USD is also stated as
+    262.50 NOK (the journal's company amount, D4), with the exchange rate."""
+    _order(norway, ("KNIV-1", "1", "100.00"), currency="USD", exchange_rate="10.5")
+    invoice = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    with norway.sessions() as session:
+        view, locale = view_and_locale(session, _journal(session, invoice))
+    assert (view.get("company_currency"), view.get("exchange_rate")) == ("NOK", D("10.5"))
+    [group] = view.get("vat") or []
+    assert (group["vat_amount"], group.get("vat_amount_company")) == (D("25.00"), D("262.50"))
+    assert view["totals"] is not None and view["totals"].get("vat_company") == D("262.50")
+    [shown] = _shown(norway, invoice)["vat"]
+    assert D(shown["company_vat_amount"]) == D("262.50")
+    assert "262,50" in pdf_text(render_pdf(view, locale))
+
+
 # --- credit note and POS receipt (P3, T6) --------------------------------------------------------
 
 
