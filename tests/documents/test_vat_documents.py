@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from docpost.pipeline import queries
 from docpost.pipeline.documents import UnprintableJournal, build_view, render_document
 from docpost.pipeline.documents.snapshot import load_snapshot
-from docpost.pipeline.documents.store import company_view, view_and_locale
+from docpost.pipeline.documents.store import _customer_locale, company_view, view_and_locale
 from docpost.pipeline.documents.view import document_view
 from docpost.reports.render import render_pdf
 from docpost.schema import Document, Journal
@@ -345,3 +345,11 @@ def test_usmf_invoice_prints_as_before_without_vat(mixed: Runner) -> None:
     assert all("tax_rate" not in line for line in view["lines"])
     text = pdf_text(render_pdf(view, "en_US"))
     assert "VAT" not in text and "KID" not in text and "Due date" not in text
+
+
+def test_p4_customer_language_forms_and_the_fallback() -> None:
+    """P4/M7: the customer's language in either spelling picks the locale; none, or one this
+    version has no labels for (the catalog refuses those on load), leaves the configured one."""
+    assert _customer_locale("nb-NO") == _customer_locale("nb_NO") == "nb_NO"
+    assert _customer_locale(None) is None and _customer_locale("") is None
+    assert _customer_locale("de_DE") is None
