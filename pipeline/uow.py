@@ -48,8 +48,10 @@ SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 def stored_company_zone(session: Session) -> dt.tzinfo | None:
     """The catalog's company's time zone (M6, P1), or None when no company is loaded (the
     caller falls back to DOCPOST_COMPANY_TIME_ZONE through pipeline.clock)."""
-    name = session.scalar(select(Company.time_zone).where(Company.id == COMPANY_ROW))
-    return None if name is None else clock.zone_named(name)
+    # The whole row by its key: a posting that reads the company again (services.posting
+    # company_of) then finds it in the session instead of asking the database twice.
+    company = session.get(Company, COMPANY_ROW)
+    return None if company is None else clock.zone_named(company.time_zone)
 
 
 # The duties a request kind needs, given its parsed command: pipeline.runner.kinds.needs_of.

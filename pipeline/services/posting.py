@@ -53,6 +53,7 @@ from docpost.schema import (
     SerialRegistration,
 )
 from docpost.schema import TaxCode as TaxCodeRow
+from docpost.schema.company import COMPANY_ROW
 
 ZERO = Decimal(0)
 
@@ -173,7 +174,7 @@ def activate_registrations(
 
 def company_of(session: Session) -> Company | None:
     """The company (M6) row, or None in a catalog without one (documents carry no VAT)."""
-    return session.scalars(select(Company)).one_or_none()
+    return session.get(Company, COMPANY_ROW)  # the unit of work has usually loaded it
 
 
 # --- tax and payment on invoices and credit notes (T1, T3, T7, P1, P2) -------------------------
