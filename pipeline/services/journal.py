@@ -102,7 +102,9 @@ def post_voucher(
     voucher: str | None = None,
 ) -> str:
     """One balanced voucher (L1), with the next gapless voucher number (or `voucher`, one
-    taken already with others of a batch)."""
+    taken already with others of a batch). A journal's voucher is dated on its document date
+    (P1), so the ledger, the VAT summary and the printed invoice agree on the period even when
+    a request back-dates the document."""
     check_balanced(entries)
     voucher = voucher or uow.next_number("VOU")
     for account, amount, text in entries:
@@ -113,10 +115,14 @@ def post_voucher(
                 account=account,
                 amount=amount,
                 text=text[:200],
-                posting_date=journal.posting_date if journal else posting_date,
+                posting_date=_voucher_date(journal) if journal else posting_date,
             )
         )
     return voucher
+
+
+def _voucher_date(journal: Journal) -> dt.date:
+    return journal.document_date or journal.posting_date
 
 
 def check_balanced(entries: Sequence[Entry]) -> None:

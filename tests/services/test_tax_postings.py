@@ -477,6 +477,25 @@ def test_p1_document_date_and_buyer_reference_on_the_journals(norway: Runner) ->
     assert (shown["document_date"], shown["buyer_reference"]) == ("2026-02-03", "PO 4711")
 
 
+def test_p1_l1_a_back_dated_invoice_is_posted_in_the_ledger_on_its_document_date(
+    norway: Runner,
+) -> None:
+    """P1, L1: the voucher of an invoice dated by the request carries that date, so a VAT
+    return for the period the invoice prints finds it in the ledger too. Negative control: the
+    journal's own posting date (today) differs from it."""
+    sell(norway, "SO-1", ("BOK-1", "1", "349.00"))
+    invoice = norway.ok("post_invoice", {"order": "SO-1", "document_date": "2026-02-03"})
+    with norway.sessions() as session:
+        posted = session.scalars(select(Journal).where(Journal.number == invoice["journal"])).one()
+        dates = set(
+            session.scalars(
+                select(LedgerEntry.posting_date).where(LedgerEntry.journal_id == posted.id)
+            )
+        )
+        assert posted.posting_date != dt.date(2026, 2, 3)
+    assert dates == {dt.date(2026, 2, 3)}
+
+
 # --- migration 0009 ----------------------------------------------------------------------------
 
 
