@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docpost.schema.base import Base
@@ -23,6 +24,37 @@ from docpost.schema.types import (
 )
 
 JOURNAL_KINDS = ("confirmation", "packing_slip", "invoice", "credit_note")
+
+# The parties a journal freezes at posting (D6, M6, M7): the keys of `Journal.seller` and
+# `Journal.buyer`, named as the company's and the customer's columns are, values as stored
+# there (compact numbers, address lines joined by line feeds). Every journal kind keeps them:
+# a packing slip prints the customer's address too.
+SELLER_FIELDS = (
+    "name",
+    "address_lines",
+    "postcode",
+    "city",
+    "country",
+    "organisation_number",
+    "vat_registered",
+    "foretaksregisteret",
+    "currency",
+    "bank_account",
+    "iban",
+    "bic",
+    "peppol_endpoint",
+)
+BUYER_FIELDS = (
+    "name",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "organisation_number",
+    "vat_id",
+    "peppol_endpoint",
+    "language",  # P4: it chooses the document language
+)
 
 
 class Journal(Base):
@@ -54,6 +86,11 @@ class Journal(Base):
     # Frozen from the order at posting: T7 (company currency per unit), P3.
     exchange_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 10), nullable=True)
     buyer_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # D6: the seller and the buyer as they were at posting (SELLER_FIELDS, BUYER_FIELDS).
+    # None (SQL NULL) on journals posted before they were kept: their documents read master
+    # data. The seller is {} when the catalog had no company (the DOCPOST_COMPANY_* fallback).
+    seller: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    buyer: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     lines: Mapped[list[JournalLine]] = relationship(
         order_by="JournalLine.position", cascade="all, delete-orphan", lazy="selectin"
