@@ -5,24 +5,34 @@
 Sections, each printing its figures as it goes (progress on stderr):
 
 1. queue floor: a no-op task (bench.noop) drained by 2 worker processes, tasks/s
-2. posting: packing slips (3 lines, 2 serials) end to end on 2 worker processes, requests/s
-   and the ratio to (1). The renders they queue are not consumed during the run (the worker
-   takes -Q posting,bulk); they are then rendered by a `documents`-only worker (renders/s),
-   and a second run on a worker taking all three queues shows posting with rendering mixed in
+2. posting: packing slips with tax (bench.scenarios.TAX: a Norwegian company with its tax
+   codes; 4 lines at 25 % and 15 %, one a mixed-rate bundle's components, 2 serials) end to end
+   on 2 worker processes, requests/s and the ratio to (1). The renders they queue are not
+   consumed during the run (the worker takes -Q posting,bulk); they are then rendered by a
+   `documents`-only worker (renders/s), and a second run on a worker taking all three queues
+   shows posting with rendering mixed in. Then the peer: the same packing slips in the same
+   catalog without company and tax codes (no_tax), so the cost of tax is a ratio of one run
 3. database floor: the same number of raw-SQL transactions doing one posting's writes; and
    the queue ceiling: those raw-SQL transactions run as tasks by 2 worker processes, the
    best any implementation of the posting can do through this queue on this machine
-4. bulk invoicing: `bulk_invoice` over N orders with posted packing slips, invoices/s
+4. bulk invoicing: `bulk_invoice` over N orders of the tax scenario with posted packing
+   slips, invoices/s (each invoice: 2 VAT groups, due date, KID, output VAT per code); and the
+   no-tax peer over as many orders
 5. PDF speed against plain WeasyPrint
-6. scaling: posting on 1 worker process (2 processes: section 2)
+6. scaling: posting with tax on 1 worker process (2 processes: section 2)
    ordering: the cost of per-order ordering, the same postings as independent orders, as
    chains of 5 per order and as one order's chain, side by side (bench.ordering)
-7. memory of a render worker over N renders; SQL statements per posting
+7. memory of a render worker over N renders; SQL statements per posting: the USMF packing
+   slip (3 and 30 lines) and invoice as before tax, and the tax scenario's with and without tax
 8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
    service; the ratio beside the linear limit 4 x (bench.serials)
 9. recovery sweep: beat's sweep over a requests table of finished work when nothing is lost
    (its share of the sweep interval), and how fast it publishes lost requests again beside
    the queue floor (bench.recovery)
+
+`--skip no_tax` leaves out the no-tax peers of posting and bulk invoicing (the full bulk run
+sets up its orders twice with them). db floor, queue ceiling and ordering post the USMF
+scenario (3 lines, no tax): their raw SQL is that posting's.
 
 Every figure is compared with its limit measured in the same run: other processes on the
 machine (test runs) slow both alike. The broker is Redis database 13 (DOCPOST_BENCH_REDIS_URL)
@@ -40,13 +50,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 SECTIONS = (
     "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql",
-    "serials", "recovery",
+    "serials", "recovery", "no_tax",
 )  # fmt: skip
 
 # The idle recovery sweep may take at most this share of its interval (beat runs it every
@@ -114,7 +125,8 @@ def machine() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench import db_floor, memory, ordering, pdf, sql_count, throughput
-    from bench.common import private_database
+    from bench.common import Database, private_database
+    from bench.scenarios import NO_TAX, SCENARIOS, TAX, TAX_VAT_GROUPS
     from bench.workers import Broker, configure_client
     from docpost.tasks.routing import DOCUMENTS
 
@@ -146,65 +158,114 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if "floor" in wanted:
             section("queue floor", lambda: throughput.queue_floor(broker, sizes.floor_tasks))
-        need_db = {"posting", "ordering", "db_floor", "scaling", "sql"} & set(wanted)
-        if need_db:
-            with private_database() as db:
-                numbers: list[str] = []
-                if "posting" in wanted:
+        with ExitStack() as databases:
+            opened: dict[str, Database] = {}
 
-                    def posting() -> dict[str, Any]:
-                        nonlocal numbers
-                        progress(f"posting: {requests} packing slips on 2 processes")
-                        result = throughput.posting(
-                            db, broker, requests, 2, profile=profile("posting")
-                        )
-                        numbers = result["numbers"]
-                        out = {
-                            "posting_rps": result["rps"],
-                            "posting_worker_cpu_ms": result["worker_cpu_ms"],
-                            "posting_db_cpu_ms": result["db_cpu_ms"],
-                            "posting_client_cpu_ms": result["client_cpu_ms"],
-                        }
-                        progress("posting: rendering their PDFs on a `documents` worker")
-                        out.update(
-                            throughput.renders(db, broker, numbers, 2, profile=profile("renders"))
-                        )
-                        progress("posting: again on a worker that also renders (all queues)")
-                        broker.purge(DOCUMENTS)  # only this run's renders on `documents`
-                        mixed = throughput.posting(
-                            db, broker, requests, 2, queues=throughput.QUEUES, label="mixed"
-                        )
-                        out["posting_with_renders_rps"] = mixed["rps"]
-                        out["posting_with_renders_all_pdfs_done_s"] = mixed["renders_done_s"]
-                        return out
+            def database(scenario: str) -> Database:
+                """The scenario's private schema with its catalog, opened on first use."""
+                if scenario not in opened:
+                    catalog = SCENARIOS[scenario].catalog()
+                    opened[scenario] = databases.enter_context(private_database(catalog))
+                return opened[scenario]
 
-                    section("posting", posting)
-                if "ordering" in wanted:
-                    section("ordering", lambda: ordering.measure(db, broker, requests))
-                if "db_floor" in wanted:
-                    section("db floor", lambda: db_floor.measure(db, requests))
-                    section(
-                        "queue ceiling",
-                        lambda: throughput.queue_ceiling(db, broker, requests),
+            if "posting" in wanted:
+
+                def posting() -> dict[str, Any]:
+                    db = database("tax")
+                    progress(f"posting: {requests} packing slips with tax on 2 processes")
+                    result = throughput.posting(
+                        db, broker, requests, 2, profile=profile("posting"), scenario="tax"
                     )
-                if "scaling" in wanted:
-
-                    def scaling() -> dict[str, Any]:
-                        progress(f"scaling: {requests} packing slips on 1 process")
-                        one = throughput.posting(db, broker, requests, 1, label="single")
-                        return {"posting_rps_1_process": one["rps"]}
-
-                    section("scaling", scaling)
-                if "sql" in wanted:
-                    section("sql per posting", lambda: sql_count.measure(db))
-        if "bulk" in wanted:
-            with private_database() as db:
-
-                def bulk() -> dict[str, Any]:
-                    out = throughput.bulk_invoicing(db, broker, orders, 2, profile("bulk"))
+                    out = {
+                        "posting_rps": result["rps"],
+                        "posting_worker_cpu_ms": result["worker_cpu_ms"],
+                        "posting_db_cpu_ms": result["db_cpu_ms"],
+                        "posting_client_cpu_ms": result["client_cpu_ms"],
+                    }
+                    progress("posting: rendering their PDFs on a `documents` worker")
+                    out.update(
+                        throughput.renders(
+                            db, broker, result["numbers"], 2, profile=profile("renders")
+                        )
+                    )
+                    progress("posting: again on a worker that also renders (all queues)")
+                    broker.purge(DOCUMENTS)  # only this run's renders on `documents`
+                    mixed = throughput.posting(
+                        db, broker, requests, 2, queues=throughput.QUEUES, label="mixed",
+                        scenario="tax",
+                    )  # fmt: skip
+                    out["posting_with_renders_rps"] = mixed["rps"]
+                    out["posting_with_renders_all_pdfs_done_s"] = mixed["renders_done_s"]
+                    if "no_tax" in wanted:
+                        progress(f"posting: the same {requests} packing slips without tax")
+                        broker.purge(DOCUMENTS)
+                        peer = throughput.posting(
+                            database("no_tax"), broker, requests, 2, label="notax",
+                            scenario="no_tax",
+                        )  # fmt: skip
+                        broker.purge(DOCUMENTS)  # renders of the peer: not measured
+                        out["posting_no_tax_rps"] = peer["rps"]
+                        out["posting_no_tax_worker_cpu_ms"] = peer["worker_cpu_ms"]
+                        out["posting_no_tax_db_cpu_ms"] = peer["db_cpu_ms"]
                     return out
 
-                section("bulk invoicing", bulk)
+                section("posting", posting)
+            if "ordering" in wanted:
+                section("ordering", lambda: ordering.measure(database("usmf"), broker, requests))
+            if "db_floor" in wanted:
+                section("db floor", lambda: db_floor.measure(database("usmf"), requests))
+                section(
+                    "queue ceiling",
+                    lambda: throughput.queue_ceiling(database("usmf"), broker, requests),
+                )
+            if "scaling" in wanted:
+
+                def scaling() -> dict[str, Any]:
+                    progress(f"scaling: {requests} packing slips with tax on 1 process")
+                    one = throughput.posting(
+                        database("tax"), broker, requests, 1, label="single", scenario="tax"
+                    )
+                    return {"posting_rps_1_process": one["rps"]}
+
+                section("scaling", scaling)
+            if "sql" in wanted:
+
+                def sql() -> dict[str, Any]:
+                    out = sql_count.measure(database("usmf"))
+                    out.update(sql_count.measure_scenario(database("tax"), TAX))
+                    out.update(sql_count.measure_scenario(database("no_tax"), NO_TAX))
+                    return out
+
+                section("sql per posting", sql)
+        if "bulk" in wanted:
+
+            def bulk(scenario: str) -> dict[str, Any]:
+                with private_database(SCENARIOS[scenario].catalog()) as db:
+                    out = throughput.bulk_invoicing(
+                        db,
+                        broker,
+                        orders,
+                        2,
+                        profile("bulk" if scenario == "tax" else f"bulk_{scenario}"),
+                        scenario=scenario,
+                    )
+                expected = orders * TAX_VAT_GROUPS if scenario == "tax" else 0
+                if out["bulk_vat_rows"] != expected:  # the figure must be of what it claims
+                    raise RuntimeError(
+                        f"bulk invoicing ({scenario}) wrote {out['bulk_vat_rows']} VAT rows, "
+                        f"expected {expected}"
+                    )
+                return out
+
+            section("bulk invoicing", lambda: bulk("tax"))
+            if "no_tax" in wanted:
+                section(
+                    "bulk invoicing without tax",
+                    lambda: {
+                        key.replace("bulk_", "bulk_no_tax_", 1): value
+                        for key, value in bulk("no_tax").items()
+                    },
+                )
         if "recovery" in wanted:
             from bench import recovery
 
@@ -264,9 +325,31 @@ def derive(f: dict[str, Any]) -> None:
         f["recovery_republish_ratio_to_queue_floor"] = round(
             f["recovery_republish_per_s"] / f["queue_floor_tps"], 3
         )
+    _derive_cost_of_tax(f)
     if "bulk_wall_s" in f:
         f["bulk_projected_10000_s"] = round(
             f["bulk_wall_s"] * BULK_TARGET_ORDERS / f["bulk_orders"], 1
+        )
+
+
+def _derive_cost_of_tax(f: dict[str, Any]) -> None:
+    """With tax over its no-tax peer of the same run: rate (below 1: tax slows) and CPU per
+    piece of work (above 1: tax costs)."""
+    if "posting_rps" in f and "posting_no_tax_rps" in f:
+        f["posting_tax_rps_ratio"] = round(f["posting_rps"] / f["posting_no_tax_rps"], 3)
+        f["posting_tax_cpu_ratio"] = round(
+            (f["posting_worker_cpu_ms"] + f["posting_db_cpu_ms"])
+            / (f["posting_no_tax_worker_cpu_ms"] + f["posting_no_tax_db_cpu_ms"]),
+            3,
+        )
+    if "bulk_invoices_per_s" in f and "bulk_no_tax_invoices_per_s" in f:
+        f["bulk_tax_rate_ratio"] = round(
+            f["bulk_invoices_per_s"] / f["bulk_no_tax_invoices_per_s"], 3
+        )
+        f["bulk_tax_cpu_ratio"] = round(
+            (f["bulk_worker_cpu_ms_per_invoice"] + f["bulk_db_cpu_ms_per_invoice"])
+            / (f["bulk_no_tax_worker_cpu_ms_per_invoice"] + f["bulk_no_tax_db_cpu_ms_per_invoice"]),
+            3,
         )
 
 
@@ -294,7 +377,7 @@ def table(f: dict[str, Any]) -> str:
     rows = [
         ("1", "queue floor (no-op task, 2 processes)", _value(f, "queue_floor_tps", " tasks/s"),
          "", "", "-"),
-        ("2", "posting (packing slip, 2 processes)", _value(f, "posting_rps", " req/s"),
+        ("2", "posting (packing slip with tax, 2 processes)", _value(f, "posting_rps", " req/s"),
          _value(f, "posting_ratio_to_queue_floor", " x (1)"), f">= {POSTING_RATIO_TARGET} x (1)",
          _check(None if ratio is None else ratio >= POSTING_RATIO_TARGET)),
         ("2", "  CPU per posting: worker + PostgreSQL", _cpu(f, "posting_worker_cpu_ms",
@@ -305,6 +388,10 @@ def table(f: dict[str, Any]) -> str:
          f, "posting_cpu_bound_rps", " req/s bound"), f">= {POSTING_RATIO_TARGET}", _check(
          None if "posting_cpu_bound_ratio_to_queue_floor" not in f else
          f["posting_cpu_bound_ratio_to_queue_floor"] >= POSTING_RATIO_TARGET)),
+        ("2", "  the same without tax (peer)", _value(f, "posting_no_tax_rps", " req/s"),
+         "tax / no tax: " + _value(f, "posting_tax_rps_ratio", " x req/s, ") + _value(
+         f, "posting_tax_cpu_ratio", " x CPU; peer CPU (") + _cpu(f, "posting_no_tax_worker_cpu_ms",
+         "posting_no_tax_db_cpu_ms") + ")", "", "-"),
         ("2", "posting, same worker also rendering", _value(f, "posting_with_renders_rps",
          " req/s"), "", "", "-"),
         ("2", "renders (documents worker, 2 processes)", _value(f, "renders_per_s", " PDFs/s"),
@@ -328,12 +415,17 @@ def table(f: dict[str, Any]) -> str:
          " tasks/s"), _value(f, "queue_ceiling_ratio_to_queue_floor", " x (1)"), "", "-"),
         ("3", "  posting / queue ceiling", _value(f, "posting_ratio_to_queue_ceiling", " x"),
          "", "", "-"),
-        ("4", f"bulk invoicing ({get('bulk_orders') or '-'} orders, 2 processes)",
+        ("4", f"bulk invoicing with tax ({get('bulk_orders') or '-'} orders, 2 processes)",
          _value(f, "bulk_invoices_per_s", " inv/s"), _value(f, "bulk_wall_s", " s wall"),
          f"< {BULK_TARGET_SECONDS:.0f} s for 10,000",
          _check(None if bulk_s is None else bulk_s < BULK_TARGET_SECONDS)),
         ("4", "  CPU per invoice: worker + PostgreSQL", _cpu(f,
          "bulk_worker_cpu_ms_per_invoice", "bulk_db_cpu_ms_per_invoice"), "", "", "-"),
+        ("4", "  the same without tax (peer)", _value(f, "bulk_no_tax_invoices_per_s",
+         " inv/s"), "tax / no tax: " + _value(f, "bulk_tax_rate_ratio", " x inv/s, ") + _value(
+         f, "bulk_tax_cpu_ratio", " x CPU; peer CPU (") + _cpu(
+         f, "bulk_no_tax_worker_cpu_ms_per_invoice", "bulk_no_tax_db_cpu_ms_per_invoice") + ")",
+         "", "-"),
         ("4", "  projected to 10,000 orders", _value(f, "bulk_projected_10000_s", " s"), "",
          f"< {BULK_TARGET_SECONDS:.0f} s",
          _check(None if projected is None else projected < BULK_TARGET_SECONDS)),
@@ -349,9 +441,14 @@ def table(f: dict[str, Any]) -> str:
         ("7", f"render worker peak RSS ({get('render_renders') or '-'} renders)",
          _value(f, "render_rss_peak_mb", " MB"),
          _value(f, "render_rss_growth_second_half_mb", " MB growth, 2nd half"), "", "-"),
-        ("", "SQL statements per packing slip", _value(f, "sql_per_packing_slip"),
+        ("", "SQL per packing slip / invoice, with tax", _value(f, "sql_per_packing_slip_tax")
+         + " / " + _value(f, "sql_per_invoice_tax"), "without: " + _value(
+         f, "sql_per_packing_slip_no_tax") + " / " + _value(f, "sql_per_invoice_no_tax") + "; "
+         + _value(f, "sql_invoice_vat_rows_tax", " VAT groups"), "", "-"),
+        ("", "SQL statements per packing slip (USMF, no tax)", _value(f, "sql_per_packing_slip"),
          _value(f, "sql_per_packing_slip_30_lines", " with 30 lines"), "", "-"),
-        ("", "SQL statements per invoice", _value(f, "sql_per_invoice"), "", "", "-"),
+        ("", "SQL statements per invoice (USMF, no tax)", _value(f, "sql_per_invoice"), "", "",
+         "-"),
         ("8", f"serials scaling: CPU of {get('serials_scaling_sizes') or '-'} serials",
          _value(f, "serials_scaling_ratio", " x"), _value(f, "serials_post_high_cpu_s", " s / ")
          + _value(f, "serials_post_low_cpu_s", " s"), "4 x (linear; quadratic 16 x)",

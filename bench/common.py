@@ -1,4 +1,7 @@
-"""What the benchmarks share: a private PostgreSQL schema, the USMF catalog, timing."""
+"""What the benchmarks share: a private PostgreSQL schema, the USMF catalog, timing.
+
+The catalogs and orders the posting and bulk figures run on (with tax and without) are in
+bench.scenarios."""
 
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.db import make_engine
 from docpost.pipeline.runner.execute import execute
+from docpost.schema import Journal, JournalVat
 from docpost.schema.migrate import upgrade
 
 PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -33,8 +37,9 @@ class Database:
 
 
 @contextmanager
-def private_database() -> Iterator[Database]:
-    """A fresh schema in the PostgreSQL test database, migrated, dropped afterwards."""
+def private_database(catalog: dict[str, Any] | None = None) -> Iterator[Database]:
+    """A fresh schema in the PostgreSQL test database, migrated, with `catalog` loaded (the
+    USMF example unless given), dropped afterwards."""
     name = f"docpost_bench_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
@@ -44,7 +49,9 @@ def private_database() -> Iterator[Database]:
     try:
         upgrade(engine)
         sessions = sessionmaker(engine, expire_on_commit=False)
-        ok(execute(request("catalog", "upsert_catalog", json.loads(CATALOG.read_text())), sessions))
+        if catalog is None:
+            catalog = json.loads(CATALOG.read_text())
+        ok(execute(request("catalog", "upsert_catalog", catalog), sessions))
         yield Database(url, name, engine, sessions)
     finally:
         engine.dispose()
@@ -97,6 +104,21 @@ def packing_slip_request(number: str) -> dict[str, Any]:
         },
         actor="warehouse-1",
     )
+
+
+def vat_rows(db: Database, kind: str = "invoice") -> int:
+    """The VAT groups (journal_vat rows, T3) of the database's journals of `kind`: proof that
+    tax was posted (a confirmation of the same order may carry its own)."""
+    journals = select(Journal.id).where(Journal.kind == kind)
+    with db.sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(JournalVat)
+                .where(JournalVat.journal_id.in_(journals))
+            )
+            or 0
+        )
 
 
 class Stopwatch:

@@ -11,33 +11,43 @@ import multiprocessing
 import sys
 from collections.abc import Sequence
 
-from bench.common import ok, order_request, packing_slip_request
+from bench.common import ok
+from bench.scenarios import SCENARIOS, confirm_request
 
 
-def _prepare_chunk(url: str, numbers: Sequence[str], packing_slips: bool) -> None:
+def _prepare_chunk(url: str, numbers: Sequence[str], packing_slips: bool, scenario: str) -> None:
     from docpost.pipeline.db import session_factory
     from docpost.pipeline.runner.execute import execute
 
+    chosen = SCENARIOS[scenario]
     sessions = session_factory(url)
     for number in numbers:
-        ok(execute(order_request(number), sessions))
+        ok(execute(chosen.order(number), sessions))
+        if chosen.confirm:
+            ok(execute(confirm_request(number), sessions))
         if packing_slips:
-            ok(execute(packing_slip_request(number), sessions))
+            ok(execute(chosen.packing_slip(number), sessions))
     sessions.kw["bind"].dispose()
 
 
 def prepare_orders(
-    url: str, numbers: Sequence[str], packing_slips: bool = False, processes: int = 2
+    url: str,
+    numbers: Sequence[str],
+    packing_slips: bool = False,
+    processes: int = 2,
+    scenario: str = "usmf",
 ) -> None:
-    """Create the orders (3 lines each: bench.common.order_request) and, with `packing_slips`,
-    post the benchmark packing slip of each, on `processes` processes."""
+    """Create the orders of `scenario` (bench.scenarios; confirmed when it says so) and, with
+    `packing_slips`, post the benchmark packing slip of each, on `processes` processes. The
+    scenario goes by name: spawned processes look it up."""
     if len(numbers) < 50 or processes == 1:
-        _prepare_chunk(url, numbers, packing_slips)
+        _prepare_chunk(url, numbers, packing_slips, scenario)
         return
     context = multiprocessing.get_context("spawn")
     chunks = [list(numbers[i::processes]) for i in range(processes)]
     workers = [
-        context.Process(target=_prepare_chunk, args=(url, chunk, packing_slips)) for chunk in chunks
+        context.Process(target=_prepare_chunk, args=(url, chunk, packing_slips, scenario))
+        for chunk in chunks
     ]
     for worker in workers:
         worker.start()

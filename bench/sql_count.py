@@ -1,7 +1,8 @@
 """SQL statements per posting, counted with SQLAlchemy events: proof of no N+1 queries.
 
 The packing slip of the benchmark (3 lines, 2 serials) and the same with 30 lines: a constant
-count means no statement runs once per line.
+count means no statement runs once per line. `measure_scenario`: the packing slip and invoice
+of a bench.scenarios order (with tax, and its no-tax twin), what tax adds per posting.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.common import Database, ok, order_request, packing_slip_request, request
+from bench.common import Database, ok, order_request, packing_slip_request, request, vat_rows
+from bench.scenarios import Scenario, confirm_request
 from docpost.pipeline.runner.execute import execute
 
 
@@ -64,4 +66,23 @@ def measure(db: Database) -> dict[str, Any]:
         "sql_per_packing_slip_30_lines": sum(large.values()),
         "sql_per_invoice": sum(invoice.values()),
         "sql_packing_slip_detail": dict(small.most_common()),
+    }
+
+
+def measure_scenario(db: Database, scenario: Scenario, number: str = "SQL-T") -> dict[str, Any]:
+    """Statements of the scenario's packing slip and of the invoice of that order, and the VAT
+    groups (journal_vat rows, T3) the invoice wrote, keyed by the scenario's name."""
+    ok(execute(scenario.order(number), db.sessions))
+    if scenario.confirm:
+        ok(execute(confirm_request(number), db.sessions))
+    slip = count_statements(db, scenario.packing_slip(number))
+    before = vat_rows(db)
+    invoice = count_statements(db, request(f"inv-{number}", "post_invoice", {"order": number}))
+    name = scenario.name
+    return {
+        f"sql_per_packing_slip_{name}": sum(slip.values()),
+        f"sql_per_invoice_{name}": sum(invoice.values()),
+        f"sql_invoice_vat_rows_{name}": vat_rows(db) - before,
+        f"sql_packing_slip_detail_{name}": dict(slip.most_common()),
+        f"sql_invoice_detail_{name}": dict(invoice.most_common()),
     }
