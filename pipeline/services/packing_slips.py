@@ -1,7 +1,8 @@
-"""post_packing_slip and cancel_packing_slip (S1-S6, S10, B2, B7)."""
+"""post_packing_slip and cancel_packing_slip (S1-S6, S10, B2, B7, P1)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,19 +51,26 @@ def post_packing_slip(uow: UnitOfWork, cmd: PostPackingSlip) -> dict[str, Any]:
         targets = open_targets(order, "packing slip")
     else:
         targets = requested_targets(order, cmd.lines)
-    journal = ship(uow, order, targets)
+    journal = ship(uow, order, targets, cmd.document_date)
     return {"journal": journal.number, "documents": [uow.add_document(journal)]}
 
 
-def ship(uow: UnitOfWork, order: SalesOrder, targets: Sequence[Target]) -> Journal:
-    """Validate and post one packing slip for `targets`."""
+def ship(
+    uow: UnitOfWork,
+    order: SalesOrder,
+    targets: Sequence[Target],
+    document_date: dt.date | None = None,
+) -> Journal:
+    """Validate and post one packing slip for `targets`, dated `document_date` (P1: the
+    request's, else today in the company's time zone). Its date is the delivery date the
+    invoice of these lines prints (P3), so a back-dated delivery must keep its date."""
     for target in targets:
         check_open_to_deliver(target, "packing slip")
         if target.line.item.serialized_in_sales:
             _prepare_registrations(uow, target)
     check_full_bundles(order, targets, "packing slip")
 
-    journal = new_journal(uow, "packing_slip", "PS", order)
+    journal = new_journal(uow, "packing_slip", "PS", order, document_date=document_date)
     for target in targets:
         add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
         target.line.delivered_qty += target.quantity

@@ -43,7 +43,7 @@ def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
     )
     order = _write_order(uow, cmd, customer, plan, items)
     targets = _targets(order, cmd.lines, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name)
-    packing_slip = ship(uow, order, targets)
+    packing_slip = ship(uow, order, targets, cmd.document_date)
     invoice = invoice_order(
         uow, order, PostInvoice(order=order.order_no, document_date=cmd.document_date)
     )
