@@ -78,9 +78,11 @@ class UnitOfWork:
     needs_of: NeedsOf | None = None
     _actor: Actor | None = None
     _new_journals: list[Journal] = field(default_factory=list)
-    # The company's zone, read once on this session (None read: no company loaded).
+    # The company's zone, read once on this session (None read: no company loaded), and its
+    # row, held: the session's identity map keeps rows only while someone holds them.
     _zone: dt.tzinfo | None = None
     _zone_read: bool = False
+    _company: Company | None = None
 
     # --- the transaction ------------------------------------------------------------------------
 
@@ -118,10 +120,19 @@ class UnitOfWork:
         """The catalog's company's time zone (M6), read once, lazily, on this unit of work's
         session (inside its transaction: reading it when the unit is made would begin one
         before `with` does); None when no company is loaded."""
-        if not self._zone_read:
-            self._zone = stored_company_zone(self.session)
-            self._zone_read = True
+        self.company  # noqa: B018  (read with the row)
         return self._zone
+
+    @property
+    def company(self) -> Company | None:
+        """The catalog's company row (M6), read once on this unit of work's session and held,
+        so later `session.get(Company, COMPANY_ROW)` of the request (posting's company_of, the
+        parties a journal freezes, D6) find it without a statement; None: no company loaded."""
+        if not self._zone_read:
+            company = self._company = self.session.get(Company, COMPANY_ROW)
+            self._zone = None if company is None else clock.zone_named(company.time_zone)
+            self._zone_read = True
+        return self._company
 
     def today(self) -> dt.date:
         """P1: today in the company's time zone; without a company, in DOCPOST_COMPANY_TIME_ZONE.

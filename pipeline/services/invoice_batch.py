@@ -39,7 +39,7 @@ from docpost.pipeline.services.invoices import (
     voucher_entries,
     write_invoice_tax,
 )
-from docpost.pipeline.services.journal import add_line, new_journal, post_voucher
+from docpost.pipeline.services.journal import add_line, frozen_seller, new_journal, post_voucher
 from docpost.pipeline.services.lines import require_exploded
 from docpost.pipeline.services.posting import tax_setup
 from docpost.pipeline.services.registrations import link_to_journal_line
@@ -199,9 +199,16 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
     """Journals and lines first (one flush: their ids), then everything that refers to them
     (a second), then the render messages and the outcomes (written at commit)."""
     session = uow.session
+    seller = frozen_seller(uow)  # D6: once for the batch, as its tax setup read the company
     for item, number in zip(planned, uow.next_numbers("INV", len(planned)), strict=True):
         journal = new_journal(
-            item.uow, "invoice", "INV", item.order, number=number, document_date=item.tax.date
+            item.uow,
+            "invoice",
+            "INV",
+            item.order,
+            number=number,
+            document_date=item.tax.date,
+            seller=seller,
         )
         for journal_line in invoice_lines(item.plans):
             add_line(journal, journal_line)

@@ -5,9 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from docpost.pipeline.uow import UnitOfWork
-from docpost.schema import Journal, JournalLine, LedgerEntry, SalesLine, SalesOrder
+from docpost.schema import (
+    Company,
+    Customer,
+    Journal,
+    JournalLine,
+    LedgerEntry,
+    SalesLine,
+    SalesOrder,
+)
+from docpost.schema.journals import BUYER_FIELDS, SELLER_FIELDS
 
 ACCOUNTS_RECEIVABLE = "1200"
 REVENUE = "3000"
@@ -29,10 +39,16 @@ def new_journal(
     reverses: Journal | None = None,
     number: str | None = None,
     document_date: dt.date | None = None,
+    seller: dict[str, Any] | None = None,
 ) -> Journal:
     """A journal with the next gapless number of its series (L2), or with `number`, taken
     already with others of a batch; dated `document_date` (P1: the request's), else today
-    in the company's time zone (the posting date)."""
+    in the company's time zone (the posting date).
+
+    Every journal, of every kind, freezes its parties (D6, M6, M7): the seller (the catalog's
+    company; `seller`, when a batch has frozen it once for all its journals) and the buyer
+    (the order's customer) as they are now, so its documents print them as posted whenever
+    they are rendered."""
     journal = Journal(
         number=number or uow.next_number(series),
         kind=kind,
@@ -44,10 +60,31 @@ def new_journal(
         request_id=uow.request_id,
         actor=uow.actor_name,
         reverses_id=reverses.id if reverses else None,
+        seller=frozen_seller(uow) if seller is None else seller,
+        buyer=buyer_record(order.customer),
         lines=[],
     )
     uow.add_journal(journal)
     return journal
+
+
+def frozen_seller(uow: UnitOfWork) -> dict[str, Any]:
+    """The seller a journal freezes (D6, M6): the catalog's company as it is now, {} when
+    the catalog has none (its documents print the DOCPOST_COMPANY_* fallback, as posted).
+    The unit of work's row, read once per request (it dates the request, P1): no statement."""
+    return seller_record(uow.company)
+
+
+def seller_record(company: Company | None) -> dict[str, Any]:
+    """The company's columns a journal keeps (schema.journals.SELLER_FIELDS), as stored."""
+    if company is None:
+        return {}
+    return {name: getattr(company, name) for name in SELLER_FIELDS}
+
+
+def buyer_record(customer: Customer) -> dict[str, Any]:
+    """The customer's columns a journal keeps (BUYER_FIELDS, M7; its language: P4)."""
+    return {name: getattr(customer, name) for name in BUYER_FIELDS}
 
 
 def snapshot_line(
