@@ -1,5 +1,5 @@
-"""The queue's commands: `docpost demo` in an empty folder, `submit` without a broker, and
-the arguments `worker`/`beat` hand to Celery."""
+"""The queue's commands: `submit` without a broker, and the arguments `worker`/`beat` hand to
+Celery. `docpost demo` is in test_demo.py."""
 
 from __future__ import annotations
 
@@ -27,26 +27,6 @@ def docpost(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.Comp
         text=True,
         timeout=timeout,
     )
-
-
-def test_demo_in_an_empty_folder(tmp_path: Path) -> None:
-    result = docpost(["demo"], tmp_path)
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "docpost.db").exists()
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["request", "kind", "status", "journal"]
-    assert any(line.startswith("usmf-012 ") and " succeeded " in line for line in lines)
-    assert not any(" rejected " in line or " failed " in line for line in lines)
-    assert "Trial balance" in result.stdout
-    total = next(line for line in lines if line.startswith("total"))
-    assert total.split()[-1] == "0.00"
-
-    again = docpost(["demo", "--json"], tmp_path)  # a second run finds every outcome kept
-    assert again.returncode == 0, again.stderr
-    document = json.loads(again.stdout)
-    assert {o["status"] for o in document["outcomes"]} == {"succeeded"}
-    assert document["trial_balance"]["total"] == "0.00"
 
 
 def test_submit_without_a_broker_runs_in_process(tmp_path: Path) -> None:

@@ -83,7 +83,9 @@ def register_queue_commands(command: CommandFactory) -> None:
         cmd_demo,
         "the USMF example end to end in this folder, with no server: creates the database "
         "(DOCPOST_DATABASE_URL, default ./docpost.db), runs the requests through the embedded "
-        "queue, writes the PDFs into ./documents and prints a summary and the trial balance",
+        "queue, writes the PDFs into ./documents and prints a summary and the trial balance; "
+        "then a Norwegian company with VAT the same way in ./norway (norway/docpost.db, "
+        "norway/documents), with its VAT summary",
     )
 
 
@@ -305,39 +307,6 @@ class ProgressBar:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from docpost.pipeline.entrypoints.cli.demo import run_demo, summary_rows
-    from docpost.pipeline.entrypoints.cli.render_text import table
+    from docpost.pipeline.entrypoints.cli.demo import demo_command
 
-    settings = get_settings()
-    print_error(f"running the USMF example through the embedded queue on {settings.database_url}")
-    result = run_demo(on_outcome=lambda outcome: None)
-    if args.json:
-        print_json(
-            {
-                "outcomes": result.outcomes,
-                "trial_balance": result.trial_balance,
-                "documents": result.documents,
-                "documents_not_rendered": result.documents_failed,
-                "documents_note": result.documents_note,
-            }
-        )
-        return EXIT_OK if result.ok else EXIT_REJECTED
-    print(table(["request", "kind", "status", "journal"], summary_rows(result)))
-    print()
-    print("Trial balance")
-    balance = result.trial_balance
-    print(
-        table(
-            ["account", "name", "balance"],
-            [[a["account"], a["name"], a["balance"]] for a in balance["accounts"]]
-            + [["total", "", balance["total"]]],
-        )
-    )
-    print()
-    if result.documents_note:
-        print(result.documents_note)
-    else:
-        print(f"{len(result.documents)} PDF(s) written to {Path(settings.documents_dir)}/")
-        for problem in result.documents_failed:
-            print(f"not rendered: {problem}")
-    return EXIT_OK if result.ok else EXIT_REJECTED
+    return demo_command(args.json)
