@@ -7,12 +7,23 @@ rates, a gift-basket bundle split per rate (T4), the VAT breakdown, KID and bank
 Preview every kind as PDF in a folder::
 
     python -m docpost.reports.samples OUT_DIR [--locale nb_NO] [--sample norwegian]
+
+The README's sample invoice is not one of these views but a real posting: the Norwegian
+invoice `docpost demo` posts, its first page made a small PNG (needs pdftoppm, from
+poppler-utils)::
+
+    cd "$(mktemp -d)" && docpost demo >/dev/null &&
+        python -m docpost.reports.samples --png norway/documents/INV-000001.pdf \
+        /path/to/checkout/reports/sample-invoice.png
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import shutil
+import subprocess
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -345,11 +356,48 @@ def _norwegian_components(locale: str) -> list[LineView]:
     ]
 
 
-def main() -> None:
-    from docpost.reports.render import render_pdf  # here, so importing samples stays light
+PNG_DPI = 100
+# A document is a few inks on white: 64 colours keep its text and rules sharp at a quarter of
+# a full-colour PNG's size (the repository keeps the image).
+PNG_COLOURS = 64
 
-    parser = argparse.ArgumentParser(description="Render every document kind as a PDF.")
-    parser.add_argument("out_dir", type=Path)
+
+def first_page_png(pdf: Path, png: Path, dpi: int = PNG_DPI) -> None:
+    """The first page of `pdf` as a PNG of `dpi` dots per inch, reduced to PNG_COLOURS colours
+    when Pillow (WeasyPrint's own dependency) is there. RuntimeError without pdftoppm."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise RuntimeError(
+            "pdftoppm is not installed: it comes with poppler-utils (apt-get install poppler-utils)"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        stem = Path(folder) / "page"
+        subprocess.run(
+            [pdftoppm, "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile", pdf, stem],
+            check=True,
+        )
+        _compress(stem.with_suffix(".png"), png)
+
+
+def _compress(source: Path, target: Path) -> None:
+    try:
+        from PIL import Image
+    except ImportError:  # the full-colour PNG, larger but the same page
+        shutil.copyfile(source, target)
+        return
+    with Image.open(source) as page:
+        reduced = page.convert("RGB").quantize(
+            colors=PNG_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
+        reduced.save(target, optimize=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Render every document kind as a PDF, or (--png) a PDF's first page as "
+        "the README's sample image."
+    )
+    parser.add_argument("out_dir", type=Path, nargs="?")
     parser.add_argument("--locale", default="en_US")
     parser.add_argument("--lines", type=int, default=None, help="repeat lines to this count")
     parser.add_argument(
@@ -358,17 +406,40 @@ def main() -> None:
         default="usmf",
         help="usmf: the USMF example (no VAT); norwegian: a company in NOK with VAT",
     )
-    args = parser.parse_args()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    parser.add_argument(
+        "--png",
+        nargs=2,
+        type=Path,
+        metavar=("PDF", "PNG"),
+        help=f"write the first page of PDF as PNG at {PNG_DPI} dpi (needs pdftoppm)",
+    )
+    parser.add_argument("--dpi", type=int, default=PNG_DPI, help="with --png")
+    args = parser.parse_args(argv)
+    if args.png:
+        try:
+            first_page_png(*args.png, dpi=args.dpi)
+        except RuntimeError as exc:
+            parser.exit(1, f"{exc}\n")
+        print(args.png[1])
+        return
+    if args.out_dir is None:
+        parser.error("give OUT_DIR, or --png PDF PNG")
+    render_samples(args.out_dir, args.locale, args.sample, args.lines)
+
+
+def render_samples(out_dir: Path, locale: str, sample: str, lines: int | None) -> None:
+    from docpost.reports.render import render_pdf  # here, so importing samples stays light
+
+    out_dir.mkdir(parents=True, exist_ok=True)
     kinds: tuple[Kind, ...] = ("confirmation", "packing_slip", "invoice", "credit_note")
     for kind in kinds:
-        if args.sample == "norwegian":
-            view = norwegian_sample_view(kind, args.locale)
-            path = args.out_dir / f"{kind}-norwegian-{args.locale}.pdf"
+        if sample == "norwegian":
+            view = norwegian_sample_view(kind, locale)
+            path = out_dir / f"{kind}-norwegian-{locale}.pdf"
         else:
-            view = sample_view(kind, line_count=args.lines)
-            path = args.out_dir / f"{kind}-{args.locale}.pdf"
-        path.write_bytes(render_pdf(view, args.locale))
+            view = sample_view(kind, line_count=lines)
+            path = out_dir / f"{kind}-{locale}.pdf"
+        path.write_bytes(render_pdf(view, locale))
         print(path)
 
 
