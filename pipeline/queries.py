@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from docpost.pipeline.rules.money import price_text, quantity_text
@@ -15,6 +15,7 @@ from docpost.pipeline.rules.text import normalize_serial
 from docpost.pipeline.runner.request_record import outcome_of
 from docpost.pipeline.services.journal import ACCOUNT_NAMES
 from docpost.schema import (
+    Company,
     Document,
     Journal,
     JournalLine,
@@ -26,7 +27,9 @@ from docpost.schema import (
     SalesOrder,
     SerialChange,
     SerialRegistration,
+    TaxCode,
 )
+from docpost.schema.company import COMPANY_ROW
 
 
 class NotFound(LookupError):
@@ -279,31 +282,45 @@ def _documents_of(session: Session, registration_id: int) -> dict[str, str | Non
     return found
 
 
+# A period of dates, first and last day both included; None on a side leaves it open.
+Period = tuple[dt.date | None, dt.date | None]
+
+
 def ledger(
     session: Session,
     voucher: str | None = None,
     account: str | None = None,
-    period: tuple[dt.date, dt.date] | None = None,
+    period: Period | None = None,
 ) -> dict[str, Any]:
+    """`docpost ledger`: the entries, the trial balance of those entries and the VAT summary
+    (L1). With `period`, only the vouchers dated in it (a journal's voucher is dated on its
+    document date, P1) and the VAT of the invoices and credit notes of those document dates:
+    the trial balance is then the period's movements, which balance like every voucher."""
     query = select(LedgerEntry).order_by(LedgerEntry.id)
     if voucher is not None:
         query = query.where(LedgerEntry.voucher == voucher)
     if account is not None:
         query = query.where(LedgerEntry.account == account)
+    query = _within(query, LedgerEntry.posting_date, period)
     entries = session.scalars(query).all()
     journals = dict(session.execute(select(Journal.id, Journal.number)).all()) if entries else {}
     balances: dict[str, Decimal] = defaultdict(Decimal)
     for entry in entries:
         balances[entry.account] += entry.amount
     total = sum(balances.values(), Decimal(0))
+    summary = vat_summary(session, period)
+    names = _account_names(session)
     return {
+        "period": _period_of(period),
+        # The VAT summary's and the vouchers' currency (T7); None in a catalog without company.
+        "currency": session.scalar(select(Company.currency).where(Company.id == COMPANY_ROW)),
         "entries": [
             {
                 "voucher": e.voucher,
                 "journal": journals.get(e.journal_id),
                 "date": e.posting_date.isoformat(),
                 "account": e.account,
-                "account_name": ACCOUNT_NAMES.get(e.account, ""),
+                "account_name": names.get(e.account, ""),
                 "debit": str(e.amount) if e.amount > 0 else None,
                 "credit": str(-e.amount) if e.amount < 0 else None,
                 "text": e.text,
@@ -312,24 +329,63 @@ def ledger(
         ],
         "trial_balance": {
             "accounts": [
-                {"account": a, "name": ACCOUNT_NAMES.get(a, ""), "balance": str(b)}
+                {"account": a, "name": names.get(a, ""), "balance": str(b)}
                 for a, b in sorted(balances.items())
             ],
-            "total": str(total),
+            "total": _price(total),
         },
-        "vat_summary": vat_summary(session, period),
+        "vat_summary": summary,
+        "vat_totals": {
+            "taxable_amount": _price(_sum_of(summary, "taxable_amount")),
+            "vat_amount": _price(_sum_of(summary, "vat_amount")),
+        },
     }
 
 
-def vat_summary(
-    session: Session, period: tuple[dt.date, dt.date] | None = None
-) -> list[dict[str, Any]]:
+def _account_names(session: Session) -> dict[str, str]:
+    """The fixed accounts' names, and each output VAT account named by its tax codes (L1,
+    M8: "Output VAT, code 3" for 2700), so the trial balance says what 2700 holds."""
+    codes: dict[str, list[str]] = defaultdict(list)
+    for code, account in session.execute(
+        select(TaxCode.code, TaxCode.account)
+        .where(TaxCode.account.is_not(None))
+        .order_by(TaxCode.code)
+    ):
+        codes[account].append(code)
+    vat = {a: f"Output VAT, code {', '.join(c)}" for a, c in codes.items()}
+    return {**vat, **ACCOUNT_NAMES}
+
+
+def _within(query: Select[Any], column: Any, period: Period | None) -> Select[Any]:
+    """`query` restricted to rows whose `column` (a date) lies in `period`."""
+    first, last = period if period is not None else (None, None)
+    if first is not None:
+        query = query.where(column >= first)
+    if last is not None:
+        query = query.where(column <= last)
+    return query
+
+
+def _period_of(period: Period | None) -> dict[str, str | None]:
+    first, last = period if period is not None else (None, None)
+    return {"from": _date(first), "to": _date(last)}
+
+
+def _sum_of(rows: list[dict[str, Any]], key: str) -> Decimal:
+    return sum((Decimal(row[key]) for row in rows), Decimal(0))
+
+
+def vat_summary(session: Session, period: Period | None = None) -> list[dict[str, Any]]:
     """What a VAT return needs (issue 15, L1, T7): per tax code, the taxable base and output
     VAT in the company currency of the invoices, less those of the credit notes, whose
     document date is in `period` (first and last day, both included; None: all)."""
-    query = select(Journal.kind, JournalVat).join(Journal, Journal.id == JournalVat.journal_id)
-    if period is not None:
-        query = query.where(Journal.document_date.between(*period))
+    query = (
+        select(Journal.kind, JournalVat)
+        .join(Journal, Journal.id == JournalVat.journal_id)
+        # A confirmation freezes VAT too (to print it) but posts nothing: not in a VAT return.
+        .where(Journal.kind.in_(("invoice", "credit_note")))
+    )
+    query = _within(query, Journal.document_date, period)
     sums: dict[tuple[str, str, Decimal], list[Decimal]] = {}
     for kind, part in session.execute(query):
         sign = -1 if kind == "credit_note" else 1

@@ -124,9 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
     p.add_argument("--actor", help="who runs it (default: DOCPOST_SYSTEM_ACTOR, erp)")
 
-    p = command("ledger", cmd_ledger, "ledger entries and the trial balance")
-    p.add_argument("--voucher")
-    p.add_argument("--account")
+    p = command(
+        "ledger",
+        cmd_ledger,
+        "ledger entries, the trial balance and the VAT summary per tax code (base and VAT "
+        "in the company currency: what a VAT return needs), of all time or of a period",
+    )
+    p.add_argument("--voucher", help="only the entries of this voucher (VOU-...)")
+    p.add_argument("--account", help="only the entries of this account, e.g. 2700")
+    p.add_argument(
+        "--from",
+        dest="date_from",
+        metavar="YYYY-MM-DD",
+        help="first day of the period, included: vouchers dated on or after it (a journal's "
+        "voucher is dated on its document date) and the VAT of the invoices and credit notes "
+        "of those document dates; the trial balance is then the period's movements",
+    )
+    p.add_argument(
+        "--to",
+        dest="date_to",
+        metavar="YYYY-MM-DD",
+        help="last day of the period, included (either end may be left open)",
+    )
 
     register_queue_commands(command)
     register_dead_letter_commands(command)
@@ -262,10 +281,49 @@ def cmd_show_schedule(args: argparse.Namespace) -> int:
     return _query(args, lambda s: queries.show_schedule(s, args.key), print_schedule)
 
 
+class PeriodError(ValueError):
+    """A `--from`/`--to` the ledger cannot take: the message says what would be right."""
+
+
+def ledger_period(date_from: str | None, date_to: str | None) -> queries.Period | None:
+    """The period `docpost ledger --from --to` asks for (both days included), None for all
+    time. Dates are written YYYY-MM-DD, and the period does not end before it begins."""
+    if date_from is None and date_to is None:
+        return None
+    first = _period_day("--from", date_from)
+    last = _period_day("--to", date_to)
+    if first is not None and last is not None and first > last:
+        raise PeriodError(
+            f"--from {first.isoformat()} is after --to {last.isoformat()}; "
+            "the period runs from its first day to its last"
+        )
+    return first, last
+
+
+def _period_day(option: str, text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        # ISO's extended form only: fromisoformat alone also takes 20260131 and 2026-W05-1.
+        if len(text) != len("YYYY-MM-DD") or text[4] != "-" or text[7] != "-":
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise PeriodError(
+            f"{option} {text!r} is not a date; write it YYYY-MM-DD, e.g. 2026-01-31"
+        ) from None
+
+
 def cmd_ledger(args: argparse.Namespace) -> int:
     from docpost.pipeline.entrypoints.cli.render_text import print_ledger
 
-    return _query(args, lambda s: queries.ledger(s, args.voucher, args.account), print_ledger)
+    try:
+        period = ledger_period(args.date_from, args.date_to)
+    except PeriodError as exc:
+        return fail(args, f"ledger: {exc}", "usage", EXIT_USAGE)
+    return _query(
+        args, lambda s: queries.ledger(s, args.voucher, args.account, period), print_ledger
+    )
 
 
 if __name__ == "__main__":

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    right: Collection[int] = (),
+    footer: Sequence[Any] | None = None,
+) -> str:
+    """Columns as wide as their widest cell; the columns numbered in `right` (amounts) are
+    right-aligned, so their decimal points line up. A `footer` row (totals) comes after a
+    rule under the body."""
     cells = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    last = [("" if v is None else str(v)) for v in footer] if footer is not None else None
+    every = [*cells, *([last] if last is not None else [])]
+    widths = [max([len(h), *(len(r[i]) for r in every)]) for i, h in enumerate(headers)]
+
+    def render(row: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    out = [render(headers), rule, *(render(r) for r in cells)]
+    if last is not None:
+        out += [rule, render(last)]
     return "\n".join(out)
 
 
@@ -125,6 +143,19 @@ def print_trace(found: dict[str, Any]) -> None:
 
 
 def print_ledger(ledger: dict[str, Any]) -> None:
+    """`docpost ledger`: the entries, the trial balance and the VAT summary per tax code, each
+    headed by the period asked for. Amounts are right-aligned, as the JSON writes them."""
+    period = _period_text(ledger.get("period") or {})
+    print(f"Ledger entries{period}")
+    if ledger["entries"]:
+        _print_entries_and_balance(ledger, period)
+    else:
+        print("no entries in this period" if period else "no entries")
+    print()
+    _print_vat_summary(ledger, period)
+
+
+def _print_entries_and_balance(ledger: dict[str, Any], period: str) -> None:
     print(
         table(
             ["voucher", "journal", "date", "account", "debit", "credit", "text"],
@@ -133,24 +164,59 @@ def print_ledger(ledger: dict[str, Any]) -> None:
                     e["voucher"],
                     e["journal"],
                     e["date"],
-                    f"{e['account']} {e['account_name']}",
+                    f"{e['account']} {e['account_name']}".rstrip(),
                     e["debit"],
                     e["credit"],
                     e["text"],
                 ]
                 for e in ledger["entries"]
             ],
+            right={4, 5},
         )
     )
     print()
-    print("Trial balance")
+    print(f"Trial balance{period}")
     print(
         table(
             ["account", "name", "balance"],
             [[a["account"], a["name"], a["balance"]] for a in ledger["trial_balance"]["accounts"]],
+            right={2},
+            footer=["total", "", ledger["trial_balance"]["total"]],
         )
     )
-    print(f"total {ledger['trial_balance']['total']}")
+
+
+def _print_vat_summary(ledger: dict[str, Any], period: str) -> None:
+    """L1: per SAF-T tax code its category, rate, base (taxable amount) and output VAT of the
+    period's invoices less its credit notes, in the company currency, and their totals."""
+    currency = f" ({ledger['currency']})" if ledger.get("currency") else ""
+    print(f"VAT summary{period}{currency}")
+    summary = ledger.get("vat_summary") or []
+    if not summary:
+        print("no VAT in this period" if period else "no VAT posted")
+        return
+    totals = ledger.get("vat_totals") or {}
+    print(
+        table(
+            ["tax code", "category", "rate %", "base", "VAT"],
+            [
+                [v["tax_code"], v["category"], v["rate"], v["taxable_amount"], v["vat_amount"]]
+                for v in summary
+            ],
+            right={2, 3, 4},
+            footer=["total", "", "", totals.get("taxable_amount"), totals.get("vat_amount")],
+        )
+    )
+
+
+def _period_text(period: dict[str, Any]) -> str:
+    """' 2026-01-01 to 2026-01-31', ' from 2026-01-01', ' to 2026-01-31', or '' for all."""
+    first, last = period.get("from"), period.get("to")
+    if first and last:
+        return f" {first} to {last}"
+    if first:
+        return f" from {first}"
+    return f" to {last}" if last else ""
 
 
 def print_schedule(schedule: dict[str, Any]) -> None:
