@@ -14,17 +14,20 @@ posted. Only packing slips ever get corrections after posting: invoiced and cred
 cannot be changed (S9) and a canceled packing slip's line is locked, so for every other
 journal this rule simply prints the serials as they read now.
 
-Parties (M6, M7, P3): the company (the catalog's one row) and the customer are read as they are
-when the document is rendered, as the customer's name and address always were: the stored PDF
-never changes once rendered (D6), but a document still pending when the catalog changes them, or
-a later revision, prints them as they read then. Freezing them at posting needs a copy with the
-journal (a schema change).
+Parties (M6, M7, P3, P4, D6): every journal freezes the seller (the catalog's company) and the
+buyer (its customer, with its document language) at posting (``journals.seller`` and ``buyer``,
+written by services.journal.new_journal), so a document still pending when the catalog changes
+them, and every later revision of a packing slip, prints the parties as they were posted.
+Journals posted before they were kept (migration 0010: NULL) read the company and the customer
+from master data as they are when rendered, as they always did. A seller frozen as {} was
+posted by a catalog without a company: it prints the DOCPOST_COMPANY_* fallback, as then.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
@@ -46,7 +49,8 @@ from docpost.schema import (
     SerialChange,
     SerialRegistration,
 )
-from docpost.schema.company import COMPANY_ROW, PartyColumns
+from docpost.schema.company import COMPANY_ROW
+from docpost.schema.journals import BUYER_FIELDS, SELLER_FIELDS
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class PartySnapshot:
     country: str | None = None  # ISO 3166 alpha-2; None: the company's (M7)
     organisation_number: str | None = None
     vat_id: str | None = None
+    peppol_endpoint: str | None = None  # M6, M7: scheme:identifier, for the e-invoice
 
     @property
     def has_parts(self) -> bool:
@@ -135,6 +140,9 @@ class JournalSnapshot:
     # an invoice invoices (its delivery date).
     reverses_date: dt.date | None = None
     delivery_date: dt.date | None = None
+    # M6/D6: the seller as posted (the company when rendered for a journal posted before
+    # parties were frozen); None: no company, the DOCPOST_COMPANY_* fallback prints.
+    company: CompanySnapshot | None = None
 
 
 @dataclass(frozen=True)
@@ -164,45 +172,70 @@ class TaxSnapshot:
 
 
 def load_company(session: Session) -> CompanySnapshot | None:
-    """The catalog's company (M6), or None when the catalog has none (the USMF example)."""
+    """The catalog's company (M6) now, or None when the catalog has none (the USMF example)."""
     company = session.get(Company, COMPANY_ROW)
-    if company is None:
+    return None if company is None else _company(_columns(company, SELLER_FIELDS))
+
+
+def _company(seller: Mapping[str, Any]) -> CompanySnapshot | None:
+    """The seller from its columns (schema.journals.SELLER_FIELDS): as frozen with a journal
+    or as the company row has them, so both print alike; {}: no company."""
+    if not seller:
         return None
     return CompanySnapshot(
-        **_party_fields(company, company.address_lines),
-        name=company.name,
-        vat_registered=company.vat_registered,
-        foretaksregisteret=company.foretaksregisteret,
-        bank_account=company.bank_account,
-        iban=company.iban,
-        bic=company.bic,
-        currency=company.currency,
+        **_party_fields(seller, seller.get("address_lines") or ""),
+        name=seller["name"],
+        vat_registered=bool(seller.get("vat_registered")),
+        foretaksregisteret=bool(seller.get("foretaksregisteret")),
+        bank_account=seller.get("bank_account"),
+        iban=seller.get("iban"),
+        bic=seller.get("bic"),
+        currency=seller.get("currency"),
     )
 
 
-def _customer_party(customer: Customer | None) -> PartySnapshot | None:
-    if customer is None:
-        return None
-    return PartySnapshot(**_party_fields(customer, customer.address), vat_id=customer.vat_id)
+def _customer_party(buyer: Mapping[str, Any]) -> PartySnapshot:
+    return PartySnapshot(
+        **_party_fields(buyer, buyer.get("address") or ""), vat_id=buyer.get("vat_id")
+    )
 
 
-def _party_fields(party: PartyColumns, address: str) -> dict[str, Any]:
+def _party_fields(party: Mapping[str, Any], address: str) -> dict[str, Any]:
     """What the company and a customer share (schema.company.PartyColumns), with the address
     lines as stored (joined by line feeds), blank ones left out."""
     return {
         "address_lines": tuple(line for line in address.splitlines() if line.strip()),
-        "postcode": party.postcode,
-        "city": party.city,
-        "country": party.country,
-        "organisation_number": party.organisation_number,
+        "postcode": party.get("postcode"),
+        "city": party.get("city"),
+        "country": party.get("country"),
+        "organisation_number": party.get("organisation_number"),
+        "peppol_endpoint": party.get("peppol_endpoint"),
     }
+
+
+def _columns(row: object, names: Sequence[str]) -> dict[str, Any]:
+    """A master-data row's columns by name, as a journal freezes them (services.journal)."""
+    return {name: getattr(row, name) for name in names}
+
+
+def _parties(
+    session: Session, journal: Journal
+) -> tuple[CompanySnapshot | None, dict[str, Any] | None]:
+    """D6: the seller and the buyer the journal froze at posting; for a journal posted before
+    they were kept (NULL), master data as it is now (the module docstring). The buyer is None
+    only for such a journal whose customer no longer exists (its code prints then)."""
+    company = _company(journal.seller) if journal.seller is not None else load_company(session)
+    if journal.buyer is not None:
+        return company, journal.buyer
+    customer = session.get(Customer, journal.customer_code)
+    return company, None if customer is None else _columns(customer, BUYER_FIELDS)
 
 
 def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> JournalSnapshot:
     line_ids = [ln.id for ln in journal.lines]
     serials = _serials_at_revision(session, journal, line_ids, revision)
     order_no = session.scalar(select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id))
-    customer = session.get(Customer, journal.customer_code)
+    company, buyer = _parties(session, journal)
     reverses = (
         session.scalar(select(Journal.number).where(Journal.id == journal.reverses_id))
         if journal.reverses_id is not None
@@ -243,21 +276,22 @@ def load_snapshot(session: Session, journal: Journal, revision: int = 1) -> Jour
         currency=journal.currency,
         order_no=order_no or "",
         customer_code=journal.customer_code,
-        customer_name=customer.name if customer else journal.customer_code,
-        customer_address=customer.address if customer else "",
+        customer_name=buyer["name"] if buyer else journal.customer_code,
+        customer_address=(buyer.get("address") or "") if buyer else "",
         total_amount=journal.total_amount,
         reverses=reverses,
         packing_slips=packing_slips,
         bundle_units=bundle_units,
         bundle_prices=bundle_prices,
         lines=tuple(_line(ln, tuple(serials.get(ln.id, ()))) for ln in journal.lines),
-        customer_party=_customer_party(customer),
+        customer_party=_customer_party(buyer) if buyer else None,
         tax=_tax(journal),
         origin=session.scalar(select(SalesOrder.origin).where(SalesOrder.id == journal.order_id))
         or "order",
-        customer_language=customer.language if customer else None,
+        customer_language=buyer.get("language") if buyer else None,
         reverses_date=_journal_date(journal.reverses) if journal.reverses is not None else None,
         delivery_date=delivery_date,
+        company=company,
     )
 
 

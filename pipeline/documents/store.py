@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
 from docpost.pipeline.documents import view as views
-from docpost.pipeline.documents.snapshot import latest_revision, load_company, load_snapshot
+from docpost.pipeline.documents.snapshot import (
+    CompanySnapshot,
+    latest_revision,
+    load_company,
+    load_snapshot,
+)
 from docpost.pipeline.documents.view import document_view
 from docpost.reports.labels import normalize_locale
 from docpost.reports.viewmodel import CompanyView, DocumentView
@@ -40,7 +45,13 @@ def company_view(session: Session, locale: str) -> tuple[CompanyView, str | None
     """The seller (M6), its country and currency: the catalog's company when there is one,
     else the DOCPOST_COMPANY_NAME/ADDRESS settings (the fallback for catalogs without a
     company, such as the USMF example; no country or currency then)."""
-    company = load_company(session)
+    return seller_view(load_company(session), locale)
+
+
+def seller_view(
+    company: CompanySnapshot | None, locale: str
+) -> tuple[CompanyView, str | None, str | None]:
+    """``company_view`` of a given seller: a journal's as posted (D6, snapshot.company)."""
     if company is not None:
         return views.company_view(company, locale), company.country, company.currency
     settings = get_settings()
@@ -77,7 +88,7 @@ def view_and_locale(
         revision = document.revision
     snapshot = load_snapshot(session, journal, revision)
     locale = _customer_locale(snapshot.customer_language) or document_locale(locale)
-    company, company_country, company_currency = company_view(session, locale)
+    company, company_country, company_currency = seller_view(snapshot.company, locale)
     view = document_view(snapshot, company, locale, company_country, company_currency)
     return view, locale
 
