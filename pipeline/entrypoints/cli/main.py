@@ -130,8 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         "ledger entries, the trial balance and the VAT summary per tax code (base and VAT "
         "in the company currency: what a VAT return needs), of all time or of a period",
     )
-    p.add_argument("--voucher", help="only the entries of this voucher (VOU-...)")
-    p.add_argument("--account", help="only the entries of this account, e.g. 2700")
+    # The VAT summary is a return's: of the period's invoices and credit notes, whatever
+    # entries --voucher or --account pick.
+    p.add_argument(
+        "--voucher", help="only the entries of this voucher (VOU-...); not the VAT summary"
+    )
+    p.add_argument(
+        "--account", help="only the entries of this account, e.g. 2700; not the VAT summary"
+    )
     p.add_argument(
         "--from",
         dest="date_from",
