@@ -243,3 +243,25 @@ def test_progress_redraws_only_on_a_terminal() -> None:
     assert log.getvalue() == (
         "docpost: Norwegian company: 2 requests through the embedded queue on norway/docpost.db\n"
     )
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_counts_fanned_out_requests() -> None:
+    """Bulk invoicing's invoices join the total when their parent names them."""
+    screen = Terminal()
+    progress = demo.DemoProgress(screen)
+    progress.start(demo.USMF, "sqlite:///docpost.db", 2)
+    bulk = {"request_id": "b", "status": "succeeded", "result": {"requests": ["b:1", "b:2"]}}
+    for outcome in (bulk, {"request_id": "b:1"}, {"request_id": "b:2"}, {"request_id": "c"}):
+        progress.outcome(outcome)
+    progress.stopping()
+    progress.done()
+    shown = screen.getvalue().split("\r")
+    assert [part.removesuffix("\033[K") for part in shown[2:6]] == [
+        "  1/4 b", "  2/4 b:1", "  3/4 b:2", "  4/4 c",
+    ]  # fmt: skip
+    assert screen.getvalue().endswith("\r\033[K")  # the terminal's line left clean

@@ -46,6 +46,7 @@ from docpost.pipeline.entrypoints.cli.requests_io import read_request_file
 from docpost.schema import Document, RequestRecord
 from docpost.schema.migrate import upgrade
 from docpost.tasks.app import app, configure
+from docpost.tasks.client import fan_out_ids
 from docpost.tasks.embedded import embedded_worker, run_in_order
 from docpost.tasks.relay import relay_outbox
 
@@ -190,6 +191,10 @@ def run_demo(
             # Each example ends with nothing in flight (its outcomes final, its PDFs rendered);
             # a duplicate message would otherwise be run against the next example's database.
             app.control.purge()
+        if progress is not None:
+            progress.stopping()
+    if progress is not None:
+        progress.done()
     return DemoResult(parts)
 
 
@@ -219,8 +224,6 @@ def _run_example(
         if progress is not None:
             progress.rendering()
         wait_for_renders(sessions, RENDER_WAIT_SECONDS)
-    if progress is not None:
-        progress.done()
     with sessions() as session:
         ledger = queries.ledger(session)
     part = PartResult(
@@ -295,9 +298,9 @@ class DemoProgress:
         )
 
     def outcome(self, outcome: dict[str, Any]) -> None:
-        # Fanned-out requests (bulk invoicing's invoices) count too: the total grows with them.
+        # Fanned-out requests (bulk invoicing's invoices) count too, once their parent says.
         self.done_count += 1
-        self.total = max(self.total, self.done_count)
+        self.total += len(fan_out_ids(outcome))
         if self.live:
             self.stream.write(f"\r  {self.done_count}/{self.total} {outcome['request_id']}\033[K")
             self.stream.flush()
@@ -307,13 +310,19 @@ class DemoProgress:
             self.stream.write(f"\r  {self.done_count}/{self.total} done; rendering PDFs\033[K")
             self.stream.flush()
 
+    def stopping(self) -> None:
+        if self.live:
+            self.stream.write("\r  stopping the embedded queue\033[K")
+            self.stream.flush()
+
     def done(self) -> None:
         if self.live:
             self.stream.write("\r\033[K")
             self.stream.flush()
 
     def _line(self, text: str) -> None:
-        self.stream.write(f"docpost: {text}\n")
+        clear = "\r\033[K" if self.live else ""  # the previous example's redrawn line
+        self.stream.write(f"{clear}docpost: {text}\n")
         self.stream.flush()
 
 
