@@ -120,7 +120,7 @@ class UnitOfWork:
         """The catalog's company's time zone (M6), read once, lazily, on this unit of work's
         session (inside its transaction: reading it when the unit is made would begin one
         before `with` does); None when no company is loaded."""
-        self.company  # noqa: B018  (read with the row)
+        self._read_company()
         return self._zone
 
     @property
@@ -128,11 +128,14 @@ class UnitOfWork:
         """The catalog's company row (M6), read once on this unit of work's session and held,
         so later `session.get(Company, COMPANY_ROW)` of the request (posting's company_of, the
         parties a journal freezes, D6) find it without a statement; None: no company loaded."""
+        self._read_company()
+        return self._company
+
+    def _read_company(self) -> None:
         if not self._zone_read:
             company = self._company = self.session.get(Company, COMPANY_ROW)
             self._zone = None if company is None else clock.zone_named(company.time_zone)
             self._zone_read = True
-        return self._company
 
     def today(self) -> dt.date:
         """P1: today in the company's time zone; without a company, in DOCPOST_COMPANY_TIME_ZONE.
