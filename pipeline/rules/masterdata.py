@@ -1,6 +1,7 @@
 """Master data rules (DOMAIN.md M1-M5, M8) as pure functions: plain values in, plans or
 rejections out; the catalog service loads what they need and writes what they plan. The
-parties (M6 company, M7 customers) are in pipeline.rules.parties."""
+parties (M6 company, M7 customers) are in pipeline.rules.parties; what T1 will need of the
+items' and customers' tax (M7, M8) is checked here too, at load."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from decimal import Decimal
 
 from docpost.pipeline.duties import MAINTAIN_MASTER_DATA, MANAGE_ACTORS
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.tax import EXPORT_CATEGORY, REVERSE_CHARGE_CATEGORY
 
 INVENTORY_SERIAL_OPTIONS = (
     "serial_primary_stocking",
@@ -270,3 +272,104 @@ def check_item_tax_code(item: str, tax_code: str | None, exists: bool) -> None:
             item=item,
             tax_code=tax_code,
         )
+
+
+def check_tax_codes_unique(codes: Sequence[str]) -> None:
+    """M8: a catalog gives each tax code once; a second entry would silently replace the
+    first one's category, rates and account."""
+    seen: set[str] = set()
+    for code in codes:
+        if code in seen:
+            raise _tax_refusal(
+                "duplicate_code", code, "is given twice in this catalog; give each code once"
+            )
+        seen.add(code)
+
+
+# --- M7, M8 at load: what invoicing will need of the master data (T1) --------------------------
+#
+# T1 decides each invoice line's tax code at posting, from the item's tax code mapped by the
+# customer's tax treatment. Master data that cannot give a line its tax code is refused when it
+# is loaded, naming the item or customer, instead of each of their invoices later. Both checks
+# look at the database as the catalog leaves it (they run after everything in it is written),
+# so a catalog may give in any order what it needs, and a catalog that gives neither tax codes
+# nor what names them changes nothing they check. Where no tax code exists at all, no VAT is
+# charged (CONTRACT.md: "a catalog without a company or tax codes still loads: its documents
+# carry no VAT") and nothing is required.
+
+SHOWN = 10  # items or customers a refusal names; the rest it counts
+# The category of the one code each treatment maps a line to (M8; pipeline.rules.tax).
+TREATMENT_CATEGORIES: Mapping[str, str] = {
+    "export": EXPORT_CATEGORY,
+    "reverse_charge": REVERSE_CHARGE_CATEGORY,
+}
+
+
+def check_items_taxed(tax_codes_loaded: bool, untaxed: Sequence[str], count: int) -> None:
+    """M8, T1: once tax codes are loaded, every item but a bundle parent has a tax code. A
+    bundle's VAT comes from its components' codes (T4), so it needs none. `untaxed`: the first
+    items without one (at most SHOWN, by code), of `count` in all.
+
+    A catalog that loads the first tax codes into a database whose items have none is refused
+    the same way, naming those items: it must give them their tax codes too (the same catalog
+    may: the check sees the items it re-gives), since from then on VAT is charged and every
+    invoice of such an item would be refused."""
+    if not tax_codes_loaded or count == 0:
+        return
+    it = "it" if count == 1 else "them"
+    raise Rejection(
+        "catalog.item_without_tax_code",
+        f"{_named('item', untaxed, count)} no tax code; with tax codes loaded, every item but "
+        f"a bundle needs one, from which its invoice lines take their VAT (T1): give {it} a "
+        "tax_code in this catalog (M8)",
+        rule="M8",
+        items=list(untaxed),
+        count=count,
+    )
+
+
+def check_treatment_tax_codes(
+    tax_codes_loaded: bool,
+    treated: Mapping[str, tuple[Sequence[str], int]],
+    codes_by_category: Mapping[str, Sequence[str]],
+) -> None:
+    """M7, M8, T1: a customer taxed `export` or `reverse_charge` has its lines mapped to the
+    one tax code of category G, respectively AE (pipeline.rules.tax.TaxTable.treatment_code),
+    so once tax codes are loaded there must be exactly one such code for each treatment a
+    customer has. `treated`: treatment -> (the first customers having it, at most SHOWN, and
+    how many in all); `codes_by_category`: category -> the tax codes of that category."""
+    if not tax_codes_loaded:
+        return
+    for treatment, category in TREATMENT_CATEGORIES.items():
+        customers, count = treated.get(treatment, ((), 0))
+        found = sorted(codes_by_category.get(category, ()))
+        if count and len(found) != 1:
+            _refuse_treatment(treatment, category, customers, count, found)
+
+
+def _refuse_treatment(
+    treatment: str, category: str, customers: Sequence[str], count: int, found: Sequence[str]
+) -> None:
+    its = "its" if count == 1 else "their"
+    there = f"there are {len(found)}: {', '.join(found)}" if found else "there is none"
+    raise Rejection(
+        "catalog.treatment_without_tax_code",
+        f"{_named('customer', customers, count)} tax_treatment {treatment}, which maps {its} "
+        f"invoice lines to the one tax code of category {category} "
+        f"({TAX_CATEGORIES[category]}) (M7, T1); {there}: load exactly one (M8)",
+        rule="M8",
+        treatment=treatment,
+        category=category,
+        customers=list(customers),
+        count=count,
+        tax_codes=list(found),
+    )
+
+
+def _named(kind: str, shown: Sequence[str], count: int) -> str:
+    """ "item X-1 has", "items A, B and C have", "items A, ..., J and 5 more have"."""
+    if count == 1:
+        return f"{kind} {shown[0]} has"
+    names = list(shown)
+    last = f"{count - len(names)} more" if count > len(names) else names.pop()
+    return f"{kind}s {', '.join(names)} and {last} have"

@@ -5,7 +5,9 @@ pipeline/rules/masterdata.py and pipeline/rules/parties.py, then written. The pa
 order the later ones need: the company (M6) before the customers whose organisation numbers
 its country decides, tax codes (M8), tracking groups and revenue schedules before the items
 that name them, items before the bills of materials that name them. Actors are checked first
-(M5) so a refused catalog reads nothing else, and written last.
+(M5) so a refused catalog reads nothing else, and written last. What invoicing will need of
+the items' and customers' tax (M7, M8, T1) is checked on the database as the rest of the
+catalog leaves it, so it is refused at load, naming the item or customer, not at invoicing.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, inspect, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from docpost.pipeline.contract import (
     ActorIn,
@@ -65,6 +67,8 @@ def upsert_catalog(uow: UnitOfWork, cmd: UpsertCatalog) -> dict[str, Any]:
     session.flush()
     _check_bundles_used_as_components(session)
     _write_customers(session, cmd.customers)
+    session.flush()
+    _check_tax_for_invoicing(session, cmd)
     _write_actors(session, cmd.actors)
     session.flush()
     return {
@@ -123,6 +127,7 @@ def _write_company(session: Session, company_in: CompanyIn) -> None:
 def _write_tax_codes(session: Session, tax_codes: Sequence[TaxCodeIn]) -> None:
     """M8: each tax code given replaces the stored one and its rates (a posted line keeps the
     rate it was posted at, T1)."""
+    masterdata.check_tax_codes_unique([code_in.code for code_in in tax_codes])
     for code_in in tax_codes:
         plan = masterdata.plan_tax_code(
             code_in.code,
@@ -289,6 +294,45 @@ def _write_customers(session: Session, customers: Sequence[CustomerIn]) -> None:
             address="\n".join(address.lines),
             **values,
         )
+
+
+# --- what invoicing will need (M7, M8, T1) ----------------------------------------------------
+
+
+def _check_tax_for_invoicing(session: Session, cmd: UpsertCatalog) -> None:
+    """M8/T1: with tax codes loaded, every item but a bundle has one; M7/M8: each export or
+    reverse-charge treatment a customer has finds its one tax code. Checked on the database
+    as this catalog leaves it, and only when the catalog gives what these depend on (so a
+    catalog of actors alone reads none of it)."""
+    if not (cmd.tax_codes or cmd.items or cmd.customers):
+        return
+    codes_by_category: dict[str, list[str]] = {}
+    for code, category in session.execute(select(TaxCode.code, TaxCode.category)):
+        codes_by_category.setdefault(category, []).append(code)
+    loaded = bool(codes_by_category)
+    if cmd.tax_codes or cmd.items:
+        untaxed = select(Item.item).where(Item.tax_code.is_(None), Item.bundle.is_(False))
+        masterdata.check_items_taxed(loaded, *_first_and_count(session, untaxed, Item.item))
+    if cmd.tax_codes or cmd.customers:
+        treated = {
+            treatment: _first_and_count(
+                session,
+                select(Customer.customer).where(Customer.tax_treatment == treatment),
+                Customer.customer,
+            )
+            for treatment in masterdata.TREATMENT_CATEGORIES
+        }
+        masterdata.check_treatment_tax_codes(loaded, treated, codes_by_category)
+
+
+def _first_and_count(
+    session: Session, query: Select[tuple[str]], key: InstrumentedAttribute[str]
+) -> tuple[list[str], int]:
+    """The first keys `query` selects (as many as a refusal names), and how many in all."""
+    first = list(session.scalars(query.order_by(key).limit(masterdata.SHOWN)))
+    if len(first) < masterdata.SHOWN:
+        return first, len(first)
+    return first, session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -22,14 +22,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from docpost.pipeline import queries
 from docpost.pipeline.queries import show_journal
 from docpost.pipeline.rules.payment import is_valid_kid, kid
 from docpost.pipeline.rules.tax import rounding_bound, vat_of
 from docpost.pipeline.services import invoice_batch
-from docpost.schema import Base, Journal, LedgerEntry, RevenueScheduleLine, SalesOrder
+from docpost.schema import Base, Item, Journal, LedgerEntry, RevenueScheduleLine, SalesOrder
 from docpost.schema.migrate import alembic_config
 from tests.conftest import EXAMPLES, Runner
 from tests.services.test_invoice_batch import bulk
@@ -420,12 +420,18 @@ def test_t6_receipt_vat_per_rate_is_the_sum_of_its_lines(norway: Runner) -> None
 
 
 def test_t1_an_item_without_tax_code_is_refused_at_invoicing(run: Runner) -> None:
-    """M8/T1: with tax codes in the catalog, every item sold needs one; the invoice is refused
-    naming the item, and nothing is written."""
+    """M8/T1: with tax codes in the catalog, every item sold needs one. The catalog load
+    refuses an item without one (tests/services/test_catalog_tax_checks.py); one that lost it
+    around that check (here written directly, after its order was confirmed) is refused at
+    invoicing, naming the item, and nothing is written."""
     data = catalog()
-    data["items"].append({"item": "X-1", "name": "Untaxed", "unit": "ea", "base_sales_price": "10"})
+    data["items"].append(
+        {"item": "X-1", "name": "Untaxed", "unit": "ea", "base_sales_price": "10", "tax_code": "3"}
+    )
     run.ok("upsert_catalog", data)
     sell(run, "SO-1", ("X-1", "1", "10.00"))
+    with run.sessions() as session, session.begin():
+        session.execute(update(Item).where(Item.item == "X-1").values(tax_code=None))
     error = run.rejected("post_invoice", {"order": "SO-1"})
     assert (error["code"], error["rule"]) == ("tax.item_without_code", "M8")
     assert error["message"] == "item X-1 has no tax code; every item needs one (M8)"
