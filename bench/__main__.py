@@ -26,6 +26,9 @@ Sections, each printing its figures as it goes (progress on stderr):
    slip (3 and 30 lines) and invoice as before tax, and the tax scenario's with and without tax
 8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
    service; the ratio beside the linear limit 4 x (bench.serials)
+t. cost of tax: the tax scenario's packing slip and invoice and the no-tax peer's, in this
+   process, alternating request by request, CPU (ours + the PostgreSQL backend's) per request
+   with tax over without: the steadier ratio on a shared machine (bench.tax_cost)
 9. recovery sweep: beat's sweep over a requests table of finished work when nothing is lost
    (its share of the sweep interval), and how fast it publishes lost requests again beside
    the queue floor (bench.recovery)
@@ -57,7 +60,7 @@ from typing import Any
 
 SECTIONS = (
     "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql",
-    "serials", "recovery", "no_tax",
+    "serials", "recovery", "no_tax", "tax_cost",
 )  # fmt: skip
 
 # The idle recovery sweep may take at most this share of its interval (beat runs it every
@@ -124,7 +127,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bench import db_floor, memory, ordering, pdf, sql_count, throughput
+    from bench import db_floor, memory, ordering, pdf, sql_count, tax_cost, throughput
     from bench.common import Database, private_database
     from bench.scenarios import NO_TAX, SCENARIOS, TAX, TAX_VAT_GROUPS
     from bench.workers import Broker, configure_client
@@ -237,6 +240,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     return out
 
                 section("sql per posting", sql)
+            if "tax_cost" in wanted:
+                count = tax_cost.QUICK_ORDERS if args.quick else tax_cost.ORDERS
+                progress(f"cost of tax: {count} orders with tax and {count} without, alternating")
+                section(
+                    "cost of tax",
+                    lambda: tax_cost.measure(database("tax"), database("no_tax"), count),
+                )
         if "bulk" in wanted:
 
             def bulk(scenario: str) -> dict[str, Any]:
@@ -449,6 +459,14 @@ def table(f: dict[str, Any]) -> str:
          _value(f, "sql_per_packing_slip_30_lines", " with 30 lines"), "", "-"),
         ("", "SQL statements per invoice (USMF, no tax)", _value(f, "sql_per_invoice"), "", "",
          "-"),
+        ("t", "cost of tax per packing slip (in-process, interleaved)", _value(
+         f, "tax_cost_packing_slip_tax_cpu_ms", " ms CPU"), "tax / no tax: " + _value(
+         f, "tax_cost_packing_slip_ratio", " x; peer ") + _value(
+         f, "tax_cost_packing_slip_no_tax_cpu_ms", " ms"), "", "-"),
+        ("t", "cost of tax per invoice (in-process, interleaved)", _value(
+         f, "tax_cost_invoice_tax_cpu_ms", " ms CPU"), "tax / no tax: " + _value(
+         f, "tax_cost_invoice_ratio", " x; peer ") + _value(
+         f, "tax_cost_invoice_no_tax_cpu_ms", " ms"), "", "-"),
         ("8", f"serials scaling: CPU of {get('serials_scaling_sizes') or '-'} serials",
          _value(f, "serials_scaling_ratio", " x"), _value(f, "serials_post_high_cpu_s", " s / ")
          + _value(f, "serials_post_low_cpu_s", " s"), "4 x (linear; quadratic 16 x)",
