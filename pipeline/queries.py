@@ -168,9 +168,10 @@ def _date(value: dt.date | None) -> str | None:
 def _tax_of(journal: Journal) -> dict[str, Any]:
     """CONTRACT.md, real invoices: an invoice's or credit note's VAT breakdown (T3, one entry
     per tax code), totals, due date and KID (P1, P2); and its exchange rate with the VAT in the
-    company currency (T7). A journal posted without VAT has an empty breakdown and no totals
-    beyond its net total."""
-    if journal.kind not in ("invoice", "credit_note"):
+    company currency (T7). A confirmation froze the same VAT and totals (issue 15, without due
+    date or KID). A journal posted without VAT has an empty breakdown and no totals beyond its
+    net total."""
+    if journal.kind not in ("confirmation", "invoice", "credit_note"):
         return {}
     net_total = journal.total_amount
     if journal.total is not None and journal.vat_total is not None:

@@ -1,4 +1,4 @@
-"""upsert_order and confirm_order (B1, B3-B6, B12).
+"""upsert_order and confirm_order (B1, B3-B6, B12; with VAT: T1, T3, T4, T7, P1, D6).
 
 The rules are in rules.orders (order entry) and rules.bundles (the explosion); this module
 loads what they read and writes what they plan.
@@ -6,8 +6,9 @@ loads what they read and writes what they plan.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +25,19 @@ from docpost.pipeline.rules.orders import (
     check_line_removable,
     plan_order_line,
 )
-from docpost.pipeline.rules.tax import exchange_rate_for
+from docpost.pipeline.rules.payment import document_date
+from docpost.pipeline.rules.tax import LineTax, exchange_rate_for
 from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
 from docpost.pipeline.services.lines import components_of, line_label
-from docpost.pipeline.services.posting import company_of
+from docpost.pipeline.services.posting import (
+    company_of,
+    freeze_tax,
+    line_taxes,
+    order_exchange_rate,
+    tax_setup,
+)
 from docpost.pipeline.uow import UnitOfWork
-from docpost.schema import Customer, Item, SalesLine, SalesOrder
+from docpost.schema import Customer, Item, Journal, SalesLine, SalesOrder
 
 
 def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
@@ -166,7 +174,8 @@ def confirm_order(uow: UnitOfWork, cmd: ConfirmOrder) -> dict[str, Any]:
     for parent in [ln for ln in order.lines if ln.item.bundle and ln.status != "canceled"]:
         exploded.append(_explode(uow, order, parent))
     uow.session.flush()
-    journal = new_journal(uow, "confirmation", "CONF", order, document_date=cmd.document_date)
+    tax = _plan_confirmation_tax(uow, order, cmd)
+    journal = new_journal(uow, "confirmation", "CONF", order, document_date=tax.date)
     for line in order.lines:
         # Unlinked: a confirmed line may still be removed and added again (B6).
         add_line(
@@ -176,10 +185,55 @@ def confirm_order(uow: UnitOfWork, cmd: ConfirmOrder) -> dict[str, Any]:
     journal.total_amount = sum(
         (ln.net_amount for ln in order.lines if not ln.is_component), Decimal(0)
     )
+    _freeze_confirmation_tax(journal, order, tax)
     uow.session.flush()
     order.confirmed_at = journal.posted_at
     document = uow.add_document(journal)
     return {"journal": journal.number, "exploded": exploded, "documents": [document]}
+
+
+@dataclass(frozen=True)
+class ConfirmationTax:
+    """What a confirmation takes of the company and tax codes, decided before it is written:
+    its date (P1) and, where VAT is charged, the exchange rate (T7) and the tax (T1) of each
+    line that carries one. `taxes` None: no VAT (no company, not VAT registered, or no tax
+    codes), as before issue 15."""
+
+    date: dt.date
+    exchange_rate: Decimal | None = None
+    taxes: list[LineTax] | None = None
+
+
+def _plan_confirmation_tax(
+    uow: UnitOfWork, order: SalesOrder, cmd: ConfirmOrder
+) -> ConfirmationTax:
+    """As an invoice decides its tax (services.invoices.plan_invoice_tax), on the confirmation's
+    own date: the request's, else today in the company's time zone (P1). Every line is taxed
+    but an exploded bundle's parent, whose components carry their own codes (T4)."""
+    date = document_date(cmd.document_date, uow.posting_date)
+    setup = tax_setup(uow.session)
+    taxes = line_taxes(setup, order, _taxed(order.lines), date)
+    if taxes is None:
+        return ConfirmationTax(date)
+    return ConfirmationTax(date, order_exchange_rate(setup, order), taxes)
+
+
+def _taxed(lines: Iterable[SalesLine]) -> list[SalesLine]:
+    """The lines whose amounts the VAT is computed on: all but exploded bundle parents (their
+    amount is their components', B4); in the order's line order, as the journal has them."""
+    return [ln for ln in lines if ln.status != "canceled"]
+
+
+def _freeze_confirmation_tax(journal: Journal, order: SalesOrder, tax: ConfirmationTax) -> None:
+    """T1 on the journal's lines, T3's breakdown and totals on the journal, frozen as an
+    invoice's are (services.posting.freeze_tax), so its document prints what was decided now
+    and never reads tax codes again (D6). Nothing else of an invoice: a confirmation has no
+    due date nor KID, and it posts no voucher (it is not in the ledger)."""
+    journal.buyer_reference = order.buyer_reference  # P3: printed when VAT is (the view)
+    if tax.taxes is None:
+        return
+    taxed = [ln for ln in journal.lines if not ln.is_bundle_parent]
+    freeze_tax(journal, tax.taxes, tax.exchange_rate, lines=taxed)
 
 
 def _confirmed_amount(line: SalesLine) -> Decimal:

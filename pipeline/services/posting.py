@@ -237,14 +237,20 @@ def line_taxes(
 
 
 def freeze_tax(
-    journal: Journal, taxes: Sequence[LineTax], exchange_rate: Decimal | None
+    journal: Journal,
+    taxes: Sequence[LineTax],
+    exchange_rate: Decimal | None,
+    lines: Sequence[JournalLine] | None = None,
 ) -> VatPlan:
     """T1 frozen on the journal's lines, T3's breakdown and totals on the journal (in the
-    company currency too, T7). Returns the plan the voucher posts (L1)."""
+    company currency too, T7). Returns the plan the voucher posts (L1). `lines`: the lines
+    `taxes` are for, when not all of them: a confirmation's bundle parent lines carry no tax,
+    their components do (T4), so the parent's amount is not taxed twice."""
+    taxed = journal.lines if lines is None else lines
     plan = vat_plan(
-        TaxedLine(line.amount or ZERO, tax) for line, tax in zip(journal.lines, taxes, strict=True)
+        TaxedLine(line.amount or ZERO, tax) for line, tax in zip(taxed, taxes, strict=True)
     )
-    _record(journal, taxes, plan, exchange_rate)
+    _record(journal, taxed, taxes, plan, exchange_rate)
     return plan
 
 
@@ -259,14 +265,18 @@ def freeze_receipt(
             for line, tax in zip(journal.lines, taxes, strict=True)
         ]
     )
-    _record(journal, taxes, receipt.vat, exchange_rate)
+    _record(journal, journal.lines, taxes, receipt.vat, exchange_rate)
     return receipt
 
 
 def _record(
-    journal: Journal, taxes: Sequence[LineTax], plan: VatPlan, exchange_rate: Decimal | None
+    journal: Journal,
+    lines: Sequence[JournalLine],
+    taxes: Sequence[LineTax],
+    plan: VatPlan,
+    exchange_rate: Decimal | None,
 ) -> None:
-    for line, tax in zip(journal.lines, taxes, strict=True):
+    for line, tax in zip(lines, taxes, strict=True):
         line.tax_code, line.vat_category, line.vat_rate = tax.tax_code, tax.category, tax.rate
     company = in_company_currency(plan, exchange_rate) if exchange_rate else plan
     journal.exchange_rate = exchange_rate
