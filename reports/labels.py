@@ -19,6 +19,7 @@ _EN_US: dict[str, str] = {
     "packing_slip": "Packing slip",
     "invoice": "Invoice",
     "credit_note": "Credit note",
+    "receipt": "Receipt",  # a point-of-sale sale (T6)
     "order": "Sales order",
     # header block
     "number": "Number",
@@ -95,6 +96,7 @@ _NB_NO: dict[str, str] = {
     "packing_slip": "Følgeseddel",
     "invoice": "Faktura",
     "credit_note": "Kreditnota",
+    "receipt": "Kvittering",
     "order": "Salgsordre",
     "number": "Nummer",
     "date": "Dato",

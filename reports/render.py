@@ -63,6 +63,9 @@ _LAYOUTS: Mapping[str, _Layout] = {
     "packing_slip": _Layout("packing_slip", "ship_to", prices=False),
     "invoice": _Layout("invoice", "bill_to", prices=True),
     "credit_note": _Layout("credit_note", "bill_to", prices=True),
+    # T6: a point-of-sale sale, paid at the till: no payment block (document.html prints it
+    # on invoices only).
+    "receipt": _Layout("receipt", "customer", prices=True),
 }
 
 

@@ -68,6 +68,9 @@ Real invoices (issue 15; DOMAIN.md P3, P4, T4, T6, T7, D4). All of these are ``N
 - ``totals``: ``vat``, ``due`` (the amount due) and ``vat_company`` besides ``net`` and
   ``total``. With ``vat`` given, the totals read "Sum eks. mva." / "Merverdiavgift" /
   "Sum inkl. mva." / "Å betale". D4: nothing is added up; each figure is the posted one.
+- ``kind`` "receipt" (T6): a point-of-sale sale; prints the VAT per rate and its totals, and
+  never the payment block. A confirmation may carry ``vat`` and ``totals`` (without ``due``):
+  it prints the VAT breakdown and totals, and no payment block either (only an invoice does).
 - ``lines[].unit`` is printed as given: P4 wants ``stk`` for ``ea`` in nb_NO, so the caller
   passes ``labels.unit_label(unit, locale)``.
 
@@ -94,10 +97,12 @@ import datetime
 from decimal import Decimal
 from typing import Literal, NotRequired, TypedDict
 
-Kind = Literal["confirmation", "packing_slip", "invoice", "credit_note"]
+# "receipt": a point-of-sale sale's invoice as printed (T6): paid at the till, so titled
+# "Receipt" / "Kvittering" and never given the payment block.
+Kind = Literal["confirmation", "packing_slip", "invoice", "credit_note", "receipt"]
 ReferenceLabel = Literal["packing_slip", "invoice", "order", "confirmation", "credit_note"]
 
-KINDS: tuple[Kind, ...] = ("confirmation", "packing_slip", "invoice", "credit_note")
+KINDS: tuple[Kind, ...] = ("confirmation", "packing_slip", "invoice", "credit_note", "receipt")
 
 
 # A printed address: one string per line, or (the older form) one string with "\n" between lines.

@@ -25,8 +25,12 @@ What is printed is decided here (``docpost.reports.viewmodel`` explains the shap
   KID, buyer's reference, delivery date (of the packing slips invoiced, else the invoice date)
   and, on a credit note, the invoice it credits and its date. A POS receipt (T6) prints gross
   lines and says so. A journal posted without tax (the USMF example) prints as before.
-- T4: on an invoice, a bundle whose components have different rates prints one line per
-  (bundle, category and rate), named "Gavekurv (15 %)" (rules.tax.present_bundle).
+- T4: on an invoice and a confirmation, a bundle whose components have different rates prints
+  one line per (bundle, category and rate), named "Gavekurv (15 %)" (rules.tax.present_bundle).
+- A confirmation posted with tax prints its frozen VAT breakdown and totals like an invoice,
+  but no amount due, due date, KID nor payment block: it asks for no payment.
+- T6: a point-of-sale sale's invoice prints as a receipt (``printed_kind``): "Receipt" /
+  "Kvittering", gross lines, VAT per rate, no amount due, due date, KID nor payment block.
 - P4: units print in the document's language (``labels.unit_label``: "stk" for "ea" in nb_NO).
 
 The print forms are pipeline.rules.payment's (P3), so a document and an e-invoice write a
@@ -61,6 +65,7 @@ from docpost.reports.viewmodel import (
     CompanyView,
     CustomerView,
     DocumentView,
+    Kind,
     LineView,
     ReferenceView,
     TotalsView,
@@ -105,7 +110,7 @@ def document_view(
     for line in lines:  # P4: "stk" for "ea" in nb_NO
         line["unit"] = unit_label(line["unit"], locale)
     view: DocumentView = {
-        "kind": snapshot.kind,  # type: ignore[typeddict-item]
+        "kind": printed_kind(snapshot),
         "number": snapshot.number,
         "revision": snapshot.revision,
         "date": snapshot.posting_date,
@@ -123,11 +128,19 @@ def document_view(
     return view
 
 
+def printed_kind(snapshot: JournalSnapshot) -> Kind:
+    """The document a journal prints as: its kind, but a point-of-sale sale's invoice is a
+    receipt (T6: paid at the till, so it is titled so and has no payment block)."""
+    if snapshot.kind == "invoice" and snapshot.origin == "pos":
+        return "receipt"
+    return snapshot.kind  # type: ignore[return-value]
+
+
 def _lines(snapshot: JournalSnapshot, locale: str) -> list[LineView]:
     kind = snapshot.kind
     ordered = _in_order_line_order(snapshot.lines)
     if kind == "confirmation":
-        lines = [_priced(ln) for ln in ordered if ln.bundle_line_no is None]
+        lines = _confirmation_lines(ordered, locale)
     elif kind == "invoice":
         lines = _invoice_lines(ordered, snapshot.bundle_units, snapshot.bundle_prices, locale)
     elif kind == "credit_note":
@@ -244,6 +257,24 @@ def _priced(line: LineSnapshot) -> LineView:
     if line.vat_rate is not None:  # T1: the rate the line was posted with
         view["tax_rate"] = line.vat_rate
     return view
+
+
+def _confirmation_lines(lines: Sequence[LineSnapshot], locale: str) -> list[LineView]:
+    """D1: the confirmation froze each bundle's parent line (B3) and its components; the
+    parent prints, at its components' rates as an invoice's bundle does (T4)."""
+    components: dict[int, list[LineSnapshot]] = {}
+    for line in lines:
+        if line.bundle_line_no is not None:
+            components.setdefault(line.bundle_line_no, []).append(line)
+    result: list[LineView] = []
+    for line in lines:
+        if line.bundle_line_no is not None:
+            continue
+        if line.is_bundle_parent and components.get(line.line_no):
+            result.extend(_bundle_at_rates(_priced(line), components[line.line_no], locale))
+        else:
+            result.append(_priced(line))
+    return result
 
 
 def _invoice_lines(
@@ -500,7 +531,8 @@ def _totals_with_vat(snapshot: JournalSnapshot, tax: TaxSnapshot, *, foreign: bo
             f"journal's amount {snapshot.total_amount} (D4)"
         )
     totals: TotalsView = {"net": net, "vat": tax.vat_total, "total": tax.total}
-    if snapshot.origin != "pos":  # a receipt is paid (T6)
+    # Only a bill is due: a receipt is paid (T6), a confirmation asks for nothing yet.
+    if snapshot.kind in ("invoice", "credit_note") and snapshot.origin != "pos":
         totals["due"] = tax.total
     if foreign:
         totals["vat_company"] = sum((row.company_vat_amount for row in tax.vat), ZERO)
