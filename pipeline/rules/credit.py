@@ -10,8 +10,9 @@ from functools import cached_property
 
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.bundles import BundleOnOrder, check_whole_bundles
-from docpost.pipeline.rules.money import ZERO, quantity_text, share_of_amount
+from docpost.pipeline.rules.money import CENT, ZERO, quantity_text, share_of_amount
 from docpost.pipeline.rules.serials import check_registration_count, clean_serial
+from docpost.pipeline.rules.tax import round_to
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,20 @@ def credit_line(number: str, invoiced: InvoicedLine, request: CreditRequest) -> 
     return CreditLine(
         invoiced.invoice_line_id, invoiced.sales_line_id, request.quantity, amount, registrations
     )
+
+
+def company_part(document_total: Decimal, company_total: Decimal, credited: Decimal) -> Decimal:
+    """T7: what `credited` of an invoice line's `document_total` (document currency) is in the
+    company currency, the line being `company_total` there (as its invoice posted it):
+    proportional and rounded, all of it when all is credited. A credit note's company amount
+    is company_part(after it) - company_part(before it), so credit notes adding up to the line
+    in its currency add up to it in the company's too, and a line fully credited leaves
+    nothing in the ledger (converting each credit on its own could miss it by a few øre)."""
+    if credited == document_total:
+        return company_total
+    if not document_total:
+        return ZERO
+    return round_to(company_total * credited / document_total, CENT)
 
 
 def credited_registrations(

@@ -25,13 +25,16 @@ from docpost.pipeline.rules.tax import (
 @dataclass(frozen=True)
 class NetEntry:
     """A document line's net amount (document currency) credited to `account`: revenue, or
-    deferred revenue (B11). `note` is added to the text ("deferred 12M", "recognised")."""
+    deferred revenue (B11). `note` is added to the text ("deferred 12M", "recognised").
+    `company_amount`: the same in the company currency when the caller has decided it (a credit
+    note's share of its invoice line, T7); else the amount is converted at the rate."""
 
     account: str
     amount: Decimal
     line_no: int
     item: str
     note: str = ""
+    company_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,9 @@ def _net_line(
         text = f"{text} {entry.note}"
     amount = entry.amount
     if exchange_rate:
-        amount = to_company_currency(entry.amount, exchange_rate, quantum)
+        amount = entry.company_amount
+        if amount is None:
+            amount = to_company_currency(entry.amount, exchange_rate, quantum)
     return LedgerLine(entry.account, -amount, text, -entry.amount)
 
 

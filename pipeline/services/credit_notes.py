@@ -52,7 +52,7 @@ def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
     else:
         requests = _requested_lines(order, facts, cmd.lines)
     plan = plan_credit(facts, requests, bundles_on(order))
-    journal = _write_credit_note(uow, order, invoice, plan, units, cmd.document_date)
+    journal = _write_credit_note(uow, order, invoice, facts, plan, units, cmd.document_date)
     return {
         "journal": journal.number,
         "credits": invoice.number,
@@ -142,10 +142,13 @@ def _write_credit_note(
     uow: UnitOfWork,
     order: SalesOrder,
     invoice: Journal,
+    facts: InvoiceToCredit,
     plan: CreditPlan,
     units: Mapping[int, Sequence[SerialRegistration]],
     document_date: dt.date | None,
 ) -> Journal:
+    """The credit note as planned, its serials freed and its voucher; `facts`: the invoice as
+    it was before it (what earlier credit notes took), for the voucher's company amounts."""
     journal = new_journal(
         uow, "credit_note", "CN", order, reverses=invoice, document_date=document_date
     )
@@ -168,7 +171,7 @@ def _write_credit_note(
             registration.active = False  # B10: a credited serial is free again (S5)
             registration.credit_line_id = credit_line.id
         link_to_journal_line(uow, credit_line, registrations)
-    post_voucher(uow, journal, credit_note_entries(uow, journal, vat))
+    post_voucher(uow, journal, credit_note_entries(uow, journal, facts, vat))
     return journal
 
 

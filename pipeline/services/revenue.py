@@ -15,8 +15,15 @@ from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import RecognizeRevenue
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.credit import InvoiceToCredit, company_part
 from docpost.pipeline.rules.ledger import NetEntry, VoucherSide, as_entries, voucher_lines
-from docpost.pipeline.rules.revenue import monthly_periods, schedule_amounts, split_credit
+from docpost.pipeline.rules.revenue import (
+    DeferredLine,
+    document_split,
+    monthly_periods,
+    schedule_amounts,
+    split_deferred_credit,
+)
 from docpost.pipeline.rules.tax import ReceiptPlan, VatPlan, to_company_currency
 from docpost.pipeline.services.journal import (
     ACCOUNTS_RECEIVABLE,
@@ -136,63 +143,126 @@ def invoice_voucher(
 
 
 def credit_note_entries(
-    uow: UnitOfWork, credit_note: Journal, vat: VatPlan | None = None
+    uow: UnitOfWork,
+    credit_note: Journal,
+    invoice: InvoiceToCredit,
+    vat: VatPlan | None = None,
 ) -> list[Entry]:
     """The reverse of the invoice's entries for what is credited: revenue already recognised
     is debited back to revenue; what is still deferred is debited to deferred revenue, and
     negative schedule lines take it out of the releases still to come. With a VAT plan (the
     credit note's own lines, T5), receivables are credited the total including VAT and output
-    VAT debited per code (L1 reversed)."""
+    VAT debited per code (L1 reversed). `invoice`: its lines as they were before this credit
+    note (what earlier ones credited).
+
+    T7: each line's company-currency amount is its share of what its invoice line posted
+    (rules.credit.company_part), and the split over the schedule is made in the company
+    currency, the schedule's: a credit in USD compared with periods in NOK took USD amounts
+    out of NOK periods."""
+    rate = credit_note.exchange_rate
+    invoiced = {line.invoice_line_id: line for line in invoice.lines}
+    schedules = _schedules(uow.session, [ln.reverses_line_id for ln in credit_note.lines])
     credits: list[NetEntry] = []
     for line in credit_note.lines:
         if not line.amount:
             continue
-        schedule_lines = _open_schedule_lines(uow.session, line.reverses_line_id)
+        source = invoiced[line.reverses_line_id]  # type: ignore[index]
+        company_total = to_company_currency(source.amount, rate) if rate else source.amount
+        before = company_part(source.amount, company_total, source.credited_amount)
+        after = company_part(source.amount, company_total, source.credited_amount + line.amount)
+        schedule_lines = schedules.get(source.invoice_line_id)
         if not schedule_lines:
-            credits.append(NetEntry(REVENUE, line.amount, line.line_no, line.item_code))
+            credits.append(
+                NetEntry(REVENUE, line.amount, line.line_no, line.item_code, "", after - before)
+            )
             continue
-        split = split_credit(
-            line.amount, [(s.amount, bool(s.released_voucher)) for s in schedule_lines]
+        credits += _deferred_credit(
+            uow.session, line, schedule_lines, after - before, company_total - before
         )
-        for account, amount, note in (
-            (REVENUE, split.recognised, "recognised"),
-            (DEFERRED_REVENUE, split.deferred, "deferred"),
-        ):
-            if amount:
-                credits.append(NetEntry(account, amount, line.line_no, line.item_code, note))
-        _take_out_of_releases(uow.session, line, schedule_lines, split.shares)
     side = VoucherSide(
         credit_note.number, credit_note.customer_code, ACCOUNTS_RECEIVABLE, reverse=True
     )
-    return _voucher(side, credits, credit_note.total_amount or ZERO, vat, credit_note.exchange_rate)
+    return _voucher(side, credits, credit_note.total_amount or ZERO, vat, rate)
 
 
-def _open_schedule_lines(
-    session: Session, invoice_line_id: int | None
-) -> list[RevenueScheduleLine]:
-    """The periods of an invoice line as invoiced (B11), without earlier credits' lines."""
-    return list(
-        session.scalars(
-            select(RevenueScheduleLine)
-            .where(
-                RevenueScheduleLine.invoice_line_id == invoice_line_id,
-                RevenueScheduleLine.credit_line_id.is_(None),
-            )
-            .order_by(RevenueScheduleLine.occurrence)
-        )
+def _deferred_credit(
+    session: Session,
+    line: JournalLine,
+    schedule_lines: Sequence[RevenueScheduleLine],
+    company_amount: Decimal,
+    open_amount: Decimal,
+) -> list[NetEntry]:
+    """B11 with T7: the credit line's company amount split into recognised revenue and what
+    its pending periods still hold (rules.revenue.split_deferred_credit), taken out of those
+    periods; its document amount split alike (the document side of the voucher)."""
+    pending = _pending_periods(schedule_lines)
+    split = split_deferred_credit(
+        company_amount, DeferredLine(open_amount, tuple(held for _, held in pending))
     )
+    recognised, deferred = document_split(line.amount or ZERO, split)
+    entries = [
+        NetEntry(account, amount, line.line_no, line.item_code, note, company)
+        for account, amount, note, company in (
+            (REVENUE, recognised, "recognised", split.recognised),
+            (DEFERRED_REVENUE, deferred, "deferred", split.deferred),
+        )
+        if amount or company
+    ]
+    _take_out_of_releases(session, line, [period for period, _ in pending], split.shares)
+    return entries
+
+
+def _schedules(
+    session: Session, invoice_line_ids: Sequence[int | None]
+) -> dict[int, list[RevenueScheduleLine]]:
+    """Invoice line id -> its schedule lines (B11), as invoiced and as credited, in the order
+    of their periods; lines without a schedule are absent. Locked, so a release running at
+    the same time (which locks the lines it releases) cannot release a period this credit
+    takes as pending; in recognize_revenue's order (invoice, id), so neither waits for the
+    other in a circle."""
+    found: dict[int, list[RevenueScheduleLine]] = defaultdict(list)
+    for row in session.scalars(
+        select(RevenueScheduleLine)
+        .where(RevenueScheduleLine.invoice_line_id.in_([i for i in invoice_line_ids if i]))
+        .order_by(RevenueScheduleLine.invoice_id, RevenueScheduleLine.id)
+        .with_for_update()
+    ):
+        found[row.invoice_line_id].append(row)
+    for rows in found.values():
+        rows.sort(key=lambda row: (row.occurrence, row.id))
+    return found
+
+
+def _pending_periods(
+    schedule_lines: Sequence[RevenueScheduleLine],
+) -> list[tuple[RevenueScheduleLine, Decimal]]:
+    """The periods not released yet, each as its invoiced schedule line and what it still
+    holds: that line less the negative lines earlier credit notes added to it. A period's
+    lines are released together (same period date), so the invoiced line's mark says it."""
+    held: dict[int, Decimal] = defaultdict(Decimal)
+    invoiced: dict[int, RevenueScheduleLine] = {}
+    for row in schedule_lines:
+        held[row.occurrence] += row.amount
+        if row.credit_line_id is None:
+            invoiced[row.occurrence] = row
+    return [
+        (row, held[occurrence])
+        for occurrence, row in sorted(invoiced.items())
+        if row.released_voucher is None
+    ]
 
 
 def _take_out_of_releases(
     session: Session,
     credit_line: JournalLine,
-    schedule_lines: Sequence[RevenueScheduleLine],
+    periods: Sequence[RevenueScheduleLine],
     shares: Sequence[Decimal],
 ) -> None:
-    """A negative schedule line per period not released yet, so its release nets the credit
-    out; released periods were reversed through revenue in the voucher."""
-    for schedule_line, share in zip(schedule_lines, shares, strict=True):
-        if schedule_line.released_voucher is None and share:
+    """A negative schedule line per pending period the credit takes a share of, so its
+    release nets the credit out; released periods were reversed through revenue in the
+    voucher."""
+    for schedule_line, share in zip(periods, shares, strict=True):
+        if share:
             session.add(
                 RevenueScheduleLine(
                     invoice_id=schedule_line.invoice_id,
