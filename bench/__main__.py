@@ -24,18 +24,19 @@ Sections, each printing its figures as it goes (progress on stderr):
    chains of 5 per order and as one order's chain, side by side (bench.ordering)
 7. memory of a render worker over N renders; SQL statements per posting: the USMF packing
    slip (3 and 30 lines) and invoice as before tax, and the tax scenario's with and without tax
-8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
-   service; the ratio beside the linear limit 4 x (bench.serials)
 t. cost of tax: the tax scenario's packing slip and invoice and the no-tax peer's, in this
    process, alternating request by request, CPU (ours + the PostgreSQL backend's) per request
    with tax over without: the steadier ratio on a shared machine (bench.tax_cost)
+8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
+   service; the ratio beside the linear limit 4 x (bench.serials)
 9. recovery sweep: beat's sweep over a requests table of finished work when nothing is lost
    (its share of the sweep interval), and how fast it publishes lost requests again beside
    the queue floor (bench.recovery)
 
 `--skip no_tax` leaves out the no-tax peers of posting and bulk invoicing (the full bulk run
 sets up its orders twice with them). db floor, queue ceiling and ordering post the USMF
-scenario (3 lines, no tax): their raw SQL is that posting's.
+scenario (3 lines, no tax): their raw SQL is that posting's, so (2)/(3) compares the tax
+scenario's 4-line packing slip with a 3-line floor.
 
 Every figure is compared with its limit measured in the same run: other processes on the
 machine (test runs) slow both alike. The broker is Redis database 13 (DOCPOST_BENCH_REDIS_URL)
