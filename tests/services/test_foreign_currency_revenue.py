@@ -34,7 +34,7 @@ from tests.conftest import Runner, norway_catalog
 
 D = Decimal
 RATE = D("10.5")
-DEFERRED, REVENUE, RECEIVABLES, VAT_25 = "2900", "3000", "1200", "2700"
+DEFERRED, REVENUE, RECEIVABLES, VAT_25, VAT_15 = "2900", "3000", "1200", "2700", "2701"
 
 
 def catalog(occurrences: int = 3) -> dict[str, Any]:
@@ -375,7 +375,8 @@ def test_t3_t5_t7_b11_property_usd_credits_and_releases(
     each group's VAT is its USD VAT converted (T7), so the NOK difference is the USD one
     converted within half an øre per document; every voucher balances (L1); deferred revenue
     always equals what the schedule has left to release (B11); at the end deferred revenue and
-    revenue of the invoice are 0 in NOK, and later releases move nothing."""
+    revenue of the invoice are 0 in NOK, output VAT per code's account is what the documents
+    state in NOK (L1, D4), and later releases move nothing."""
     order = f"SO-P{next(_orders)}"
     lines = [("KURS-1", str(courses), price)]
     if baskets:
@@ -406,6 +407,9 @@ def test_t3_t5_t7_b11_property_usd_credits_and_releases(
         assert abs(nok_difference - usd_difference * D(rate)) <= D("0.005") * (len(parts) + 1)
     totals = balances(shop, invoice)
     assert (totals[DEFERRED], totals[REVENUE]) == (0, 0), totals
+    for group, account in (("25.00", VAT_25), ("15.00", VAT_15)):  # L1, D4: as stated in NOK
+        stated = sum((c[group][2] for c in credits if group in c), D(0))
+        assert totals[account] == stated - invoiced.get(group, (0, 0, D(0)))[2]
     for later in range(offset, 5):
         assert D(release(shop, today, month(later))["amount"]) >= 0
     assert_consistent(shop, invoice)
