@@ -72,9 +72,10 @@ def voucher_lines(
     reverse. Zero amounts make no entry, except the debit, which is always there.
 
     T7: with an exchange rate, every credit entry is converted on its own (VAT exactly as
-    in_company_currency states it on the document), and the debit is their sum, so the voucher
-    balances in the company currency by construction; it may differ from the document total
-    converted at once by the rounding of its parts (a few minor units), never more.
+    in_company_currency states it on the document; a net entry with a company_amount takes
+    that instead: a credit note's share of its invoice line), and the debit is their sum, so
+    the voucher balances in the company currency by construction; it may differ from the
+    document total converted at once by the rounding of its parts (a few minor units).
     """
     net_sum = sum((entry.amount for entry in net_entries), ZERO)
     if net_sum != vat.net_total:
