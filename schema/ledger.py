@@ -35,6 +35,10 @@ class LedgerEntry(Base):
     text: Mapped[str] = mapped_column(String(200))
     posting_date: Mapped[dt.date] = mapped_column()
     posted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # T7: on a journal in another currency than the company's, the entry's amount in that
+    # currency (`amount` is in the company's); NULL where they are the same (migration 0011).
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    document_amount: Mapped[Decimal | None] = mapped_column(Money(), nullable=True)
 
 
 class RevenueScheduleLine(Base):
