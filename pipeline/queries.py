@@ -325,6 +325,12 @@ def ledger(
                 "debit": str(e.amount) if e.amount > 0 else None,
                 "credit": str(-e.amount) if e.amount < 0 else None,
                 "text": e.text,
+                # T7: the entry in its journal's currency, where that is not the company's.
+                **(
+                    {"currency": e.currency, "document_amount": str(e.document_amount)}
+                    if e.document_amount is not None
+                    else {}
+                ),
             }
             for e in entries
         ],

@@ -148,3 +148,8 @@ def check_balanced(lines: Sequence[LedgerLine]) -> None:
 def as_entries(lines: Sequence[LedgerLine]) -> list[tuple[str, Decimal, str]]:
     """The (account, amount, text) entries post_voucher takes today."""
     return [(line.account, line.amount, line.text) for line in lines]
+
+
+def as_document_entries(lines: Sequence[LedgerLine]) -> list[tuple[str, Decimal, str, Decimal]]:
+    """post_voucher's entries with each one's amount in the document currency (T7)."""
+    return [(line.account, line.amount, line.text, line.document_amount) for line in lines]

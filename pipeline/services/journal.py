@@ -128,7 +128,9 @@ def add_line(journal: Journal, journal_line: JournalLine) -> JournalLine:
     return journal_line
 
 
-Entry = tuple[str, Decimal, str]  # (account, amount: debit positive, credit negative, text)
+# (account, amount: debit positive, credit negative, text), in the company currency; a voucher
+# of rules.ledger adds the amount in the document's currency (T7: kept where they differ).
+Entry = tuple[str, Decimal, str] | tuple[str, Decimal, str, Decimal]
 
 
 def post_voucher(
@@ -144,7 +146,9 @@ def post_voucher(
     a request back-dates the document."""
     check_balanced(entries)
     voucher = voucher or uow.next_number("VOU")
-    for account, amount, text in entries:
+    # T7: only a journal with an exchange rate is in another currency than the company's.
+    foreign = journal is not None and journal.exchange_rate is not None
+    for account, amount, text, *document_amount in entries:
         uow.session.add(
             LedgerEntry(
                 voucher=voucher,
@@ -153,6 +157,8 @@ def post_voucher(
                 amount=amount,
                 text=text[:200],
                 posting_date=_voucher_date(journal) if journal else posting_date,
+                currency=journal.currency if foreign and journal else None,
+                document_amount=document_amount[0] if foreign and document_amount else None,
             )
         )
     return voucher
@@ -164,5 +170,5 @@ def _voucher_date(journal: Journal) -> dt.date:
 
 def check_balanced(entries: Sequence[Entry]) -> None:
     """L1: a voucher's debits and credits cancel out. A voucher that does not is a bug."""
-    if sum((amount for _, amount, _ in entries), Decimal(0)) != 0:
+    if sum((entry[1] for entry in entries), Decimal(0)) != 0:
         raise AssertionError(f"voucher does not balance: {entries}")

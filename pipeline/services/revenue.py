@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 from docpost.pipeline.contract import RecognizeRevenue
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.credit import InvoiceToCredit, company_part
-from docpost.pipeline.rules.ledger import NetEntry, VoucherSide, as_entries, voucher_lines
+from docpost.pipeline.rules.ledger import (
+    NetEntry,
+    VoucherSide,
+    as_document_entries,
+    voucher_lines,
+)
 from docpost.pipeline.rules.revenue import (
     DeferredLine,
     document_split,
@@ -85,7 +90,7 @@ def pos_entries(journal: Journal, receipt: ReceiptPlan) -> list[Entry]:
         NetEntry(REVENUE, split.net, line.line_no, line.item_code)
         for line, split in zip(journal.lines, receipt.lines, strict=True)
     ]
-    return as_entries(voucher_lines(side, credits, receipt.vat, journal.exchange_rate))
+    return as_document_entries(voucher_lines(side, credits, receipt.vat, journal.exchange_rate))
 
 
 def _voucher(
@@ -98,7 +103,7 @@ def _voucher(
     """Without VAT, the voucher as before issue 15 (receivables = the net total); with it,
     rules.ledger's (L1, T7). NetEntry amounts are credits (revenue); a credit note reverses."""
     if vat is not None:
-        return as_entries(voucher_lines(side, credits, vat, exchange_rate))
+        return as_document_entries(voucher_lines(side, credits, vat, exchange_rate))
     sign = -1 if side.reverse else 1
     entries: list[Entry] = [(side.debit_account, sign * net_total, f"{side.number} {side.party}")]
     for entry in credits:

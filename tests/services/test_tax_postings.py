@@ -662,6 +662,26 @@ def test_t7_usd_order_states_its_vat_in_nok(norway: Runner) -> None:
     assert by_account(credit_entries) == {a: -x for a, x in by_account(entries).items()}
 
 
+def test_t7_ledger_entries_keep_their_usd_amount(norway: Runner) -> None:
+    """T7: each entry of a USD invoice's voucher is in NOK and keeps its USD amount too (the
+    USD amounts balance as well, and the receivable is the invoice's total in USD); a NOK
+    invoice's entries keep none (negative control: the amount is the document amount)."""
+    sell(norway, "SO-1", ("KNIV-1", "1", "100.00"), currency="USD", exchange_rate="10.5")
+    sell(norway, "SO-2", ("KNIV-1", "1", "100.00"))
+    usd = norway.ok("post_invoice", {"order": "SO-1"})["journal"]
+    nok = norway.ok("post_invoice", {"order": "SO-2"})["journal"]
+    with norway.sessions() as session:
+        shown = queries.ledger(session)["entries"]
+    usd_entries = {e["account"]: e for e in shown if e["journal"] == usd}
+    assert {a: (e["currency"], e["document_amount"]) for a, e in usd_entries.items()} == {
+        "1200": ("USD", "125.00"),
+        "3000": ("USD", "-100.00"),
+        "2700": ("USD", "-25.00"),
+    }
+    assert usd_entries["1200"]["debit"] == "1312.50"
+    assert all("document_amount" not in e for e in shown if e["journal"] == nok)
+
+
 def test_l1_vat_summary_per_code_for_a_period(norway: Runner) -> None:
     """`docpost ledger`'s VAT summary (what a VAT return needs): per tax code, the base and
     VAT of the period's invoices less its credit notes, by document date, in the company
