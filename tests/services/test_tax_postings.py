@@ -541,6 +541,30 @@ def test_0009_upgrades_a_database_at_0008_with_data_and_downgrades(at_revision: 
         assert conn.execute(text("SELECT order_no FROM sales_orders")).scalar() == "SO-1"
 
 
+def test_0011_upgrades_ledger_entries_with_data_and_downgrades(at_revision: At) -> None:
+    """0011 adds the T7 document amount to ledger entries: nullable, entries posted before
+    keep NULL (nothing back-filled); it downgrades to 0010 keeping the entries."""
+    engine = at_revision("0010")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ledger_entries (voucher, account, amount, text, posting_date, "
+                "posted_at) VALUES ('VOU-1', '1200', '10.00', 'x', '2026-01-01', "
+                "'2026-01-01 00:00:00')"
+            )
+        )
+    migrate(engine, "0011")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT voucher, currency, document_amount FROM ledger_entries"))
+        assert tuple(row.one()) == ("VOU-1", None, None)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0010")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT voucher FROM ledger_entries")).scalar() == "VOU-1"
+
+
 # --- property: invoices minus credit notes give T3 of what was sold -------------------------------
 
 _orders = itertools.count(1)
