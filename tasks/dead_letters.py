@@ -15,6 +15,15 @@ kombu's Redis channel parses it in its event loop, and the parse error stopped t
 worker ("Unrecoverable error: JSONDecodeError") after the item had been popped: the worker
 died and the item was gone. The consumer's channel (`keeping_channel`) hands such an item on
 as a stand-in message holding its raw bytes, which then takes the dead-letter path above.
+
+The same channel closes a window where kombu's Redis transport loses a message: BRPOP takes
+the item off its queue, and only then does a second command record it as unacknowledged. When
+the broker goes away in between (a restart), that command fails, and the item was in neither
+place: gone, with its document left `pending` (seen in tests/faults/test_server_restarts.py).
+The channel keeps such an item in the worker's memory (`HeldDeliveries`) and puts it back at
+the head of its queue before its next BRPOP, once the broker answers again. What this cannot
+cover (the worker dying while it holds one, or Redis popping an item whose reply it never
+sent) is left to the recovery sweep (tasks.recovery), as for any lost message.
 """
 
 from __future__ import annotations
@@ -100,8 +109,104 @@ def stand_in(item: bytes | str, queue: str, reason: str) -> dict[str, Any]:
     }
 
 
+# A broker as the held deliveries know it: its URL (no password) and the key prefix.
+Broker = tuple[str, str]
+
+
+class HeldDeliveries:
+    """Items popped from a queue whose delivery could not be recorded, per broker (its URL and
+    key prefix), until a channel of the same broker puts them back. Module-wide, not per
+    channel: the worker reconnects on a new connection, transport and channel."""
+
+    def __init__(self) -> None:
+        self._held: dict[Broker, list[tuple[dict[str, Any], str, str]]] = {}
+
+    def hold(self, broker: Broker, payload: dict[str, Any], exchange: str, key: str) -> None:
+        self._held.setdefault(broker, []).append((payload, exchange, key))
+
+    def count(self, broker: Broker | None = None) -> int:
+        if broker is None:
+            return sum(len(items) for items in self._held.values())
+        return len(self._held.get(broker, ()))
+
+    def put_back(self, broker: Broker, restore: Any) -> int:
+        """Hand each held item to `restore(payload, exchange, routing_key)` (which pushes it
+        to the head of its queue), oldest first; an item leaves only once restored. Returns
+        how many were put back; a failure leaves the rest held and is raised."""
+        items = self._held.get(broker) or []
+        done = 0
+        while items:
+            payload, exchange, routing_key = items[0]
+            restore(payload, exchange, routing_key)
+            items.pop(0)
+            done += 1
+        return done
+
+
+HELD = HeldDeliveries()
+
+
+def broker_of(channel: Any) -> Broker:
+    client = getattr(channel.connection, "client", None)
+    uri = client.as_uri() if client is not None else "?"
+    return uri, str(getattr(channel, "global_keyprefix", "") or "")
+
+
+def keeping_qos(base: type) -> type:
+    """kombu's Redis QoS, holding a popped message whose delivery it could not record."""
+
+    class KeepingQoS(base):  # type: ignore[misc, valid-type]
+        def append(self, message: Any, delivery_tag: Any) -> None:
+            try:
+                super().append(message, delivery_tag)
+            except self.channel.connection_errors:
+                # BRPOP has taken it off the queue; the unacked hash does not have it.
+                delivery = message.delivery_info or {}
+                HELD.hold(
+                    broker_of(self.channel),
+                    message._raw,
+                    delivery.get("exchange", ""),
+                    delivery.get("routing_key", ""),
+                )
+                log.warning(
+                    "broker lost while recording delivery %s (task %s): held, to be put back "
+                    "on its queue when the broker answers",
+                    delivery_tag,
+                    message_task(message),
+                )
+                raise
+
+    return KeepingQoS
+
+
+def put_back_held(channel: Any) -> int:
+    """Push the items held for the channel's broker back to the head of their queues. A
+    broker still unreachable leaves them held (the BRPOP that follows fails too)."""
+    if not HELD.count():
+        return 0  # the usual case, before every BRPOP: nothing held anywhere
+    broker = broker_of(channel)
+    if not HELD.count(broker):
+        return 0
+
+    def restore(payload: dict[str, Any], exchange: str, routing_key: str) -> None:
+        # As kombu restores an unacknowledged message: marked redelivered, to the head.
+        with channel.conn_or_acquire() as client:
+            pipe = client.pipeline()
+            channel._do_restore_message(payload, exchange, routing_key, pipe)
+            pipe.execute()
+
+    try:
+        done = HELD.put_back(broker, restore)
+    except channel.connection_errors:
+        log.warning("putting back %d held delivery(ies) failed; kept", HELD.count(broker))
+        return 0
+    log.warning("put back %d delivery(ies) held over a broker outage", done)
+    return done
+
+
 def keeping_channel(base: type) -> type:
-    """kombu's Redis channel (5.x), reading each popped item with `envelope_of`."""
+    """kombu's Redis channel (5.x), reading each popped item with `envelope_of` and keeping
+    an item whose delivery could not be recorded (`keeping_qos`)."""
     from kombu.transport.redis import Empty
 
     if getattr(base, "keeps_dead_letters", False):
@@ -109,6 +214,11 @@ def keeping_channel(base: type) -> type:
 
     class KeepingChannel(base):  # type: ignore[misc, valid-type]
         keeps_dead_letters = True
+        QoS = keeping_qos(base.QoS)
+
+        def _brpop_start(self, timeout: Any = None) -> None:
+            self.put_back_held()
+            super()._brpop_start(timeout)
 
         def _brpop_read(self, **options: Any) -> bool:
             # kombu.transport.redis.Channel._brpop_read, but for the parse of the item.
@@ -132,6 +242,9 @@ def keeping_channel(base: type) -> type:
                 flush = getattr(self, "_flush_brpop_reauth", None)
                 if flush is not None:
                     flush()
+
+        def put_back_held(self) -> int:
+            return put_back_held(self)
 
     return KeepingChannel
 
