@@ -27,9 +27,11 @@ MakeStack = Callable[..., Stack]
 
 @pytest.fixture
 def make_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[MakeStack]:
-    """make_stack(database_url, broker_url, visibility_timeout=10, max_attempts=5) -> a Stack
-    whose DOCPOST_* settings hold in this process (tasks.client, tasks.app) and for its
-    workers. Workers are stopped and the broker keys removed after the test."""
+    """make_stack(database_url, broker_url, visibility_timeout=10, max_attempts=5,
+    republish_after=None) -> a Stack whose DOCPOST_* settings hold in this process
+    (tasks.client, tasks.app) and for its workers. With `republish_after` (seconds,
+    DOCPOST_REPUBLISH_AFTER) the stack's `beat()` runs the recovery sweep too. Workers are
+    stopped and the broker keys removed after the test."""
     from docpost.tasks.app import configure
     from docpost.tasks.config import get_queue_settings
 
@@ -41,6 +43,7 @@ def make_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Make
         *,
         visibility_timeout: int = 10,
         max_attempts: int = 5,
+        republish_after: float | None = None,
     ) -> Stack:
         prefix = f"docpost-faults-{uuid.uuid4().hex[:12]}:"
         env = {
@@ -51,6 +54,8 @@ def make_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Make
             "DOCPOST_MAX_ATTEMPTS": str(max_attempts),
             "DOCPOST_DOCUMENTS_DIR": str(tmp_path / "documents"),
         }
+        if republish_after is not None:
+            env["DOCPOST_REPUBLISH_AFTER"] = str(republish_after)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()
@@ -58,6 +63,7 @@ def make_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Make
         configure()
         broker = Broker.open(broker_url, prefix)
         stack = Stack(env, broker, tmp_path, new_engine(database_url))
+        stack.republish_after, stack.visibility_timeout = republish_after, visibility_timeout
         stacks.append(stack)
         return stack
 

@@ -103,6 +103,11 @@ class Stack:
     engine: Engine
     workers: list[FaultWorker] = field(default_factory=list)
     _starts: Counter[str] = field(default_factory=Counter)
+    # DOCPOST_REPUBLISH_AFTER of this installation: set, `beat()` runs the recovery sweep too.
+    republish_after: float | None = None
+    visibility_timeout: float = 10.0
+    # What the recovery sweeps published again, summed: {"requests": n, "documents": m}.
+    recovered: Counter[str] = field(default_factory=Counter)
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -129,6 +134,41 @@ class Stack:
 
     def worker_log(self) -> str:
         return "\n".join(w.text() for w in self.workers)
+
+    def beat(self) -> None:
+        """What beat does now and then: the outbox sweep (sent to a worker), and, when this
+        stack has a republish delay, the recovery sweep (tasks.recovery.recover, run here so
+        that the test can count what it published again). A broker or database that is down
+        just skips this round, as beat's own sweeps would fail and come again."""
+        with contextlib.suppress(Exception):
+            send_sweep()
+        if self.republish_after is None:
+            return
+        from docpost.schema.types import utcnow
+        from docpost.tasks.recovery import Cutoffs, recover
+
+        cutoffs = Cutoffs.at(utcnow(), self.republish_after, self.visibility_timeout)
+        with contextlib.suppress(Exception):
+            self.recovered.update(recover(self.sessions, cutoffs))
+
+    def explain_pending(self, limit: int = 5) -> str:
+        """Why documents are still pending, as far as the database, the broker and the worker
+        logs tell: each one's row, its outbox rows, what waits in the broker, the log tail."""
+        lines: list[str] = []
+        with contextlib.suppress(Exception):
+            lines += pending_document_rows(self.sessions, limit)
+        with contextlib.suppress(Exception):
+            lines.append(
+                f"broker: waiting={self.broker.waiting(*QUEUES)} unacked={self.broker.unacked()}"
+            )
+        log = self.worker_log()
+        lines.append(
+            f"worker log: held={len(re.findall(HELD_LINE, log))} "
+            f"put_back={sum(int(n) for n in re.findall(PUT_BACK_LINE, log))} "
+            f"recovered_here={dict(self.recovered)}"
+        )
+        lines.append("worker log tail:\n" + log[-3000:])
+        return "\n".join(lines)
 
     def load(self, *requests: dict[str, Any]) -> None:
         """Set-up that is not under test, executed in this process."""
@@ -379,13 +419,24 @@ def statuses_of(sessions: sessionmaker[Session], ids: Sequence[str]) -> dict[str
 
 
 def wait_final(
-    sessions: sessionmaker[Session], ids: Sequence[str], timeout: float, what: str = "requests"
+    sessions: sessionmaker[Session],
+    ids: Sequence[str],
+    timeout: float,
+    what: str = "requests",
+    *,
+    beat: Callable[[], None] | None = None,
+    beat_every: float = 3.0,
 ) -> dict[str, str]:
-    """Until every request is final; database errors (a server restarting) are waited out."""
+    """Until every request is final; database errors (a server restarting) are waited out.
+    `beat` (Stack.beat) is called every `beat_every` seconds meanwhile, as beat would run."""
     deadline = time.monotonic() + timeout
+    next_beat = time.monotonic() + beat_every
     statuses: dict[str, str] = {}
     error: Exception | None = None
     while True:
+        if beat is not None and time.monotonic() >= next_beat:
+            beat()
+            next_beat = time.monotonic() + beat_every
         try:
             statuses, error = statuses_of(sessions, ids), None
         except Exception as exc:
@@ -399,6 +450,42 @@ def wait_final(
                 f"{len(open_ids)} {what} not final after {timeout} s: {shown}; last error: {error!r}"
             )
         time.sleep(0.2)
+
+
+# What tasks.dead_letters logs when it holds a delivery the broker lost and puts it back.
+HELD_LINE = r"held, to be put back on its queue"
+PUT_BACK_LINE = r"put back (\d+) delivery\(ies\) held over a broker outage"
+
+
+def pending_document_rows(sessions: sessionmaker[Session], limit: int = 5) -> list[str]:
+    """The first pending documents: their row, their journal's request, their outbox rows."""
+    from docpost.schema import OutboxMessage
+
+    lines: list[str] = []
+    with sessions() as session:
+        pending = session.execute(
+            select(Document, Journal.request_id)
+            .join(Journal, Journal.id == Document.journal_id)
+            .where(Document.status == "pending")
+            .order_by(Document.id)
+            .limit(limit)
+        ).all()
+        renders = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task == "render_document")
+        ).all()
+        for document, request_id in pending:
+            outbox = [
+                f"outbox {m.id} created={m.created_at:%H:%M:%S.%f} published={m.published_at}"
+                for m in renders
+                if (m.payload or {}).get("document_id") == document.id
+            ]
+            lines.append(
+                f"document {document.id} ({document.kind}, request {request_id}): "
+                f"attempts={document.attempts} created={document.created_at:%H:%M:%S.%f} "
+                f"republished={document.published_at} error={document.error!r}; "
+                + ("; ".join(outbox) or "no outbox row")
+            )
+    return lines
 
 
 def send_sweep() -> None:
@@ -415,10 +502,20 @@ def document_statuses(sessions: sessionmaker[Session]) -> Counter[str]:
 
 
 def wait_rendered(
-    sessions: sessionmaker[Session], timeout: float, sweep_every: float = 3.0
+    sessions: sessionmaker[Session],
+    timeout: float,
+    sweep_every: float = 3.0,
+    *,
+    beat: Callable[[], None] | None = None,
+    explain: Callable[[], str] | None = None,
 ) -> Counter[str]:
-    """Until no document is pending, sending the outbox sweep now and then (as beat would):
-    a render message lost with a killed worker, or never published, comes back that way."""
+    """Until no document is pending, calling `beat` (default: only the outbox sweep) every
+    `sweep_every` seconds, as beat would. The outbox sweep publishes a render that was never
+    published (the broker was down after the commit); a render message lost after it was
+    published (the broker lost it) comes back only through the recovery sweep, which
+    Stack.beat runs when the stack has a republish delay. A killed worker's message comes back
+    by itself after the visibility timeout. `explain` adds its text to the failure."""
+    beat = beat or send_sweep
     deadline = time.monotonic() + timeout
     next_sweep = time.monotonic() + sweep_every
     statuses: Counter[str] = Counter()
@@ -428,10 +525,11 @@ def wait_rendered(
             if statuses and not statuses["pending"]:
                 return statuses
         if time.monotonic() > deadline:
-            raise AssertionError(f"documents still pending after {timeout} s: {dict(statuses)}")
+            message = f"documents still pending after {timeout} s: {dict(statuses)}"
+            raise AssertionError(message + (f"\n{explain()}" if explain else ""))
         if time.monotonic() >= next_sweep:
             with contextlib.suppress(Exception):
-                send_sweep()
+                beat()
             next_sweep = time.monotonic() + sweep_every
         time.sleep(0.25)
 
