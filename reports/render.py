@@ -17,6 +17,9 @@ of it work the document does not need (profile: ``python -m bench.pdf``):
 * Python's cyclic garbage collector is paused during the render and run once on its young
   objects afterwards: a render allocates many objects that live until it ends, and otherwise
   they trigger repeated full collections of the whole heap in the middle of it.
+
+``render_archive_pdf`` writes the same pages as PDF/A-3b with the e-invoice XML attached, for
+archiving (DOMAIN.md E4); ``render_pdf`` is unchanged by it.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ import cssselect2
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
-from weasyprint import CSS, HTML
+from weasyprint import CSS, HTML, Attachment, Document
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from docpost.reports.fetcher import BASE_URL, STATIC_DIR, BundledAssetFetcher
 from docpost.reports.formatting import Formatter
@@ -239,10 +243,121 @@ def render_pdf(view: DocumentView | Mapping[str, Any], locale: str = "en_US") ->
         return _write_pdf(html, _resources())
 
 
-def _write_pdf(html: str, res: _Resources) -> bytes:
+def _write_pdf(html: str, res: _Resources, **options: Any) -> bytes:
     # A function of its own, so that the document is garbage once it returns, before the
-    # collection that ends _garbage_collected_once.
-    return _DocumentHTML(html, res).write_pdf(stylesheets=[res.css], font_config=res.font_config)
+    # collection that ends _garbage_collected_once. ``options``: WeasyPrint's write_pdf options
+    # (render_archive_pdf's PDF/A variant); render_pdf passes none.
+    return _DocumentHTML(html, res).write_pdf(
+        stylesheets=[res.css], font_config=res.font_config, **options
+    )
+
+
+# --- PDF/A-3b with the e-invoice attached (DOMAIN.md E4) ------------------------------------
+
+ARCHIVE_PDF_VARIANT = "pdf/a-3b"
+# The kinds that have an e-invoice (E1) to attach.
+ARCHIVE_KINDS = ("invoice", "credit_note")
+# RFC 7303 prefers application/xml to text/xml. Given by _EInvoiceFetcher, not guessed by
+# WeasyPrint from the file name, whose guess depends on the Python version and the host's
+# /etc/mime.types (text/xml or application/xml).
+EINVOICE_MEDIA_TYPE = "application/xml"
+# PDF/A-3 requires an AFRelationship on every embedded file. "Alternative": the XML is the same
+# invoice as the printed pages, in another form (both are made from one view model and agree to
+# the cent, E3), and in Norway the EHF is the invoice a buyer books; "Data" would say the pages
+# are drawn from it, "Source" that it is what the PDF was made from. ZUGFeRD/XRechnung use
+# "Alternative" for full EN 16931 invoices too.
+EINVOICE_RELATIONSHIP = "Alternative"
+_EINVOICE_URL = "docpost-einvoice:"
+
+
+def render_archive_pdf(
+    view: DocumentView | Mapping[str, Any], locale: str, xml: bytes, filename: str
+) -> bytes:
+    """The invoice or credit note as PDF/A-3b with its e-invoice ``xml`` embedded (E4).
+
+    The same pages as ``render_pdf``, written as PDF/A-3b by WeasyPrint: fonts embedded (the
+    bundled ones, subset), XMP metadata with pdfaid part 3 / conformance B, an sRGB output
+    intent, a file identifier; title and language come from the HTML as for every document.
+    ``xml`` is embedded under ``filename`` (the name the e-invoice is stored under, e.g.
+    ``INV-000001.xml``) as an associated file of the document (catalog /AF) with the media type
+    EINVOICE_MEDIA_TYPE and the relationship EINVOICE_RELATIONSHIP; its embedded dates are the
+    document's date, so the bytes depend on nothing but the inputs (and SOURCE_DATE_EPOCH, as
+    render_pdf's font subsets do).
+
+    Raises ``ValueError`` as ``render_html`` does, for a kind without an e-invoice, for empty
+    ``xml`` and for a ``filename`` that is not a plain ``.xml`` file name.
+    """
+    html = render_html(view, locale)
+    if view["kind"] not in ARCHIVE_KINDS:
+        raise ValueError(
+            f"only an invoice or a credit note has an e-invoice to attach, not a {view['kind']!r}"
+        )
+    if not xml:
+        raise ValueError("the e-invoice XML to attach is empty")
+    _check_attachment_name(filename)
+    # Midnight of the document date: datetime.combine, as WeasyPrint formats it (naive, "Z").
+    when = datetime.datetime.combine(view["date"], datetime.time())
+    attachment = Attachment(
+        url=_EINVOICE_URL + filename,
+        url_fetcher=_EInvoiceFetcher(xml),
+        name=filename,
+        description="E-invoice (UBL 2.1 XML) of this document",
+        created=when,
+        modified=when,
+        relationship=EINVOICE_RELATIONSHIP,
+    )
+    with _render_lock, _garbage_collected_once():
+        return _write_pdf(
+            html,
+            _resources(),
+            pdf_variant=ARCHIVE_PDF_VARIANT,
+            attachments=[attachment],
+            finisher=_one_af_entry_per_file,
+        )
+
+
+def _check_attachment_name(filename: str) -> None:
+    # A bare name: readers save the attachment under it, so no folders, and .xml so that they
+    # open it as XML.
+    if (
+        not filename.lower().endswith(".xml")
+        or filename.startswith(".")
+        or any(ch in filename for ch in "/\\")
+        or not filename.isprintable()
+    ):
+        raise ValueError(f"e-invoice file name must be a plain name ending in .xml: {filename!r}")
+
+
+class _EInvoiceFetcher(URLFetcher):
+    """Serves the one e-invoice, with its media type, to WeasyPrint's attachment writer.
+
+    An ``Attachment(string=...)`` would have its media type guessed from the name. Fatal on
+    error (``fail_on_errors``): WeasyPrint leaves out an attachment it fails to read with only a
+    log line, and an archive PDF without its e-invoice must not be stored.
+    """
+
+    def __init__(self, xml: bytes) -> None:
+        super().__init__(fail_on_errors=True)
+        self._xml = xml
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        if not url.startswith(_EINVOICE_URL):
+            raise ValueError(f"not the e-invoice: {url!r}")
+        return URLFetcherResponse(
+            url, body=self._xml, headers={"Content-Type": EINVOICE_MEDIA_TYPE}
+        )
+
+
+def _one_af_entry_per_file(document: Document, pdf: Any) -> None:
+    """Drop the repeats from the catalog's /AF array.
+
+    WeasyPrint 70's PDF/A code lists each embedded file twice there (once from the
+    EmbeddedFiles name tree, once from the file specification itself).
+    """
+    # pdf: WeasyPrint's pydyf.PDF; /AF is a pydyf.Array (a list) of reference strings.
+    associated = pdf.catalog.get("AF")
+    if associated:
+        associated[:] = dict.fromkeys(associated)
 
 
 def _prepare(view: Mapping[str, Any]) -> dict[str, Any]:
