@@ -39,6 +39,10 @@ UNIT_CODES = {"ea": "EA", "pcs": "H87", "stk": "EA", "kg": "KGM", "h": "HUR", "h
               "set": "SET", "m": "MTR", "l": "LTR"}  # fmt: skip
 
 
+OUTSIDE_VAT = "O"  # UNCL5305 "not subject to VAT": a seller not VAT registered (M6)
+ZERO = Decimal(0)
+
+
 class NoEInvoice(ValueError):
     """This journal gets no e-invoice (E1 names which do); the message says why."""
 
@@ -48,8 +52,9 @@ def einvoice_view(snapshot: JournalSnapshot, view: DocumentView, locale: str) ->
     the document's `locale`)."""
     company = _seller_of(snapshot)
     totals = view["totals"]
-    if totals is None or totals.get("vat") is None or view.get("vat") is None:
-        raise NoEInvoice(f"{snapshot.number} was posted without VAT: no e-invoice")
+    if totals is None:
+        raise NoEInvoice(f"{snapshot.number} has no totals: no e-invoice")
+    outside_vat = _outside_vat(snapshot, view, company)
     labels = labels_for(locale)
     seller = _seller(company)
     buyer = _buyer(snapshot, company)
@@ -62,13 +67,15 @@ def einvoice_view(snapshot: JournalSnapshot, view: DocumentView, locale: str) ->
         currency=snapshot.currency,
         seller=seller,
         buyer=buyer,
-        lines=tuple(_lines(snapshot, view["lines"], labels)),
-        vat=tuple(
+        lines=tuple(_lines(snapshot, view["lines"], labels, outside_vat=outside_vat)),
+        vat=(VatGroup(OUTSIDE_VAT, ZERO, totals["net"], ZERO),)
+        if outside_vat
+        else tuple(
             VatGroup(g["category"], g["rate"], g["taxable_amount"], g["vat_amount"])
             for g in view.get("vat") or []
         ),
         net_total=totals["net"],
-        vat_total=totals.get("vat") or Decimal(0),
+        vat_total=totals.get("vat") or ZERO,
         total=totals["total"],
         payable=totals.get("due") or totals["total"],
         due_date=view.get("due_date") if snapshot.kind == "invoice" else None,
@@ -86,6 +93,18 @@ def einvoice_view(snapshot: JournalSnapshot, view: DocumentView, locale: str) ->
         credited_invoice_date=credited["date"] if credited else None,
         notes=tuple(view.get("notes") or ()),
     )
+
+
+def _outside_vat(snapshot: JournalSnapshot, view: DocumentView, company: CompanySnapshot) -> bool:
+    """M6: a seller that is not VAT registered posts no VAT; its e-invoice says so with
+    category O ("not subject to VAT", BR-O-*) on every line and one VAT group of nothing. A
+    VAT-registered seller's journal without VAT (posted before issue 15) gets none."""
+    totals = view["totals"]
+    if view.get("vat") is not None and totals is not None and totals.get("vat") is not None:
+        return False
+    if company.vat_registered:
+        raise NoEInvoice(f"{snapshot.number} was posted without VAT: no e-invoice")
+    return True
 
 
 def _seller_of(snapshot: JournalSnapshot) -> CompanySnapshot:
@@ -165,11 +184,15 @@ def _address(party: PartySnapshot, country: str) -> dict[str, object]:
 
 
 def _lines(
-    snapshot: JournalSnapshot, printed: Sequence[LineView], labels: Mapping[str, str]
+    snapshot: JournalSnapshot,
+    printed: Sequence[LineView],
+    labels: Mapping[str, str],
+    *,
+    outside_vat: bool,
 ) -> list[Line]:
     """The printed lines with what the PDF leaves out: each line's VAT category (of the
-    journal lines it stands for at its rate), its unit's code, and a unique line id (T4 prints
-    a bundle at two rates as two lines of the same order line)."""
+    journal lines it stands for at its rate; O outside VAT), its unit's code, and a unique
+    line id (T4 prints a bundle at two rates as two lines of the same order line)."""
     seen: dict[str, int] = {}
     result = []
     for line in printed:
@@ -178,7 +201,7 @@ def _lines(
         sources = [
             ln for ln in snapshot.lines if str(ln.line_no) == key or str(ln.bundle_line_no) == key
         ]
-        rate = line.get("tax_rate")
+        rate = ZERO if outside_vat else line.get("tax_rate")
         if rate is None or not sources:
             raise NoEInvoice(f"{snapshot.number}: line {key} was posted without VAT")
         serials = line.get("serials") or []
@@ -191,7 +214,9 @@ def _lines(
                 quantity=line["quantity"],
                 unit_code=_unit_code(snapshot, line, sources),
                 amount=line.get("amount") or Decimal(0),
-                category=_category(snapshot.number, key, rate, sources),
+                category=OUTSIDE_VAT
+                if outside_vat
+                else _category(snapshot.number, key, rate, sources),
                 rate=rate,
                 unit_price=line.get("unit_price"),
                 discount_percent=line.get("discount_percent"),

@@ -9,12 +9,15 @@ supplier check digit gives NO-R-001, a changed PayableAmount BR-CO-16.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from docpost.pipeline.documents.einvoice_view import NoEInvoice
@@ -27,6 +30,7 @@ from tests.einvoice.conftest import (
     Case,
     Validator,
     einvoice_case,
+    einvoice_catalog,
 )
 from tests.services.test_tax_postings import by_account, journal, sell, vouchers
 
@@ -58,11 +62,14 @@ def assert_e3(run: Runner, case: Case) -> None:
     totals = case.view["totals"]
     assert totals is not None
     money = "cac:LegalMonetaryTotal/cbc:"
-    net, vat, total = D(shown["net_total"]), D(shown["vat_total"]), D(shown["total"])
+    # M6: a seller not VAT registered posts no VAT: the e-invoice states one O group of 0
+    outside_vat = shown["vat_total"] is None
+    net, vat, total = D(shown["net_total"]), D(shown["vat_total"] or 0), D(shown["total"])
     assert case.amounts(money + "LineExtensionAmount/text()") == [net] == [totals["net"]]
     assert case.amounts(money + "TaxExclusiveAmount/text()") == [net]
     assert case.amounts(money + "TaxInclusiveAmount/text()") == [total] == [totals["total"]]
-    assert case.amounts(money + "PayableAmount/text()") == [total] == [totals.get("due")]
+    due = totals["total"] if outside_vat else totals.get("due")
+    assert case.amounts(money + "PayableAmount/text()") == [total] == [due]
     assert (
         sum(case.amounts("cac:InvoiceLine/cbc:LineExtensionAmount/text()"))
         + sum(case.amounts("cac:CreditNoteLine/cbc:LineExtensionAmount/text()"))
@@ -70,7 +77,9 @@ def assert_e3(run: Runner, case: Case) -> None:
     )
     currency = shown["currency"]
     tax_totals = case.tree.findall("cac:TaxTotal", NS)
-    assert D(tax_totals[0].findtext("cbc:TaxAmount", namespaces=NS)) == vat == totals.get("vat")
+    assert (
+        D(tax_totals[0].findtext("cbc:TaxAmount", namespaces=NS)) == vat == (totals.get("vat") or 0)
+    )
     groups: dict[tuple[str, Decimal], list[Decimal]] = defaultdict(lambda: [D(0), D(0), D(0)])
     for row in shown["vat"]:
         sums = groups[(row["category"], D(row["rate"]))]
@@ -86,11 +95,15 @@ def assert_e3(run: Runner, case: Case) -> None:
         ]
         for sub in tax_totals[0].findall("cac:TaxSubtotal", NS)
     }
-    assert xml_groups == {key: sums[:2] for key, sums in groups.items()}
-    assert xml_groups == {
-        (g["category"], g["rate"]): [g["taxable_amount"], g["vat_amount"]]
-        for g in case.view.get("vat") or []
-    }
+    if outside_vat:
+        assert not groups and case.view.get("vat") is None
+        assert xml_groups == {("O", D(0)): [net, D(0)]}
+    else:
+        assert xml_groups == {key: sums[:2] for key, sums in groups.items()}
+        assert xml_groups == {
+            (g["category"], g["rate"]): [g["taxable_amount"], g["vat_amount"]]
+            for g in case.view.get("vat") or []
+        }
     if currency != "NOK":  # T7: the VAT also in NOK, the journal's
         nok = sum((sums[2] for sums in groups.values()), D(0))
         assert case.text("cbc:TaxCurrencyCode/text()") == ["NOK"]
@@ -411,3 +424,86 @@ def test_e2_negative_control_changed_payable_amount_gives_br_co_16(
     payable.text = str(D(payable.text) + 1)
     found = validator(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
     assert {f.rule for f in found if f.fatal} == {"BR-CO-16"}, [str(f) for f in found]
+
+
+def test_e1_a_seller_not_vat_registered_says_category_o(run: Runner, validator: Validator) -> None:
+    """M6: a company that is not VAT registered posts no VAT (its PDF prints none); its
+    e-invoice says "not subject to VAT" (O, VATEX-EU-O, no rate, BR-O-*) on every line and
+    has no seller VAT id, only its organisation number and Foretaksregisteret."""
+    data = einvoice_catalog()
+    data["company"]["vat_registered"] = False
+    run.ok("upsert_catalog", data)
+    sell(run, "SO-1", ("KNIV-1", "1", "249.00"), ("GAVE-1", "1", "438.00"))
+    number = run.ok("post_invoice", {"order": "SO-1"})["journal"]
+    case = checked(run, number, validator)
+    assert set(case.text("//cac:ClassifiedTaxCategory/cbc:ID/text()")) == {"O"}
+    assert case.text("//cac:ClassifiedTaxCategory/cbc:Percent") == []
+    assert case.text("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:ID/text()") == ["O"]
+    assert case.text(
+        "cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID/text()"
+    ) == ["Foretaksregisteret"]
+    assert case.view.get("vat") is None  # the PDF prints no VAT breakdown
+
+
+# --- any order: a property ---------------------------------------------------------------------
+
+_orders = itertools.count(1)
+PLAIN = st.sampled_from([("KNIV-1", "249.00"), ("OST-1", "189.00"), ("BOK-1", "349.00"),
+                         ("KURS-1", "4500.00")])  # fmt: skip
+ANY = st.sampled_from([("KNIV-1", "249.00"), ("OST-1", "189.00"), ("GAVE-1", "438.00"),
+                       ("PCPAKKE", "2299.99"), ("HOVEL-1", "1290.00")])  # fmt: skip
+LINE = st.tuples(
+    st.integers(min_value=1, max_value=4),
+    st.sampled_from(["0", "12.5", "3.33", "100"]),
+    st.sampled_from(["0", "10.00", "0.01"]),
+)
+CUSTOMERS = [("NO-1001", {}), (NO_ENDPOINT, {"buyer_reference": "Ref 1"}),
+             (REVERSE_CHARGE, {}), ("SE-2001", {"exchange_rate": "0.9876"}),
+             ("NO-1001", {"currency": "USD", "exchange_rate": "10.5"})]  # fmt: skip
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    first=st.tuples(PLAIN, LINE),
+    others=st.lists(st.tuples(ANY, LINE), max_size=3),
+    customer=st.sampled_from(range(len(CUSTOMERS))),
+    credit_all=st.booleans(),
+)
+def test_e2_e3_property_any_order_its_invoice_and_credit_note(
+    shop: Runner,
+    validator: Validator,
+    first: tuple[tuple[str, str], tuple[int, str, str]],
+    others: list[tuple[tuple[str, str], tuple[int, str, str]]],
+    customer: int,
+    credit_all: bool,
+) -> None:
+    """E2/E3 for random orders: items at every rate and bundles, quantities, discounts percent
+    (up to 100 %) and per unit, every kind of buyer and currency; the invoice and a whole or
+    partial credit note of it pass both rule sets and say the journal's figures."""
+    order = f"SO-P{next(_orders)}"
+    code, header = CUSTOMERS[customer]
+    lines = []
+    for n, ((item, price), (qty, percent, per_unit)) in enumerate([first, *others], start=1):
+        lines.append({"line": n, "item": item, "quantity": str(qty), "unit_price": price,
+                      "discount_percent": percent, "discount_amount": per_unit})  # fmt: skip
+    shop.ok("upsert_order", {"order": order, "customer": code, "lines": lines, **header})
+    shop.ok("confirm_order", {"order": order})
+    if any(ln["item"] == "HOVEL-1" for ln in lines):
+        # S6: a packing slip registers the serials (blanks allowed); the invoice then
+        # invoices what it shipped: the plain lines (line 1 among them), not the bundles
+        shipped = [
+            {"line": ln["line"], "quantity": ln["quantity"]}
+            | ({"not_readable": int(ln["quantity"])} if ln["item"] == "HOVEL-1" else {})
+            for ln in lines
+            if ln["item"] not in ("GAVE-1", "PCPAKKE")
+        ]
+        shop.ok("post_packing_slip", {"order": order, "lines": shipped})
+    invoice = shop.ok("post_invoice", {"order": order})["journal"]
+    checked(shop, invoice, validator)
+    credit_lines = {} if credit_all else {"lines": [{"line": 1, "quantity": "1"}]}
+    credit = shop.ok("post_credit_note", {"invoice": invoice, **credit_lines})["journal"]
+    checked(shop, credit, validator)
