@@ -108,10 +108,10 @@ def _outside_vat(snapshot: JournalSnapshot, view: DocumentView, company: Company
 
 
 def _seller_of(snapshot: JournalSnapshot) -> CompanySnapshot:
-    if snapshot.kind not in ("invoice", "credit_note") or snapshot.origin == "pos":
-        raise NoEInvoice(
-            f"{snapshot.number}: a {snapshot.kind} ({snapshot.origin}) is no e-invoice"
-        )
+    if snapshot.origin == "pos":
+        raise NoEInvoice(f"{snapshot.number}: a point-of-sale sale is paid at the till (T6)")
+    if snapshot.kind not in ("invoice", "credit_note"):
+        raise NoEInvoice(f"{snapshot.number}: only invoices and credit notes (E1)")
     company = snapshot.company
     if company is None or not company.peppol_endpoint:
         raise NoEInvoice(f"{snapshot.number}: the seller has no Peppol endpoint (E1)")

@@ -130,3 +130,9 @@ def findings(ruleset: str, svrl: str) -> list[Finding]:
 
 def fatal(found: list[Finding]) -> list[Finding]:
     return [f for f in found if f.fatal]
+
+
+def summary(found: list[Finding]) -> str:
+    """What a document stored ``invalid`` keeps and shows: one line per fatal finding, as
+    ../shared/einvoice/validate.py prints them ("PEPPOL fatal NO-R-001: ..."); "" when none."""
+    return "\n".join(str(f) for f in fatal(found))

@@ -384,6 +384,26 @@ def test_e1_a_consumer_without_any_electronic_address_gets_none(shop: Runner) ->
     )
 
 
+def test_e1_a_point_of_sale_receipt_gets_none(shop: Runner) -> None:
+    """T6: a POS sale is paid at the till (a receipt, gross lines): no e-invoice."""
+    number = shop.ok(
+        "post_pos_sale",
+        {"store": "OSLO", "lines": [{"item": "KNIV-1", "quantity": "1", "unit_price": "499.00"}]},
+        actor="pos-1",
+    )["journal"]
+    with pytest.raises(NoEInvoice) as error:
+        einvoice_case(shop, number)
+    assert str(error.value) == f"{number}: a point-of-sale sale is paid at the till (T6)"
+
+
+def test_e1_only_invoices_and_credit_notes(shop: Runner) -> None:
+    sell(shop, "SO-1", ("KNIV-1", "1", "249.00"))
+    number = shop.ok("post_packing_slip", {"order": "SO-1"})["journal"]
+    with pytest.raises(NoEInvoice) as error:
+        einvoice_case(shop, number)
+    assert str(error.value) == f"{number}: only invoices and credit notes (E1)"
+
+
 def test_e1_a_company_without_peppol_endpoint_gets_none(run: Runner) -> None:
     """The USMF example has no company (no endpoint, no VAT): its invoices get no e-invoice."""
     run.ok("upsert_catalog", usmf_catalog())

@@ -28,7 +28,7 @@ from docpost.reports.einvoice import (
     validation,
 )
 from docpost.reports.einvoice.ubl import line_pricing
-from docpost.reports.einvoice.validation import RulesNotFound, findings, rule_files
+from docpost.reports.einvoice.validation import RulesNotFound, findings, rule_files, summary
 from tests.einvoice.conftest import NS, Validator, load_rules
 
 D = Decimal
@@ -249,6 +249,8 @@ def test_svrl_failed_asserts_become_findings_a_missing_flag_is_fatal() -> None:
         ("UBL-CR-622", "warning", False, "x"),
     ]
     assert str(found[0]) == "CEN fatal BR-CO-16: Amount due for payment"
+    assert summary(found) == "CEN fatal BR-CO-16: Amount due for payment"  # no warning
+    assert summary(found[1:]) == ""
 
 
 # --- Saxon per process -------------------------------------------------------------------------
