@@ -41,7 +41,7 @@ from docpost.tasks.config import get_queue_settings, time_limits
 from docpost.tasks.db import worker_sessions
 from docpost.tasks.publish import publish_request, wire_body
 from docpost.tasks.relay import relay_written
-from docpost.tasks.retry import backoff, is_transient
+from docpost.tasks.retry import backoff, is_transient, retry_later
 from docpost.tasks.routing import (
     EXECUTE_REQUEST,
     INVOICE_BATCH,
@@ -213,7 +213,7 @@ def hand_back(task: Task, body: Any, head: Head, held: int) -> None:
     except Exception as exc:
         if not is_transient(exc):
             raise
-        raise task.retry(exc=exc, countdown=backoff(1)) from None
+        raise retry_later(task, exc, backoff(1)) from None
 
 
 def soft_time_limit(task: Task) -> int:
@@ -238,7 +238,7 @@ def handle_fault(
     if transient and (attempt.number is None or attempt.number < max_attempts):
         number = attempt.number or task.request.retries + 1
         log.warning("request %s: %s; retrying", attempt.request_id, exc.__class__.__name__)
-        raise task.retry(exc=exc, countdown=backoff(number))
+        raise retry_later(task, exc, backoff(number))
     if not transient:
         log.exception("request %s failed on an unexpected error", attempt.request_id)
     if attempt.request_id is None:
@@ -260,7 +260,7 @@ def handle_fault(
     except Exception as write_error:
         if not is_transient(write_error):
             raise
-        raise task.retry(exc=write_error, countdown=backoff(attempt.number or 1)) from None
+        raise retry_later(task, write_error, backoff(attempt.number or 1)) from None
 
 
 @app.task(name=INVOICE_BATCH, bind=True, max_retries=None)
@@ -278,7 +278,7 @@ def execute_invoice_batch(self: Task, bodies: list[dict[str, Any]]) -> None:
 
     def retry_passing_fault(exc: Exception) -> None:
         if is_transient(exc) and self.request.retries < get_settings().max_attempts:
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries + 1)) from None
+            raise retry_later(self, exc, backoff(self.request.retries + 1)) from None
 
     done = invoice_batch_or_each(
         bodies, sessions, fan_out_one, run_batch=run_invoice_batch, retry=retry_passing_fault

@@ -20,7 +20,7 @@ from docpost.pipeline.config import get_settings
 from docpost.schema import Document
 from docpost.tasks.app import app
 from docpost.tasks.db import worker_sessions
-from docpost.tasks.retry import backoff, is_transient
+from docpost.tasks.retry import backoff, is_transient, retry_later
 from docpost.tasks.routing import DOCUMENTS as RENDER_QUEUE
 from docpost.tasks.routing import RENDER_DOCUMENT
 
@@ -115,7 +115,7 @@ def retry_or_fail(
         # times, then leave the document pending. Without a count there is no limit, and this
         # used to retry for ever; the recovery sweep sends it again later.
         if task.request.retries + 1 < max_attempts:
-            raise task.retry(exc=exc, countdown=backoff(task.request.retries + 1)) from exc
+            raise retry_later(task, exc, backoff(task.request.retries + 1)) from exc
         log.error(
             "document %s: delivery could not be counted %d times (%s: %s); left pending "
             "for the recovery sweep",
@@ -126,11 +126,11 @@ def retry_or_fail(
         )
         return
     if attempts < max_attempts:
-        raise task.retry(exc=exc, countdown=backoff(attempts)) from exc
+        raise retry_later(task, exc, backoff(attempts)) from exc
     log.exception("document %s could not be rendered", document_id)
     try:
         mark_render_failed(document_id, f"{exc.__class__.__name__}: {exc}", sessions)
     except Exception as write_error:
         if not is_transient(write_error):
             raise
-        raise task.retry(exc=write_error, countdown=backoff(attempts)) from None
+        raise retry_later(task, write_error, backoff(attempts)) from None

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import kombu.exceptions
 import redis.exceptions
 from billiard.exceptions import SoftTimeLimitExceeded
+from celery import Task
+from celery.exceptions import Reject
 from sqlalchemy import exc as sa_exc
 
 # SQLSTATEs PostgreSQL asks the client to retry: serialization_failure, deadlock_detected.
@@ -64,3 +66,23 @@ def backoff(
     that workers that failed together (a deadlock's two sides) do not retry together."""
     ceiling = min(cap, base * 2 ** max(0, attempt - 1))
     return ceiling / 2 + rand() * ceiling / 2
+
+
+def retry_later(task: Task, exc: BaseException, countdown: float) -> BaseException:
+    """`task.retry(exc=exc, countdown=countdown)`, except that a retry Celery could not publish
+    puts the message back instead of dropping it.
+
+    Celery answers a failed retry publish (the broker is down; the publish gives up after
+    task_publish_retry_policy's ~6 s) with Reject(requeue=False), and the worker then deletes
+    the message. When the broker is back by then (a restart longer than the publish retries),
+    the delete succeeds: the render or request was in neither the queue nor the unacked record,
+    and stayed `pending` or `queued` until the recovery sweep. A requeue keeps it: put back on
+    its queue, or, with the broker still down, left unacknowledged for the broker to hand out
+    again after its visibility timeout. Raises; the return type is for `raise retry_later(...)`.
+    """
+    try:
+        return task.retry(exc=exc, countdown=countdown)
+    except Reject as reject:
+        if reject.requeue:
+            raise
+        raise Reject(reject.reason, requeue=True) from reject
