@@ -162,6 +162,9 @@ class Stack:
                 f"broker: waiting={self.broker.waiting(*QUEUES)} unacked={self.broker.unacked()}"
             )
         log = self.worker_log()
+        for document_id in re.findall(r"^document (\d+) ", "\n".join(lines), re.MULTILINE):
+            mentions = re.findall(rf"^.*document {document_id}\b.*$", log, re.MULTILINE)
+            lines += [f"  log: {line[:300]}" for line in mentions[-3:]]
         lines.append(
             f"worker log: held={len(re.findall(HELD_LINE, log))} "
             f"put_back={sum(int(n) for n in re.findall(PUT_BACK_LINE, log))} "
