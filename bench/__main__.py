@@ -25,8 +25,9 @@ Sections, each printing its figures as it goes (progress on stderr):
 7. memory of a render worker over N renders; SQL statements per posting: the USMF packing
    slip (3 and 30 lines) and invoice as before tax, and the tax scenario's with and without tax
 t. cost of tax: the tax scenario's packing slip and invoice and the no-tax peer's, in this
-   process, alternating request by request, CPU (ours + the PostgreSQL backend's) per request
-   with tax over without: the steadier ratio on a shared machine (bench.tax_cost)
+   process, alternating request by request, and bulk invoicing's batches of 50 alternating
+   batch by batch; CPU (ours + the PostgreSQL backend's) per request with tax over without:
+   the steadier ratio on a shared machine (bench.tax_cost)
 8. serials scaling: one packing slip line of 10,000 and 40,000 serials, CPU through the
    service; the ratio beside the linear limit 4 x (bench.serials)
 9. recovery sweep: beat's sweep over a requests table of finished work when nothing is lost
@@ -242,11 +243,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
                 section("sql per posting", sql)
             if "tax_cost" in wanted:
-                count = tax_cost.QUICK_ORDERS if args.quick else tax_cost.ORDERS
-                progress(f"cost of tax: {count} orders with tax and {count} without, alternating")
+                count, batches = (
+                    (tax_cost.QUICK_ORDERS, tax_cost.QUICK_BATCHES)
+                    if args.quick
+                    else (tax_cost.ORDERS, tax_cost.BATCHES)
+                )
+                progress(
+                    f"cost of tax: {count} orders and {batches} invoice batches with tax and as "
+                    "many without, alternating"
+                )
                 section(
                     "cost of tax",
-                    lambda: tax_cost.measure(database("tax"), database("no_tax"), count),
+                    lambda: tax_cost.measure(database("tax"), database("no_tax"), count, batches),
                 )
         if "bulk" in wanted:
 
@@ -468,6 +476,10 @@ def table(f: dict[str, Any]) -> str:
          f, "tax_cost_invoice_tax_cpu_ms", " ms CPU"), "tax / no tax: " + _value(
          f, "tax_cost_invoice_ratio", " x; peer ") + _value(
          f, "tax_cost_invoice_no_tax_cpu_ms", " ms"), "", "-"),
+        ("t", "cost of tax per invoice in bulk batches (in-process)", _value(
+         f, "tax_cost_batch_invoice_tax_cpu_ms", " ms CPU"), "tax / no tax: " + _value(
+         f, "tax_cost_batch_invoice_ratio", " x; peer ") + _value(
+         f, "tax_cost_batch_invoice_no_tax_cpu_ms", " ms"), "", "-"),
         ("8", f"serials scaling: CPU of {get('serials_scaling_sizes') or '-'} serials",
          _value(f, "serials_scaling_ratio", " x"), _value(f, "serials_post_high_cpu_s", " s / ")
          + _value(f, "serials_post_low_cpu_s", " s"), "4 x (linear; quadratic 16 x)",

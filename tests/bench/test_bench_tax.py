@@ -27,7 +27,7 @@ from bench.scenarios import (
     tax_catalog,
 )
 from bench.sql_count import measure_scenario
-from bench.tax_cost import WARM_UP, _databases
+from bench.tax_cost import BATCH, WARM_UP, _databases
 from bench.tax_cost import measure as measure_tax_cost
 from docpost.pipeline.outbox import drain_inline
 from docpost.pipeline.queries import show_journal
@@ -175,15 +175,17 @@ def test_bulk_invoicing_the_no_tax_peer_writes_no_vat(run: Runner, db_url: str) 
 
 @pytest.mark.postgres
 def test_t3_the_interleaved_cost_of_tax_posts_vat_on_one_side_only() -> None:
-    """bench.tax_cost alternates the same postings in the bench's two private schemas: the tax
-    side's invoices write two VAT groups each, the peer's none, and every figure it reports is
-    there (CPU is not asserted: no timings)."""
-    orders = 2
+    """bench.tax_cost alternates the same postings, single invoices and bulk invoicing's
+    batches, in the bench's two private schemas: the tax side's invoices write two VAT groups
+    each, the peer's none, and every figure it reports is there (CPU is not asserted: no
+    timings)."""
+    orders, batches = 2, 1
     with _databases() as (tax_db, no_tax_db):
-        figures = measure_tax_cost(tax_db, no_tax_db, orders)
-        assert vat_rows(tax_db) == TAX_VAT_GROUPS * (WARM_UP + orders)
+        figures = measure_tax_cost(tax_db, no_tax_db, orders, batches)
+        invoices = WARM_UP + orders + BATCH * (1 + batches)  # a warm-up batch each
+        assert vat_rows(tax_db) == TAX_VAT_GROUPS * invoices
         assert vat_rows(no_tax_db) == 0
-    for what in ("packing_slip", "invoice"):
+    for what in ("packing_slip", "invoice", "batch_invoice"):
         for side in ("tax", "no_tax"):
             assert figures[f"tax_cost_{what}_{side}_own_cpu_ms"] >= 0
             assert figures[f"tax_cost_{what}_{side}_db_cpu_ms"] >= 0
