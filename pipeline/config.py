@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # may be released to) only while the catalog has no company: a loaded company's own
     # `time_zone` (M6, P1) is used instead wherever a session is at hand (UnitOfWork.today).
     company_time_zone: str = "UTC"
+    # E2: a folder holding the official rules as ../einvoice does (its two XSLTs, in it or in
+    # its xslt/); when set, every e-invoice is checked before it is stored and one with a
+    # fatal finding is stored `invalid`. Empty: e-invoices are stored unchecked.
+    einvoice_rules: str = ""
 
     @field_validator("locale")
     @classmethod
@@ -66,6 +70,25 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
                 f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Oslo, America/New_York)"
+            ) from None
+        return value
+
+    @field_validator("einvoice_rules")
+    @classmethod
+    def _rules_folder(cls, value: str) -> str:
+        # Refused at start-up rather than on the first e-invoice after a posting committed.
+        # The stylesheets are compiled later, once per process that validates (Saxon: after
+        # any fork), not here: every entry point reads the settings.
+        from docpost.reports.einvoice.validation import RulesNotFound, rule_files
+
+        if not value:
+            return value
+        try:
+            rule_files(value)
+        except RulesNotFound as exc:
+            raise ValueError(
+                f"{exc}; a folder holding CEN-EN16931-UBL.xslt and PEPPOL-EN16931-UBL.xslt "
+                "(or an xslt/ folder with them), as ../shared/einvoice does"
             ) from None
         return value
 

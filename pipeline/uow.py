@@ -31,6 +31,7 @@ from docpost.pipeline.duties import (  # noqa: F401  (re-exported: services impo
     missing_duty,
 )
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.einvoice_recipients import gets_einvoice
 from docpost.schema import (
     Actor,
     Company,
@@ -41,6 +42,7 @@ from docpost.schema import (
     SalesOrder,
 )
 from docpost.schema.company import COMPANY_ROW
+from docpost.schema.documents import document_filename
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
 
@@ -239,7 +241,7 @@ class UnitOfWork:
                 self.session.scalar(
                     select(text("max(revision)"))
                     .select_from(Document)
-                    .where(Document.journal_id == journal.id)
+                    .where(Document.journal_id == journal.id, Document.format == "pdf")
                 )
                 or 0
             )
@@ -248,11 +250,42 @@ class UnitOfWork:
         self.add_render(document)
         return document.filename
 
-    def pending_document(self, journal: Journal, revision: int = 1) -> Document:
-        """The row of a PDF revision of the journal, to be rendered."""
-        filename = f"{journal.number}.pdf" if revision == 1 else f"{journal.number}-r{revision}.pdf"
+    def add_documents(self, journal: Journal, origin: str) -> list[str]:
+        """An invoice's or credit note's documents, pending, with their render tasks: its PDF
+        and, when it gets one (E1), its e-invoice; their filenames, as the outcome lists them.
+        `origin` is its order's ("pos": a receipt, no e-invoice)."""
+        documents = self.pending_documents(journal, origin)
+        self.session.flush()
+        for document in documents:
+            self.add_render(document)
+        return [document.filename for document in documents]
+
+    def pending_documents(self, journal: Journal, origin: str) -> list[Document]:
+        """The first revision's rows of a new invoice or credit note: the PDF, and the
+        e-invoice when E1 gives it one (rules.einvoice_recipients); not flushed (bulk
+        invoicing flushes a batch's at once)."""
+        documents = [self.pending_document(journal)]
+        if gets_einvoice(
+            journal.kind,
+            origin,
+            journal.seller,
+            journal.buyer,
+            with_vat=journal.vat_total is not None,
+        ):
+            documents.append(self.pending_document(journal, format="ubl"))
+        return documents
+
+    def pending_document(
+        self, journal: Journal, revision: int = 1, format: str = "pdf"
+    ) -> Document:
+        """The row of a revision of the journal's PDF (or, format "ubl", its e-invoice), to
+        be rendered."""
         document = Document(
-            journal_id=journal.id, kind=journal.kind, revision=revision, filename=filename
+            journal_id=journal.id,
+            kind=journal.kind,
+            format=format,
+            revision=revision,
+            filename=document_filename(journal.number, revision, format),
         )
         self.session.add(document)
         return document

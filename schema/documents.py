@@ -21,14 +21,31 @@ from sqlalchemy.orm import Mapped, mapped_column
 from docpost.schema.base import Base
 from docpost.schema.types import UtcDateTime, utcnow
 
+# What a document row holds (migration 0012): the journal's PDF, or its EHF / Peppol BIS 3.0
+# e-invoice (UBL 2.1, DOMAIN.md E1), each with its own revisions.
+DOCUMENT_FORMATS = ("pdf", "ubl")
+MEDIA_TYPES = {"pdf": "application/pdf", "ubl": "application/xml"}
+EXTENSIONS = {"pdf": "pdf", "ubl": "xml"}
+# pending -> rendered; failed after max attempts (or a journal that can have no e-invoice);
+# invalid: an e-invoice with a fatal finding of the official rules (DOCPOST_EINVOICE_RULES),
+# its bytes kept for diagnosis and never sent.
+DOCUMENT_STATUSES = ("pending", "rendered", "invalid", "failed")
+
+
+def document_filename(journal_number: str, revision: int, format: str = "pdf") -> str:
+    """INV-000001.pdf, INV-000001.xml; a later revision INV-000001-r2.pdf."""
+    suffix = "" if revision == 1 else f"-r{revision}"
+    return f"{journal_number}{suffix}.{EXTENSIONS[format]}"
+
 
 class Document(Base):
-    """A journal's PDF, one row per revision (D6). Rows start `pending` in the posting
-    transaction and are filled by the render task; the bytes never change afterwards."""
+    """A journal's PDF or e-invoice, one row per format and revision (D6, E1). Rows start
+    `pending` in the posting transaction and are filled by the render task; the bytes never
+    change afterwards."""
 
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("journal_id", "revision"),
+        UniqueConstraint("journal_id", "format", "revision"),
         # The recovery sweep's lookup: pending documents only (migration 0005).
         Index(
             "ix_documents_pending",
@@ -41,12 +58,20 @@ class Document(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
+    # DOCUMENT_FORMATS; rows from before 0011 are PDFs.
+    format: Mapped[str] = mapped_column(String(10), default="pdf", server_default="pdf")
     revision: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|rendered|failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # DOCUMENT_STATUSES
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # An e-invoice's findings of the official rules (E2): [{ruleset, rule, flag, message,
+    # location}], warnings included; None when it was not checked (no DOCPOST_EINVOICE_RULES)
+    # and on PDFs.
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -54,6 +79,10 @@ class Document(Base):
     # When the recovery sweep last published its render again (tasks.recovery); None: only
     # the first publish by the outbox, which created_at stands for.
     published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
 
 
 class OutboxMessage(Base):

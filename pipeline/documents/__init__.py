@@ -7,6 +7,8 @@
 - ``export_documents(sessions, folder)``: write every rendered revision into a folder.
 - ``list_documents`` / ``stored_pdf``: what ``docpost documents`` and ``download`` read.
 
+A document is a PDF or (format ``ubl``, E1) an EHF e-invoice: ``einvoice_render`` makes it.
+
 ``snapshot`` reads a journal into plain data, ``view`` turns it into the view model (pure),
 ``store`` renders and stores. WeasyPrint is imported only when a document is rendered.
 """

@@ -20,21 +20,28 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
 from docpost.pipeline.documents import view as views
+from docpost.pipeline.documents.einvoice_render import Rendered, render_einvoice
+from docpost.pipeline.documents.einvoice_view import NoEInvoice
 from docpost.pipeline.documents.snapshot import (
     CompanySnapshot,
+    JournalSnapshot,
     latest_revision,
     load_company,
     load_snapshot,
 )
 from docpost.pipeline.documents.view import document_view
+from docpost.reports.einvoice.ubl import NotAnEInvoice
 from docpost.reports.labels import normalize_locale
 from docpost.reports.viewmodel import CompanyView, DocumentView
 from docpost.schema import Document, Journal
+from docpost.schema.documents import MEDIA_TYPES
 from docpost.schema.types import utcnow
 
 log = logging.getLogger(__name__)
 
 ERROR_TEXT_LIMIT = 2000
+# A journal that can have no e-invoice (E1): failing again would not help.
+NO_EINVOICE = (NoEInvoice, NotAnEInvoice)
 
 
 class DocumentNotFound(LookupError):
@@ -78,6 +85,15 @@ def view_and_locale(
     session: Session, target: Document | Journal | int, locale: str | None = None
 ) -> tuple[DocumentView, str]:
     """``build_view`` and the locale it is in, which the renderer prints it in."""
+    _, view, locale = snapshot_view(session, target, locale)
+    return view, locale
+
+
+def snapshot_view(
+    session: Session, target: Document | Journal | int, locale: str | None = None
+) -> tuple[JournalSnapshot, DocumentView, str]:
+    """``view_and_locale`` and the journal snapshot the view was made of (an e-invoice is
+    made of both: einvoice_view)."""
     if isinstance(target, Journal):
         journal, revision = target, latest_revision(session, target)
     else:
@@ -90,7 +106,7 @@ def view_and_locale(
     locale = _customer_locale(snapshot.customer_language) or document_locale(locale)
     company, company_country, company_currency = seller_view(snapshot.company, locale)
     view = document_view(snapshot, company, locale, company_country, company_currency)
-    return view, locale
+    return snapshot, view, locale
 
 
 def _customer_locale(language: str | None) -> str | None:
@@ -114,12 +130,13 @@ def render_document(
     *,
     count_attempt: bool = True,
 ) -> None:
-    """Render a pending document and store its PDF; idempotent.
+    """Render a pending document and store its PDF or e-invoice; idempotent.
 
-    A document that is not pending (rendered: its bytes never change, D6; or failed) is left
-    alone. On any error the attempt is counted (unless the caller counts deliveries itself:
-    ``count_attempt=False``), the error text kept, and the document marked ``failed`` once
-    attempts reach ``max_attempts``; the error is then raised again so a queue can retry.
+    A document that is not pending (rendered or invalid: its bytes never change, D6; or
+    failed) is left alone. On any error the attempt is counted (unless the caller counts
+    deliveries itself: ``count_attempt=False``), the error text kept, and the document marked
+    ``failed`` once attempts reach ``max_attempts``; the error is then raised again so a queue
+    can retry. An e-invoice of a journal that can have none is marked ``failed`` at once.
     """
     _render_once(sessions, document_id, locale, count_attempt=count_attempt)
 
@@ -131,11 +148,7 @@ def _render_once(
     *,
     count_attempt: bool = True,
 ) -> bool:
-    """True when this call stored the PDF."""
-    # Looked up at call time: tests replace it, and importing WeasyPrint costs ~0.5 s that
-    # processes only listing or downloading documents should not pay.
-    from docpost.reports import render as reports_render
-
+    """True when this call stored the document."""
     # Outside the try: an unsupported locale is a configuration error, not the document's.
     locale = document_locale(locale)
     try:
@@ -145,33 +158,56 @@ def _render_once(
                 raise DocumentNotFound(f"document {document_id} does not exist")
             if document.status != "pending":
                 return False
-            view, view_locale = view_and_locale(session, document, locale)
-        pdf = reports_render.render_pdf(view, view_locale)
+            format = document.format
+            snapshot, view, view_locale = snapshot_view(session, document, locale)
+        rendered = _produce(format, snapshot, view, view_locale)
     except DocumentNotFound:
         raise
+    except NO_EINVOICE as exc:
+        # Deterministic: another attempt would give the same answer.
+        _record_failure(sessions, document_id, exc, count_attempt, final=True)
+        return False
     except Exception as exc:
         _record_failure(sessions, document_id, exc, count_attempt)
         raise
-    return _store(sessions, document_id, pdf)
+    return _store(sessions, document_id, rendered)
 
 
-def _store(sessions: sessionmaker[Session], document_id: int, pdf: bytes) -> bool:
+def _produce(format: str, snapshot: JournalSnapshot, view: DocumentView, locale: str) -> Rendered:
+    """The document's bytes, outside any transaction."""
+    if format == "ubl":
+        return render_einvoice(snapshot, view, locale, get_settings().einvoice_rules or None)
+    # Looked up at call time: tests replace it, and importing WeasyPrint costs ~0.5 s that
+    # processes only listing or downloading documents should not pay.
+    from docpost.reports import render as reports_render
+
+    return Rendered(reports_render.render_pdf(view, locale))
+
+
+def _store(sessions: sessionmaker[Session], document_id: int, rendered: Rendered) -> bool:
     with sessions() as session, session.begin():
         document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
         if document is None or document.status != "pending":
             # Another delivery of the same task stored it first: keep those bytes (D6).
             return False
-        document.content = pdf
-        document.sha256 = hashlib.sha256(pdf).hexdigest()
-        document.size = len(pdf)
-        document.status = "rendered"
+        content = rendered.content
+        document.content = content
+        document.sha256 = hashlib.sha256(content).hexdigest()
+        document.size = len(content)
+        document.status = rendered.status
+        document.findings = rendered.findings
         document.rendered_at = utcnow()
         document.error = None
         return True
 
 
 def _record_failure(
-    sessions: sessionmaker[Session], document_id: int, exc: Exception, count_attempt: bool
+    sessions: sessionmaker[Session],
+    document_id: int,
+    exc: Exception,
+    count_attempt: bool,
+    *,
+    final: bool = False,
 ) -> None:
     with sessions() as session, session.begin():
         document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
@@ -180,7 +216,7 @@ def _record_failure(
         if count_attempt:
             document.attempts += 1
         document.error = f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT]
-        if document.attempts >= get_settings().max_attempts:
+        if final or document.attempts >= get_settings().max_attempts:
             document.status = "failed"
     log.warning("document %s: rendering failed: %s", document_id, exc)
 
@@ -217,7 +253,9 @@ def _status(sessions: sessionmaker[Session], document_id: int) -> str | None:
 
 
 def export_documents(sessions: sessionmaker[Session], folder: Path) -> list[Path]:
-    """Write every rendered revision into `folder` under its filename; the paths written."""
+    """Write every rendered revision into `folder` under its filename (PDFs and, E1, the
+    e-invoices beside them: INV-000001.xml; an invalid one is not written); the paths
+    written."""
     written = []
     with sessions() as session:
         for filename, content in session.execute(
@@ -236,11 +274,13 @@ def export_documents(sessions: sessionmaker[Session], folder: Path) -> list[Path
 
 
 def list_documents(session: Session, journal_number: str | None = None) -> list[dict[str, Any]]:
-    """Stored documents, oldest first, as plain dicts (the content left out)."""
+    """Stored documents (PDFs and e-invoices), oldest first, as plain dicts (the content left
+    out)."""
     query = (
         select(
             Document.id,
             Document.kind,
+            Document.format,
             Journal.number,
             Document.revision,
             Document.filename,
@@ -249,6 +289,7 @@ def list_documents(session: Session, journal_number: str | None = None) -> list[
             Document.size,
             Document.attempts,
             Document.error,
+            Document.findings,
             Document.rendered_at,
         )
         .join(Journal, Journal.id == Document.journal_id)
@@ -260,6 +301,8 @@ def list_documents(session: Session, journal_number: str | None = None) -> list[
         {
             "id": row.id,
             "kind": row.kind,
+            "format": row.format,
+            "media_type": MEDIA_TYPES[row.format],
             "journal": row.number,
             "revision": row.revision,
             "filename": row.filename,
@@ -268,6 +311,8 @@ def list_documents(session: Session, journal_number: str | None = None) -> list[
             "size": row.size,
             "attempts": row.attempts,
             "error": row.error,
+            # An e-invoice's findings of the official rules (E2); None: not checked.
+            "findings": row.findings,
             "rendered_at": row.rendered_at.isoformat() if row.rendered_at else None,
         }
         for row in session.execute(query)
@@ -276,12 +321,25 @@ def list_documents(session: Session, journal_number: str | None = None) -> list[
 
 @dataclass(frozen=True)
 class StoredPdf:
+    """A stored document (the name is older than e-invoices: a PDF or, format ``ubl``, an
+    e-invoice) with what serving it needs."""
+
     document_id: int
     filename: str
     status: str
     error: str | None
     sha256: str | None
     content: bytes | None
+    format: str = "pdf"
+    findings: list[dict[str, Any]] | None = None
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+    @property
+    def fatal_findings(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings or [] if f.get("flag") != "warning"]
 
     @property
     def intact(self) -> bool:
@@ -304,4 +362,6 @@ def stored_pdf(session: Session, document_id: int) -> StoredPdf:
         document.error,
         document.sha256,
         document.content,
+        document.format,
+        document.findings,
     )

@@ -56,7 +56,7 @@ def post_credit_note(uow: UnitOfWork, cmd: PostCreditNote) -> dict[str, Any]:
     return {
         "journal": journal.number,
         "credits": invoice.number,
-        "documents": [uow.add_document(journal)],
+        "documents": uow.add_documents(journal, order.origin),
     }
 
 

@@ -228,16 +228,21 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
                 registration.invoice_line_id = journal_line.id
             link_to_journal_line(uow, journal_line, plan.target.registrations)
         _add_voucher(uow, journal, item.vat, voucher)
-        # uow.add_document would flush for each document's id: one flush serves the batch.
-        documents.append(uow.pending_document(journal))
+        # uow.add_documents would flush for each invoice's ids: one flush serves the batch.
+        # Its PDF and, E1, its e-invoice.
+        documents.append(uow.pending_documents(journal, item.order.origin))
     session.flush()
 
     now = utcnow()
-    for item, document in zip(planned, documents, strict=True):
-        uow.add_render(document)
+    for item, written in zip(planned, documents, strict=True):
+        for document in written:
+            uow.add_render(document)
         record = item.record
         record.status, record.error = "succeeded", None
-        record.result = {"journal": item.journal.number, "documents": [document.filename]}  # type: ignore[union-attr]
+        record.result = {
+            "journal": item.journal.number,  # type: ignore[union-attr]
+            "documents": [document.filename for document in written],
+        }
         record.attempts = max(record.attempts, 1)
         record.finished_at = now
         result.outcomes.append(record.outcome())

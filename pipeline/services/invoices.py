@@ -83,7 +83,7 @@ def post_invoice(uow: UnitOfWork, cmd: PostInvoice) -> dict[str, Any]:
     order = uow.lock_order(cmd.order)
     require_exploded(order, "invoice")
     journal = invoice_order(uow, order, cmd)
-    return {"journal": journal.number, "documents": [uow.add_document(journal)]}
+    return {"journal": journal.number, "documents": uow.add_documents(journal, order.origin)}
 
 
 def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journal:

@@ -41,7 +41,7 @@ def _document_ids(run: Runner, number: str) -> list[int]:
             session.scalars(
                 select(Document.id)
                 .join(Journal, Journal.id == Document.journal_id)
-                .where(Journal.number == number)
+                .where(Journal.number == number, Document.format == "pdf")
                 .order_by(Document.revision)
             )
         )

@@ -262,9 +262,27 @@ def wait_for_renders(sessions: sessionmaker[Session], timeout: float) -> None:
 def _failed_documents(sessions: sessionmaker[Session]) -> list[str]:
     with sessions() as session:
         rows = session.execute(
-            select(Document.filename, Document.error).where(Document.status != "rendered")
+            select(Document.filename, Document.status, Document.error, Document.findings).where(
+                Document.status != "rendered"
+            )
         )
-        return [f"{filename}: {error or 'not rendered'}" for filename, error in rows]
+        return [_not_rendered(*row) for row in rows]
+
+
+def _not_rendered(
+    filename: str, status: str, error: str | None, findings: list[dict[str, Any]] | None
+) -> str:
+    if status == "invalid":  # E2: an e-invoice the official rules refused (not written)
+        rules = ", ".join(f["rule"] for f in findings or [] if f.get("flag") != "warning")
+        return f"{filename}: invalid e-invoice, fails {rules}"
+    return f"{filename}: {error or 'not rendered'}"
+
+
+def written_text(documents: list[str]) -> str:
+    """What was written: 3 PDF(s); with e-invoices beside them (E1), 5 PDF(s) and 3 e-invoice(s)."""
+    xml = sum(1 for path in documents if path.endswith(".xml"))
+    pdfs = f"{len(documents) - xml} PDF(s)"
+    return f"{pdfs} and {xml} e-invoice(s)" if xml else pdfs
 
 
 def _kinds(sessions: sessionmaker[Session], outcomes: list[dict[str, Any]]) -> dict[str, str]:
@@ -379,7 +397,7 @@ def vat_rows(ledger: dict[str, Any]) -> list[list[str]]:
 def part_line(part: PartResult) -> str:
     """One line per example for the end of the output: what a newcomer checks first."""
     succeeded = sum(o["status"] == "succeeded" for o in part.outcomes)
-    pdfs = "PDFs skipped" if part.documents_note else f"{len(part.documents)} PDF(s) written"
+    pdfs = "PDFs skipped" if part.documents_note else f"{written_text(part.documents)} written"
     return (
         f"{part.example.short}: {succeeded}/{len(part.outcomes)} requests succeeded, {pdfs}, "
         f"trial balance {part.trial_balance['total']}"
@@ -425,7 +443,8 @@ def print_part(part: PartResult, out: TextIO) -> None:
         print(part.documents_note, file=out)
     else:
         print(
-            f"{len(part.documents)} PDF(s) written to {shown_path(part.documents_dir)}/", file=out
+            f"{written_text(part.documents)} written to {shown_path(part.documents_dir)}/",
+            file=out,
         )
         for problem in part.documents_failed:
             print(f"not rendered: {problem}", file=out)

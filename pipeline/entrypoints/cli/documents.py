@@ -1,6 +1,9 @@
 """The document commands: `docpost documents` and `docpost download` (CONTRACT.md).
 
-Neither imports WeasyPrint: listing and downloading read stored bytes only.
+Neither imports WeasyPrint: listing and downloading read stored bytes only. A document is a
+PDF or an e-invoice (E1, INV-000001.xml); an e-invoice the official rules found fatal faults in
+(status `invalid`, DOCPOST_EINVOICE_RULES) is listed with its rule ids and messages, counted,
+and written by `download` only when asked with --invalid (for diagnosis: it must not be sent).
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ def register_document_commands(command: CommandFactory) -> None:
     p = command(
         "documents",
         cmd_documents,
-        "stored documents: id, kind, journal, revision, status, sha256, size",
+        "stored documents (PDFs and e-invoices): id, kind, journal, revision, status, sha256, "
+        "size; invalid e-invoices with their findings",
     )
     p.add_argument("--journal", metavar="NUMBER", help="only this journal's documents")
 
-    p = command("download", cmd_download, "write a stored PDF (default: ./<filename>)")
+    p = command("download", cmd_download, "write a stored PDF or e-invoice (default: ./<filename>)")
     p.add_argument("id", type=int, metavar="ID", help="document id (see `docpost documents`)")
     p.add_argument(
         "-o",
@@ -34,6 +38,11 @@ def register_document_commands(command: CommandFactory) -> None:
         type=Path,
         metavar="PATH",
         help="file to write, or a folder to write <filename> into",
+    )
+    p.add_argument(
+        "--invalid",
+        action="store_true",
+        help="write an e-invoice stored as invalid too (to diagnose it; it must not be sent)",
     )
 
 
@@ -50,11 +59,32 @@ def cmd_documents(args: argparse.Namespace) -> int:
             and not _journal_exists(session, args.journal)
         ):
             raise queries.NotFound(f"journal {args.journal!r} does not exist")
+    invalid = [d for d in documents if d["status"] == "invalid"]
     if args.json:
-        print_json({"documents": documents})
+        print_json({"documents": documents, "invalid_einvoices": len(invalid)})
     else:
         print(_documents_table(documents) if documents else "no documents")
+        if invalid:
+            print(_invalid_text(invalid))
     return EXIT_OK
+
+
+def _invalid_text(invalid: list[dict[str, Any]]) -> str:
+    """E2: each invalid e-invoice's fatal findings, one line each, and how many there are."""
+    lines = [
+        f"{len(invalid)} e-invoice(s) invalid: fatal findings of the official rules "
+        "(DOCPOST_EINVOICE_RULES); not to be sent"
+    ]
+    for d in invalid:
+        for f in _fatal(d["findings"]):
+            lines.append(
+                f"  {d['filename']} (id {d['id']}) {f['ruleset']} {f['rule']}: {f['message']}"
+            )
+    return "\n".join(lines)
+
+
+def _fatal(findings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [f for f in findings or [] if f.get("flag") != "warning"]
 
 
 def _journal_exists(session: Session, number: str) -> bool:
@@ -76,11 +106,20 @@ def _documents_table(documents: list[dict[str, Any]]) -> str:
                 d["sha256"],
                 d["size"],
                 d["filename"],
-                _one_line(d["error"]) if d["status"] != "rendered" else None,
+                _problem(d),
             ]
             for d in documents
         ],
     )
+
+
+def _problem(document: dict[str, Any]) -> str | None:
+    """The error column: a failed document's error, an invalid e-invoice's fatal rule ids."""
+    if document["status"] == "invalid":
+        return "fails " + ", ".join(f["rule"] for f in _fatal(document["findings"]))
+    if document["status"] != "rendered":
+        return _one_line(document["error"])
+    return None
 
 
 def _one_line(text: str | None, limit: int = 80) -> str | None:
@@ -105,7 +144,15 @@ def cmd_download(args: argparse.Namespace) -> int:
             f"document {pdf.document_id} could not be rendered (status failed): {pdf.error}",
             "not_rendered",
         )
-    if pdf.status != "rendered" or pdf.content is None:
+    if pdf.status == "invalid" and not args.invalid:
+        rules = ", ".join(f["rule"] for f in pdf.fatal_findings)
+        return fail(
+            args,
+            f"document {pdf.document_id} ({pdf.filename}) is an invalid e-invoice (fails "
+            f"{rules}; see `docpost documents`); write it anyway with --invalid, to diagnose it",
+            "invalid",
+        )
+    if pdf.status not in ("rendered", "invalid") or pdf.content is None:
         return fail(
             args,
             f"document {pdf.document_id} is not rendered yet (status {pdf.status})",

@@ -1,6 +1,11 @@
-"""Documents: the list, one PDF by id, and a journal's latest rendered PDF.
+"""Documents: the list, one document by id, and a journal's latest rendered PDF or e-invoice.
 
-A PDF's bytes never change once rendered (D6), so its sha256 is a strong ETag: a client
+A document is a PDF (`application/pdf`) or an EHF / Peppol BIS 3.0 e-invoice (E1,
+`application/xml`). An e-invoice the official rules found fatal faults in (status `invalid`,
+DOCPOST_EINVOICE_RULES) is never served as one to send: 409 with its rule ids and messages;
+the list shows its findings.
+
+A document's bytes never change once rendered (D6), so its sha256 is a strong ETag: a client
 that has it sends `If-None-Match` and gets 304 without the bytes. `Cache-Control: private,
 no-cache` lets a browser keep the file but ask each time, so a key that lost its duty stops
 seeing it, and shared caches never store it.
@@ -14,6 +19,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.documents import DocumentNotFound, StoredPdf, list_documents, stored_pdf
 from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
@@ -28,8 +34,11 @@ MAX_LISTED = 1000
 # Document ids are PostgreSQL integers: a larger id is refused (422), not a database error.
 MAX_ID = 2**31 - 1
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/pdf": {}}, "description": "the PDF, as an attachment"},
-    304: {"description": "not modified: the If-None-Match ETag is the PDF's sha256"},
+    200: {
+        "content": {"application/pdf": {}, "application/xml": {}},
+        "description": "the PDF (or the e-invoice's UBL XML), as an attachment",
+    },
+    304: {"description": "not modified: the If-None-Match ETag is the document's sha256"},
     **errors(401, 403, 404, 409, 422, 503),
 }
 
@@ -53,8 +62,13 @@ def get_documents(
             raise not_found(f"journal {number!r} does not exist")
     shown = documents[-limit:]
     for document in shown:
-        document["links"] = {"pdf": f"/documents/{document['id']}"}
+        document["links"] = document_links(document)
     return {"documents": shown}
+
+
+def document_links(document: dict[str, Any]) -> dict[str, str]:
+    """Where a listed document's bytes are: {"pdf": ...} or, an e-invoice, {"xml": ...}."""
+    return {"xml" if document["format"] == "ubl" else "pdf": f"/documents/{document['id']}"}
 
 
 def _journal_exists(session: Any, number: str) -> bool:
@@ -63,7 +77,8 @@ def _journal_exists(session: Any, number: str) -> bool:
 
 @router.get(
     "/documents/{document_id}",
-    summary="A stored PDF (Content-Disposition attachment, ETag = sha256, If-None-Match → 304)",
+    summary="A stored PDF or e-invoice (Content-Disposition attachment, ETag = sha256, "
+    "If-None-Match → 304)",
     response_class=Response,
     responses=PDF_RESPONSES,
 )
@@ -93,23 +108,62 @@ def get_journal_pdf(
     sessions: Sessions,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
+    return _journal_document(sessions, number, "pdf", if_none_match)
+
+
+@router.get(
+    "/journals/{number}/xml",
+    summary="A journal's e-invoice (EHF / Peppol BIS 3.0 UBL, E1): invoices and credit notes "
+    "of a seller with a Peppol endpoint",
+    response_class=Response,
+    responses=PDF_RESPONSES,
+)
+def get_journal_xml(
+    number: str,
+    caller: SalesReader,
+    sessions: Sessions,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    return _journal_document(sessions, number, "ubl", if_none_match)
+
+
+def _journal_document(
+    sessions: sessionmaker[Session], number: str, format: str, if_none_match: str | None
+) -> Response:
+    """The newest rendered revision of a journal's documents of one format."""
+    what = "e-invoice" if format == "ubl" else "document"
     with sessions() as session:
         number = text_param(number, "journal")
-        documents = list_documents(session, number)
+        listed = list_documents(session, number)
+        documents = [d for d in listed if d["format"] == format]
         if not documents:
-            if not _journal_exists(session, number):
+            if not listed and not _journal_exists(session, number):
                 raise not_found(f"journal {number!r} does not exist")
-            raise not_found(f"journal {number!r} has no document")
+            raise not_found(f"journal {number!r} has no {what}")
         rendered = [d for d in documents if d["status"] == "rendered"]
         if not rendered:
             latest = documents[-1]
-            raise _not_rendered(latest["id"], latest["status"], latest["error"])
+            raise _not_rendered(latest["id"], latest["status"], latest["error"], latest["findings"])
         newest = max(rendered, key=lambda d: d["revision"])
         pdf = stored_pdf(session, newest["id"])
     return pdf_response(pdf, if_none_match)
 
 
-def _not_rendered(document_id: int, status: str, error: str | None) -> ApiError:
+def _not_rendered(
+    document_id: int,
+    status: str,
+    error: str | None,
+    findings: list[dict[str, Any]] | None = None,
+) -> ApiError:
+    if status == "invalid":
+        fatal = "; ".join(
+            f"{f['rule']}: {f['message']}" for f in findings or [] if f.get("flag") != "warning"
+        )
+        return ApiError(
+            409,
+            "document.invalid",
+            f"e-invoice {document_id} fails the official rules (E2), not to be sent: {fatal}",
+        )
     if status == "failed":
         return ApiError(
             409,
@@ -126,7 +180,7 @@ def _not_rendered(document_id: int, status: str, error: str | None) -> ApiError:
 
 def pdf_response(pdf: StoredPdf, if_none_match: str | None) -> Response:
     if pdf.status != "rendered" or pdf.content is None:
-        raise _not_rendered(pdf.document_id, pdf.status, pdf.error)
+        raise _not_rendered(pdf.document_id, pdf.status, pdf.error, pdf.findings)
     if not pdf.intact:
         # D6: the stored checksum is the document's identity; never hand out other bytes.
         raise ApiError(
@@ -139,7 +193,7 @@ def pdf_response(pdf: StoredPdf, if_none_match: str | None) -> Response:
     if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = content_disposition(pdf.filename)
-    return Response(pdf.content, media_type="application/pdf", headers=headers)
+    return Response(pdf.content, media_type=pdf.media_type, headers=headers)
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:

@@ -43,9 +43,13 @@ def _found(
             raise not_found(str(exc)) from None
 
 
-def journal_links(number: str) -> dict[str, str]:
+def journal_links(number: str, *, einvoice: bool = False) -> dict[str, str]:
+    """The journal's PDF, its documents and, when it has one (E1), its e-invoice."""
     path = quote(number, safe="")
-    return {"pdf": f"/journals/{path}/pdf", "documents": f"/documents?journal={path}"}
+    links = {"pdf": f"/journals/{path}/pdf", "documents": f"/documents?journal={path}"}
+    if einvoice:
+        links["xml"] = f"/journals/{path}/xml"
+    return links
 
 
 @router.get(
@@ -66,9 +70,13 @@ def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> dict[st
     journal = _found(
         sessions, lambda session: queries.show_journal(session, text_param(number, "journal"))
     )
+    einvoice = False
     for document in journal["documents"]:
-        document["links"] = {"pdf": f"/documents/{document['id']}"}
-    return {**journal, "links": journal_links(journal["journal"])}
+        # show_journal names each document by its file: INV-000001.pdf, INV-000001.xml (E1)
+        key = "xml" if document["filename"].endswith(".xml") else "pdf"
+        einvoice = einvoice or key == "xml"
+        document["links"] = {key: f"/documents/{document['id']}"}
+    return {**journal, "links": journal_links(journal["journal"], einvoice=einvoice)}
 
 
 @router.get(

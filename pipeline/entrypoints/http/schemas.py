@@ -115,17 +115,33 @@ class Outcome(BaseModel):
     error: ErrorDetail | None = None
 
 
+class Finding(BaseModel):
+    """One failed assertion of the official e-invoice rules (E2)."""
+
+    ruleset: str
+    rule: str
+    flag: str
+    message: str
+    location: str = ""
+
+
 class DocumentInfo(BaseModel):
     id: int
     kind: str
+    # "pdf", or "ubl": the journal's EHF / Peppol BIS 3.0 e-invoice (E1)
+    format: Literal["pdf", "ubl"]
+    media_type: str
     journal: str
     revision: int
     filename: str
-    status: Literal["pending", "rendered", "failed"]
+    # invalid: an e-invoice with a fatal finding of the official rules (E2), not to be sent
+    status: Literal["pending", "rendered", "invalid", "failed"]
     sha256: str | None
     size: int | None
     attempts: int
     error: str | None
+    # An e-invoice's findings (warnings too); null when it was not checked, and on PDFs.
+    findings: list[Finding] | None
     rendered_at: str | None
     links: dict[str, str]
 
