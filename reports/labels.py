@@ -117,8 +117,10 @@ _NB_NO: dict[str, str] = {
     "discount": "Rabatt",
     "amount": "Beløp",
     "serials": "Serienumre",
-    "not_readable": "ikke lesbar",
-    "bundle": "Pakke",
+    # The product documents' own words (D5): the button for a blank registration is "Ikke
+    # lesbart" (et serienummer, neuter), and a bundle is a "bunt" ("Nettobeløp for bunt").
+    "not_readable": "Ikke lesbart",
+    "bundle": "Bunt",
     "net": "Nettobeløp",
     "total": "Totalt",
     "notes": "Merknader",

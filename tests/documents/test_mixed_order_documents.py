@@ -113,8 +113,8 @@ def test_d1_d5_invoice_nb_no_stored(mixed: Runner) -> None:
             )
         )
     assert "Faktura" in text
-    assert f"1 LaptopBundle Laptop bundle PAKKE 3 stk 2{NBSP}300,00 6{NBSP}900,00" in text
-    assert row_after(text, "2 M0001 Mobile phone") == "Serienumre: MP-7, ikke lesbar"
+    assert f"1 LaptopBundle Laptop bundle BUNT 3 stk 2{NBSP}300,00 6{NBSP}900,00" in text
+    assert row_after(text, "2 M0001 Mobile phone") == "Serienumre: MP-7, Ikke lesbart"
     assert "Følgeseddel PS-000003" in text
     # D4: the printed total is what the ledger got.
     assert receivable == Decimal("7579.60")
@@ -127,7 +127,7 @@ def test_d2_packing_slip_nb_no(mixed: Runner) -> None:
     assert "Følgeseddel" in text
     # P4: nb_NO prints "stk" for the unit "ea"
     assert row_after(text, "4 1000 Surface Pro 128 GB 3 stk") == "Serienumre: SN-1, SN-2, SN-3"
-    assert row_after(text, "2 M0001 Mobile phone 2 stk") == "Serienumre: MP-7, ikke lesbar"
+    assert row_after(text, "2 M0001 Mobile phone 2 stk") == "Serienumre: MP-7, Ikke lesbart"
     assert "3 CAB-01 USB-C cable 4 stk" in text
     assert "Laptop bundle" not in text
 
@@ -152,7 +152,7 @@ def test_d2_packing_slip_cancellation_references_the_one_it_cancels(mixed: Runne
 def test_d1_confirmation_nb_no(mixed: Runner) -> None:
     text = _render(mixed.sessions, "CONF-000001", "nb_NO")
     assert "Ordrebekreftelse" in text
-    assert f"1 LaptopBundle Laptop bundle PAKKE 3 stk 2{NBSP}300,00 6{NBSP}900,00" in text
+    assert f"1 LaptopBundle Laptop bundle BUNT 3 stk 2{NBSP}300,00 6{NBSP}900,00" in text
     assert "2 M0001 Mobile phone 2 stk 300,00 600,00" in text
     assert "Surface Pro" not in text
     assert f"Totalt 7{NBSP}579,60{NBSP}USD" in text

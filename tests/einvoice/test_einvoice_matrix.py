@@ -292,7 +292,7 @@ def test_e2_s14_serials_on_the_item_with_blanks_in_the_note(
     shop: Runner, validator: Validator
 ) -> None:
     """S14/D5: registered serials as Item/ItemInstance/SerialID; a blank registration has no
-    serial to send, so the line's note says "1 × ikke lesbar" (the PDF's "not readable")."""
+    serial to send, so the line's note says "1 × Ikke lesbart" (the PDF's "not readable")."""
     sell(shop, "SO-1", ("HOVEL-1", "3", "1290.00"))
     shop.ok(
         "post_packing_slip",
@@ -305,7 +305,7 @@ def test_e2_s14_serials_on_the_item_with_blanks_in_the_note(
         "H-1",
         "H-2",
     ]
-    assert case.text("cac:InvoiceLine/cbc:Note/text()") == ["Serienumre: 1 × ikke lesbar"]
+    assert case.text("cac:InvoiceLine/cbc:Note/text()") == ["Serienumre: 1 × Ikke lesbart"]
     credit = shop.ok("post_credit_note", {"invoice": number})["journal"]
     assert checked(shop, credit, validator).text(
         "cac:CreditNoteLine/cac:Item/cac:ItemInstance/cbc:SerialID/text()"

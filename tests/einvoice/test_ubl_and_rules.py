@@ -65,7 +65,7 @@ def hand_built(kind: str = "invoice") -> EInvoice:
     lines = (
         Line("1", "KNIV-1", "Ostekniv", D(3), "EA", D("653.63"), "S", D(25), D("249.00"),
              discount_percent=D("12.5"), serials=("K-1", "K-2"), blank_serials=1,
-             note="Serienumre: 1 × ikke lesbar"),
+             note="Serienumre: 1 × Ikke lesbart"),
         Line("2", "OST-1", "Fjellost", D(2), "EA", D("358.00"), "S", D(15), D("189.00"),
              discount_amount=D("10.00")),
         Line("3", "GAVE-1", "Gavekurv (15 %)", D(7), "EA", D("750.00"), "S", D(15), D("107.14")),

@@ -39,7 +39,8 @@ def test_norwegian_words():
     assert nb["packing_slip"] == "Følgeseddel"
     assert nb["confirmation"] == "Ordrebekreftelse"
     assert nb["credit_note"] == "Kreditnota"
-    assert nb["not_readable"] == "ikke lesbar"
+    assert nb["not_readable"] == "Ikke lesbart"  # D5: the documents' own term
+    assert nb["bundle"] == "Bunt"
     assert nb["page_of"] == "Side {page} av {pages}"
 
 

@@ -272,7 +272,7 @@ def test_p4_nb_no_invoice_is_norwegian_throughout(norwegian_pdf, pdf_pages):
     text = _text(pdf_pages, norwegian_pdf("invoice", "nb_NO"))
     for word in NORWEGIAN_WORDS:
         assert word in text, word
-    assert f"1 GAVEKURV Gavekurv (15{NBSP}%) PAKKE 2 stk 375,00 15{NBSP}% 750,00" in text
+    assert f"1 GAVEKURV Gavekurv (15{NBSP}%) BUNT 2 stk 375,00 15{NBSP}% 750,00" in text
     assert "3 BRETT-EIK Skjærebrett i eik 3 stk 249,00 25" in text
     assert len(re.findall(r" stk ", text)) == 5  # every line's unit
     for word in ENGLISH_WORDS:
@@ -298,8 +298,8 @@ def test_t4_mixed_rate_bundle_prints_one_line_per_rate(norwegian_pdf, pdf_pages,
     text = _text(pdf_pages, norwegian_pdf("invoice", locale))
     rows = {
         "nb_NO": [
-            f"1 GAVEKURV Gavekurv (15{NBSP}%) PAKKE 2 stk 375,00 15{NBSP}% 750,00",
-            f"1 GAVEKURV Gavekurv (25{NBSP}%) PAKKE 2 stk 625,00 25{NBSP}% 1{NBSP}250,00",
+            f"1 GAVEKURV Gavekurv (15{NBSP}%) BUNT 2 stk 375,00 15{NBSP}% 750,00",
+            f"1 GAVEKURV Gavekurv (25{NBSP}%) BUNT 2 stk 625,00 25{NBSP}% 1{NBSP}250,00",
         ],
         # en_US: the narrower description wraps the bundle tag onto the next line
         "en_US": [
