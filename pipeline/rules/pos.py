@@ -1,4 +1,5 @@
-"""Point-of-sale rules (DOMAIN.md S13) as pure functions: the order a sale at the till posts.
+"""Point-of-sale rules (DOMAIN.md S13, B13) as pure functions: the order a sale at the till
+posts, and what the till does not sell.
 
 The serial checks of a sale (S4, S13, S6, S5) are in pipeline/rules/serials.py: they name the
 order's lines, so post_pos_sale applies them once the order has its number.
@@ -38,24 +39,19 @@ class PosOrderLine:
 
 
 def plan_pos_lines(
-    lines: Sequence[PosLine], bundle_flags: Mapping[str, bool]
+    lines: Sequence[PosLine],
+    bundle_flags: Mapping[str, bool],
+    revenue_schedules: Mapping[str, str] | None = None,
 ) -> tuple[PosOrderLine, ...]:
     """The order lines of a sale, numbered from 1, with their net amounts. `bundle_flags`
-    holds each item of the sale that exists, and whether it is a bundle: an unknown item is
-    refused, and so is a bundle (the product documents that commerce channels do not support
-    bundles; they are sold on sales orders)."""
+    holds each item of the sale that exists, and whether it is a bundle; `revenue_schedules`
+    the revenue schedule of each item of the sale that has one. An unknown item is refused;
+    so is, by B13, a bundle or an item with a revenue schedule: commerce channels don't
+    support revenue recognition (bundles included), so such items are sold on sales orders,
+    whose invoices defer their revenue (B11). The first bad line decides the refusal."""
+    schedules = revenue_schedules or {}
     for line_no, line in enumerate(lines, start=1):
-        if line.item not in bundle_flags:
-            raise Rejection(
-                "order.unknown_item",
-                f"point-of-sale line {line_no}: item {line.item!r} does not exist",
-            )
-        if bundle_flags[line.item]:
-            raise Rejection(
-                "pos.bundle_not_supported",
-                f"point-of-sale line {line_no}: {line.item} is a bundle; bundles are sold on "
-                "sales orders, not at the point of sale",
-            )
+        check_sellable_at_till(line_no, line.item, bundle_flags, schedules)
     return tuple(
         PosOrderLine(
             line_no,
@@ -66,3 +62,36 @@ def plan_pos_lines(
         )
         for line_no, line in enumerate(lines, start=1)
     )
+
+
+def check_sellable_at_till(
+    line_no: int,
+    item: str,
+    bundle_flags: Mapping[str, bool],
+    revenue_schedules: Mapping[str, str],
+) -> None:
+    """One line of a sale: its item exists, is no bundle and has no revenue schedule (B13)."""
+    if item not in bundle_flags:
+        raise Rejection(
+            "order.unknown_item",
+            f"point-of-sale line {line_no}: item {item!r} does not exist",
+        )
+    if bundle_flags[item]:
+        raise Rejection(
+            "pos.bundle_not_supported",
+            f"point-of-sale line {line_no}: {item} is a bundle; bundles are sold on "
+            "sales orders, not at the point of sale",
+            rule="B13",
+            item=item,
+        )
+    schedule = revenue_schedules.get(item)
+    if schedule is not None:
+        raise Rejection(
+            "pos.revenue_recognition_not_supported",
+            f"point-of-sale line {line_no}: {item} has revenue schedule {schedule}; the point "
+            "of sale does not support revenue recognition, so it is sold on a sales order, "
+            "whose invoice defers its revenue",
+            rule="B13",
+            item=item,
+            revenue_schedule=schedule,
+        )

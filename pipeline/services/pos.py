@@ -1,7 +1,8 @@
 """post_pos_sale: a point-of-sale sale posts order, packing slip and invoice at once (S13).
 
-Load (customer, items), plan the order's lines (pipeline/rules/pos.py), write the order, then
-ship and invoice it as post_packing_slip and post_invoice do.
+Load (customer, items), plan the order's lines (pipeline/rules/pos.py: no bundle and no item
+with a revenue schedule, B13), write the order, then ship and invoice it as post_packing_slip
+and post_invoice do.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ def post_pos_sale(uow: UnitOfWork, cmd: PostPosSale) -> dict[str, Any]:
             for ln in cmd.lines
         ],
         {code: item.bundle for code, item in items.items()},
+        {
+            code: item.revenue_schedule_code
+            for code, item in items.items()
+            if item.revenue_schedule_code is not None
+        },
     )
     order = _write_order(uow, cmd, customer, plan, items)
     targets = _targets(order, cmd.lines, uow.has_duty(REGISTER_NON_READABLE), uow.actor_name)

@@ -84,7 +84,9 @@ def invoice_entries(uow: UnitOfWork, invoice: Journal, vat: VatPlan | None = Non
 
 def pos_entries(journal: Journal, receipt: ReceiptPlan) -> list[Entry]:
     """L1 with T6: a point-of-sale sale debits cash with what was paid (the gross), credits
-    revenue each line's net and output VAT per code. No deferral: B13 refuses it at the till."""
+    revenue each line's net and output VAT per code. Never deferred revenue: B13 refuses a
+    sale of a bundle or of an item with a revenue schedule at the till (rules.pos), before
+    anything is written, so no line of a sale has a schedule to defer by (B11)."""
     side = VoucherSide(journal.number, journal.customer_code, CASH)
     credits = [
         NetEntry(REVENUE, split.net, line.line_no, line.item_code)
