@@ -344,6 +344,14 @@ class _NumberedLine(Strict):
 # Bases in this order keep `line` the first field (pydantic lists the fields of the last base
 # first), as CONTRACT.md writes it: a request's problems are reported in field order.
 class OrderLineIn(PricedLineIn, _NumberedLine):
+    # B14: a bundle parent line may leave its price out (it takes the bundle item's base sales
+    # price); any other line still needs one. Only the catalog knows which item is a bundle, so
+    # upsert_order decides (rules.orders.entered_unit_price), naming the line and item.
+    unit_price: Price | None = Field(
+        None,
+        description="required, except on a bundle parent line (B14): left out (or null), it "
+        "is the bundle item's base sales price",
+    )
     site: Code | None = None
     warehouse: Code | None = None
 

@@ -1,4 +1,4 @@
-"""Order entry rules (DOMAIN.md B5, B6, S2, and beyond), as pure functions."""
+"""Order entry rules (DOMAIN.md B5, B6, B14, S2, and beyond), as pure functions."""
 
 from __future__ import annotations
 
@@ -40,6 +40,47 @@ class LinePlan:
 
     values: LineValues
     net_amount: Decimal
+
+
+@dataclass(frozen=True)
+class EnteredItem:
+    """What an order line's item tells about its price when the line gives none (B14)."""
+
+    item: str
+    bundle: bool
+    base_sales_price: Decimal
+
+
+def entered_unit_price(
+    label: str, given: Decimal | None, item: EnteredItem, stored: LineValues | None
+) -> Decimal:
+    """The unit price an order line is entered with (B14). A price given is taken as it is.
+    Left out, a bundle parent line takes its bundle item's base sales price; a line that
+    already holds this bundle keeps the price it was entered with (the base price is read
+    when the item is entered, as B12 freezes it at confirmation: a request sent again after
+    the catalog changed does not change the line). Any other line needs a price (CONTRACT.md),
+    and so does a bundle whose base sales price is zero: nothing is set up to take."""
+    if given is not None:
+        return given
+    if not item.bundle:
+        raise Rejection(
+            "order.unit_price_missing",
+            f"{label}: unit_price is required; only a bundle parent line may leave it out "
+            f"(B14), and {item.item} is not a bundle",
+            rule="B14",
+            field="unit_price",
+        )
+    if stored is not None and stored.item_code == item.item:
+        return stored.unit_price
+    if item.base_sales_price <= 0:
+        raise Rejection(
+            "bundle.no_base_price",
+            f"{label}: bundle {item.item} has no base sales price for the line to take "
+            "(B14); give the line a unit_price, or the item a base sales price",
+            rule="B14",
+            field="unit_price",
+        )
+    return item.base_sales_price
 
 
 def plan_order_line(

@@ -1,4 +1,4 @@
-"""upsert_order and confirm_order (B1, B3-B6, B12; with VAT: T1, T3, T4, T7, P1, D6).
+"""upsert_order and confirm_order (B1, B3-B6, B12, B14; with VAT: T1, T3, T4, T7, P1, D6).
 
 The rules are in rules.orders (order entry) and rules.bundles (the explosion); this module
 loads what they read and writes what they plan.
@@ -19,10 +19,12 @@ from docpost.pipeline.contract import ConfirmOrder, OrderLineIn, UpsertOrder
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.bundles import BundleLine, Component, ComponentLine, plan_explosion
 from docpost.pipeline.rules.orders import (
+    EnteredItem,
     LineValues,
     StoredLine,
     check_header_change,
     check_line_removable,
+    entered_unit_price,
     plan_order_line,
 )
 from docpost.pipeline.rules.payment import document_date
@@ -123,19 +125,27 @@ def _upsert_line(uow: UnitOfWork, order: SalesOrder, line_in: OrderLineIn) -> No
             f"order {order.order_no} line {line_in.line}: item {line_in.item!r} does not exist",
         )
     line = order.line(line_in.line)
+    label = f"order {order.order_no} line {line_in.line} (item {line_in.item})"
+    stored = _stored(line) if line is not None else None
+    unit_price = entered_unit_price(
+        label,
+        line_in.unit_price,
+        EnteredItem(item.item, item.bundle, item.base_sales_price),
+        stored.values if stored is not None else None,
+    )
     plan = plan_order_line(
-        f"order {order.order_no} line {line_in.line} (item {line_in.item})",
+        label,
         LineValues(
             line_in.item,
             line_in.quantity,
-            line_in.unit_price,
+            unit_price,
             line_in.discount_percent,
             line_in.discount_amount,
             line_in.site,
             line_in.warehouse,
         ),
         item.serialized_in_sales,
-        _stored(line) if line is not None else None,
+        stored,
     )
     if plan is None:
         return
