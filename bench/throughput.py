@@ -251,24 +251,13 @@ def renders(
 # --- (4) bulk invoicing ------------------------------------------------------------------------
 
 
-def bulk_invoicing(
-    db: Database,
-    broker: Broker,
-    orders: int,
-    processes: int = 2,
-    profile: Path | None = None,
-    scenario: str = "usmf",
-) -> dict[str, Any]:
-    """`bulk_invoice` over `orders` orders of `scenario` with posted packing slips, on
-    `processes` pool processes: from submitting the bulk request until every invoice request
-    is final. Also how many VAT rows (journal_vat) the invoices wrote: with tax, 2 each."""
-    from docpost.tasks.client import Handle, fan_out_ids, submit, wait_all
+def prepare_bulk(db: Database, broker: Broker, orders: int, scenario: str = "usmf") -> list[str]:
+    """Set-up of bulk invoicing, not timed: `orders` orders of `scenario` with their packing
+    slips posted, their renders relayed and dropped. Returns the order numbers."""
     from docpost.tasks.relay import relay_outbox
-    from docpost.tasks.schedule import bulk_invoice_request
 
-    tag = uuid.uuid4().hex[:6]
-    numbers = [f"BULK-{tag}-{n}" for n in range(orders)]
-    progress(f"  bulk: creating {orders} orders and posting their packing slips (not timed)")
+    numbers = [f"BULK-{uuid.uuid4().hex[:6]}-{n}" for n in range(orders)]
+    progress(f"  bulk ({scenario}): creating {orders} orders and posting their packing slips")
     started = time.monotonic()
     prepare_orders(db.url, numbers, packing_slips=True, scenario=scenario)
     # In production these packing slips went through the queue, whose relay published their
@@ -277,6 +266,28 @@ def bulk_invoicing(
     relayed = relay_outbox(db.sessions)
     broker.purge(DOCUMENTS)
     progress(f"  bulk: set-up took {time.monotonic() - started:.0f} s ({relayed} renders relayed)")
+    return numbers
+
+
+def bulk_invoicing(
+    db: Database,
+    broker: Broker,
+    orders: int,
+    processes: int = 2,
+    profile: Path | None = None,
+    scenario: str = "usmf",
+    prepared: bool = False,
+) -> dict[str, Any]:
+    """`bulk_invoice` over `orders` orders of `scenario` with posted packing slips (set up
+    here unless `prepared` by prepare_bulk), on `processes` pool processes: from submitting
+    the bulk request until every invoice request is final. Also how many VAT rows
+    (journal_vat) the invoices wrote: with tax, 2 each."""
+    from docpost.tasks.client import Handle, fan_out_ids, submit, wait_all
+    from docpost.tasks.schedule import bulk_invoice_request
+
+    if not prepared:
+        prepare_bulk(db, broker, orders, scenario)
+    tag = uuid.uuid4().hex[:6]
     application = f"bench-bulk-{tag}"
     env = {"DOCPOST_DATABASE_URL": with_application_name(db.url, application)}
     bulk_id = f"bench-bulk-{tag}"
@@ -305,4 +316,12 @@ def bulk_invoicing(
     }
 
 
-__all__ = ["QUEUES", "bulk_invoicing", "posting", "queue_ceiling", "queue_floor", "renders"]
+__all__ = [
+    "QUEUES",
+    "bulk_invoicing",
+    "posting",
+    "prepare_bulk",
+    "queue_ceiling",
+    "queue_floor",
+    "renders",
+]
