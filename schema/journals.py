@@ -138,6 +138,10 @@ class JournalLine(Base):
     tax_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
     vat_category: Mapped[str | None] = mapped_column(String(2), nullable=True)
     vat_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2), nullable=True)
+    # S15: the item's warranty period in months when the line was posted (D6: a later change
+    # of the item's warranty reaches only units sold after it); None: no warranty then, and on
+    # every line posted before migration 0013.
+    warranty_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class JournalVat(Base):

@@ -54,6 +54,9 @@ class Item(Base):
     )
     # M8: the tax code of its sales lines; none in a catalog without tax codes (no VAT).
     tax_code: Mapped[str | None] = mapped_column(ForeignKey("tax_codes.code"), nullable=True)
+    # S15: the warranty period in whole months; None: the item carries no warranty. Packing
+    # slip and invoice lines freeze it at posting (JournalLine.warranty_months, D6).
+    warranty_months: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     tracking_group: Mapped[TrackingGroup | None] = relationship(lazy="joined")
     bom: Mapped[list[BomLine]] = relationship(
