@@ -23,7 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from docpost.pipeline.contract import parse_request
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.runner.execute import execute
-from docpost.pipeline.runner.request_record import outcome_of, poll_intervals, record_queued
+from docpost.pipeline.runner.request_record import (
+    outcome_of,
+    poll_intervals,
+    record_queued,
+    unparsed_fingerprint,
+)
 from docpost.schema import RequestRecord
 from docpost.schema.requests import FINAL_STATUSES
 from docpost.tasks.db import worker_sessions
@@ -147,7 +152,9 @@ def _fingerprint(request: dict[str, Any] | str) -> str:
     try:
         return parse_request(request).body_sha256
     except Rejection:
-        return ""
+        # A malformed request is fingerprinted too: another malformed body under a used
+        # request_id is a conflict, not the first body's outcome.
+        return unparsed_fingerprint(request)[0]
 
 
 def fan_out_ids(outcome: dict[str, Any]) -> list[str]:

@@ -15,13 +15,20 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from docpost.pipeline.contract import Request, fallback_request_id, load_body, parse_request
+from docpost.pipeline.contract import (
+    Request,
+    canonical_json,
+    fallback_request_id,
+    load_body,
+    parse_request,
+)
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.runner import ordering
 from docpost.pipeline.runner.ordering import Head
@@ -274,24 +281,24 @@ def reject_unparsed(
     raw: Any, rejection: Rejection, sessions: sessionmaker[Session]
 ) -> dict[str, Any]:
     """A malformed request still gets its one stored outcome, under its own request_id when
-    that is usable, else under an id derived from its body."""
+    that is usable, else under an id derived from its body. Sent again, in whatever layout
+    (`unparsed_fingerprint`), it gets that first outcome; another body under its id is a
+    conflict."""
     request_id, kind, actor = salvage_envelope(raw)
     if request_id is None:
         request_id = fallback_request_id(raw)
-    # Kept for inspection only; PostgreSQL text cannot hold NUL characters.
-    body = (raw if isinstance(raw, str) else repr(raw)).replace("\x00", "\\u0000")
-    # Lone surrogates cannot be stored either: kept as their escape text.
-    body = body.encode("utf-8", "backslashreplace").decode("utf-8")
+    digest, body = unparsed_fingerprint(raw)
+    legacy = _legacy_unparsed_digest(raw)
     kind, actor = kind.replace("\x00", ""), actor.replace("\x00", "")
-    digest = hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()
     outcome = {"request_id": request_id, "status": "rejected", "error": rejection.as_error()}
     try:
         with sessions() as session, session.begin():
             record = session.get(RequestRecord, request_id, with_for_update=True)
             if record is not None:
-                # A repeat of this very body gets the first outcome; another body under the
-                # same id is a conflict, and the first outcome stays.
-                if record.body_sha256 == digest:
+                # A repeat of this very request gets the first outcome (also one stored
+                # before fingerprints were canonical: `legacy`); another body under the same
+                # id is a conflict, and the first outcome stays.
+                if record.body_sha256 in (digest, legacy):
                     return outcome_of(record)
                 return _conflict_outcome(request_id)
             session.add(
@@ -311,6 +318,87 @@ def reject_unparsed(
     except IntegrityError:
         # A duplicate of this malformed request won the race; its outcome is the same.
         return outcome
+
+
+# --- the fingerprint of a request that does not parse -------------------------------------------
+
+_NOT_JSON = object()
+
+
+def unparsed_fingerprint(raw: Any) -> tuple[str, str]:
+    """(body_sha256, the body kept for inspection) of a request that does not parse.
+
+    The fingerprint must not depend on how the request travelled: a line of a JSON-lines
+    file arrives as its text, the same object alone in a file as a dict (requests_io), an
+    HTTP body or a queue message as either. So a body that is JSON at all, valid request or
+    not, is fingerprinted by its canonical form (contract.canonical_json: sorted keys, no
+    white space, decimals as their text) without its request_id (the key it is filed
+    under), exactly as `parse_request` fingerprints a valid request's kind, actor and
+    payload: a body that only failed validation hashes as it would have had it been valid.
+    Only text that is not JSON is hashed as text, its line endings and trailing white space
+    normalised."""
+    value = _json_value(raw)
+    if value is _NOT_JSON:
+        text = _normalised_text(raw)
+        kept = text
+    elif isinstance(value, dict):
+        text = _canonical({k: v for k, v in value.items() if k != "request_id"})
+        kept = _canonical(value)
+    else:
+        text = kept = _canonical(value)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    # Kept for inspection only; PostgreSQL text holds neither NUL characters nor lone
+    # surrogates: kept as their escape text.
+    kept = kept.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+    return digest, kept
+
+
+def _json_value(raw: Any) -> Any:
+    """The JSON value a request body holds, or _NOT_JSON."""
+    if isinstance(raw, dict):
+        return raw
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _NOT_JSON
+    if not isinstance(raw, str):
+        return _NOT_JSON
+    try:
+        return json.loads(raw, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _canonical(value: Any) -> str:
+    try:
+        if isinstance(value, dict):
+            return canonical_json(value)
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False
+        )
+    except (TypeError, ValueError, RecursionError):
+        # A Python caller's dict that JSON cannot hold (keys of mixed types): its repr.
+        return repr(value)
+
+
+def _normalised_text(raw: Any) -> str:
+    """Text that is not JSON, as its lines without trailing white space, joined by one line
+    feed whatever ended them (CR LF, CR), without leading or trailing blank lines."""
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", "surrogateescape")
+    else:
+        text = raw if isinstance(raw, str) else repr(raw)
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+
+
+def _legacy_unparsed_digest(raw: Any) -> str:
+    """The fingerprint an unparsed request got before `unparsed_fingerprint` (its text as it
+    arrived, a dict by its repr): a request stored then, sent again in the very same form,
+    still gets its first outcome rather than a conflict."""
+    body = (raw if isinstance(raw, str) else repr(raw)).replace("\x00", "\\u0000")
+    body = body.encode("utf-8", "backslashreplace").decode("utf-8")
+    return hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()
 
 
 # --- bookkeeping for queued execution (the Celery task and `docpost submit`) -------------------
