@@ -148,6 +148,7 @@ def show_journal(session: Session, number: str) -> dict[str, Any]:
                 "bundle_item": ln.bundle_item_code,
                 "bundle_parent": ln.is_bundle_parent,
                 "serials": serials.get(ln.id, []),
+                "registrations": registrations(serials.get(ln.id, [])),
                 "tax_code": ln.tax_code,
                 "vat_category": ln.vat_category,
                 "vat_rate": _price(ln.vat_rate),
@@ -211,6 +212,15 @@ def journal_serials(session: Session, line_ids: list[int]) -> dict[int, list[str
     ):
         result[line_id].append(serial)
     return dict(result)
+
+
+def registrations(serials: list[str | None]) -> list[dict[str, Any]]:
+    """S11 inquiry in JSON: each registration a line included, saying what it is. `serials`
+    keeps its shape (a list, null for a blank, as before: scripts read it); beside it each
+    registration is `{"serial": "SN-1", "not_readable": false}` or, for a blank, `{"serial":
+    null, "not_readable": true}`, the shape `show order` gives its registrations, so a script
+    cannot take a blank for a missing value."""
+    return [{"serial": serial, "not_readable": serial is None} for serial in serials]
 
 
 def show_request(session: Session, request_id: str) -> dict[str, Any]:

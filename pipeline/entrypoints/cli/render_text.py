@@ -34,12 +34,16 @@ def table(
 
 
 def _serials(serials: Sequence[Any]) -> str:
-    return ", ".join(
-        ("not readable" if s is None else s)
-        if not isinstance(s, dict)
-        else f"{s['serial'] or 'not readable'} ({s['state']})"
-        for s in serials
-    )
+    """Serials as the text output shows them: a blank registration as "not readable" (S11),
+    from a bare list (None a blank) or from registrations (`not_readable`, `state` if any)."""
+    return ", ".join(_registration_text(s) for s in serials)
+
+
+def _registration_text(registration: Any) -> str:
+    if not isinstance(registration, dict):
+        return "not readable" if registration is None else str(registration)
+    text = "not readable" if registration["not_readable"] else str(registration["serial"])
+    return f"{text} ({registration['state']})" if "state" in registration else text
 
 
 def print_order(order: dict[str, Any]) -> None:
@@ -108,7 +112,7 @@ def print_journal(journal: dict[str, Any]) -> None:
                     ln["unit_price"],
                     ln["amount"],
                     f"{ln['bundle_item']} (line {ln['bundle_line']})" if ln["bundle_item"] else "",
-                    _serials(ln["serials"]),
+                    _serials(ln.get("registrations", ln["serials"])),
                 ]
                 for ln in journal["lines"]
             ],
