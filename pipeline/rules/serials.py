@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.invoice_coverage import SlipUnits, check_coverage
 from docpost.pipeline.rules.money import quantity_text
 from docpost.pipeline.rules.text import find_unprintable, normalize_serial
 
@@ -244,20 +245,16 @@ def check_unique_in_document(lines: Iterable[tuple[str, str, Sequence[str]]]) ->
 
 
 def check_packing_slip_coverage(selection: dict[str, tuple[int, int]]) -> None:
-    """S8: an invoice may take serials from several packing slips, but at most one of them may
-    be partly included. `selection` maps packing slip -> (units selected, units not yet
-    invoiced), counting serialized units only."""
-    partial = sorted(
-        ps for ps, (chosen, open_units) in selection.items() if 0 < chosen < open_units
+    """S8 from per packing slip totals: `selection` maps packing slip -> (serialized units
+    selected, serialized units not yet invoiced, counted over all its lines). The rule itself,
+    with what each packing slip leaves out per line, is rules.invoice_coverage.check_coverage."""
+    check_coverage(
+        [
+            SlipUnits(ps, {"its lines": open_units}, {"its lines": chosen})
+            for ps, (chosen, open_units) in selection.items()
+        ],
+        {},
     )
-    if len(partial) > 1:
-        raise Rejection(
-            "serial.partial_packing_slips",
-            f"the invoice takes part of the serials of packing slips {', '.join(partial)}; "
-            "only one packing slip may be partly invoiced, invoice the others in full",
-            rule="S8",
-            packing_slips=partial,
-        )
 
 
 def check_pos_line(quantity: Decimal, has_serial: bool, not_readable: bool, label: str) -> None:

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import PostInvoice
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.rules.invoice_coverage import SlipUnits, Taken, allocate, check_coverage
 from docpost.pipeline.rules.money import quantity_text, share_of_amount
 from docpost.pipeline.rules.packing_slips import standing_ids
 from docpost.pipeline.rules.payment import document_date
-from docpost.pipeline.rules.serials import check_packing_slip_coverage, check_registration_count
+from docpost.pipeline.rules.serials import check_registration_count, require_whole_quantity
 from docpost.pipeline.rules.tax import LineTax, ReceiptPlan, VatPlan
 from docpost.pipeline.services.journal import (
     Entry,
@@ -53,6 +54,7 @@ from docpost.schema import (
     Journal,
     JournalLine,
     PackingSlipInvoicing,
+    SalesLine,
     SalesOrder,
     SerialRegistration,
 )
@@ -172,16 +174,40 @@ def plan_invoice(
     else:
         targets = open_targets(order, "invoice")
 
-    plans = []
-    for target in targets:
-        portions = shipped.get(target.line.id, [])
-        if portions or slips is not None or target.line.shipped_not_invoiced > 0:
-            plans.append(_plan_from_packing_slips(target, portions))
-        else:
-            plans.append(_plan_direct(uow, target))
-    _check_coverage(plans)
+    plans = _plan_targets(uow, order, targets, shipped, slips)
     check_full_bundles(order, targets, "invoice")
     return plans
+
+
+def _plan_targets(
+    uow: UnitOfWork,
+    order: SalesOrder,
+    targets: Sequence[Target],
+    shipped: dict[int, list[Portion]],
+    slips: set[int] | None,
+) -> list[InvoicePlan]:
+    """Lines whose serials the request selects are planned first; then the units of serialized
+    lines it names no serials for are chosen across the packing slips so that S8 holds
+    (rules.invoice_coverage.allocate), and S8 is checked over every line of every packing
+    slip the invoice takes serials from."""
+    planned: dict[int, InvoicePlan] = {}
+    chosen: list[Target] = []
+    for target in targets:
+        portions = shipped.get(target.line.id, [])
+        if not (portions or slips is not None or target.line.shipped_not_invoiced > 0):
+            planned[target.line.id] = _plan_direct(uow, target)
+        elif target.line.item.serialized_in_sales and target.entry is None:
+            _check_shipped(target, portions)
+            chosen.append(target)
+        else:
+            planned[target.line.id] = _plan_from_packing_slips(target, portions)
+    coverage = slip_units(order, shipped)
+    taken = allocate(coverage, {_line_key(t.line): int(t.quantity) for t in chosen})
+    for target in chosen:
+        planned[target.line.id] = _plan_chosen(target, shipped.get(target.line.id, []), taken)
+    # Checked on what the plans actually take, every line of every packing slip counted.
+    check_coverage(slip_units(order, shipped), {})
+    return [planned[t.line.id] for t in targets]
 
 
 def standing_packing_slips(uow: UnitOfWork, order: SalesOrder) -> list[Journal]:
@@ -294,8 +320,8 @@ def shipments_from(
     return dict(shipped)
 
 
-def _plan_from_packing_slips(target: Target, portions: list[Portion]) -> InvoicePlan:
-    """S7: invoice shipped units, selecting which registered serials the invoice takes."""
+def _check_shipped(target: Target, portions: Sequence[Portion]) -> None:
+    """S7: no more than is shipped on packing slips and not yet invoiced."""
     line = target.line
     available = sum((p.open_quantity for p in portions), ZERO)
     if target.quantity > available:
@@ -306,11 +332,16 @@ def _plan_from_packing_slips(target: Target, portions: list[Portion]) -> Invoice
             rule="S7",
         )
     if line.item.serialized_in_sales:
-        selected = (
-            _auto_select(target.quantity, portions)
-            if target.entry is None
-            else _select(line_label(line), target.entry, portions)
-        )
+        require_whole_quantity(target.quantity, line_label(line))
+
+
+def _plan_from_packing_slips(target: Target, portions: list[Portion]) -> InvoicePlan:
+    """S7: invoice shipped units, selecting which registered serials the invoice takes (a
+    serialized line without serials in the request is _plan_chosen's)."""
+    line = target.line
+    _check_shipped(target, portions)
+    if line.item.serialized_in_sales and target.entry is not None:
+        selected = _select(line_label(line), target.entry, portions)
         check_registration_count(
             target.quantity, len(selected), line.item.blank_issue_allowed, line_label(line)
         )
@@ -322,10 +353,51 @@ def _plan_from_packing_slips(target: Target, portions: list[Portion]) -> Invoice
     return InvoicePlan(target, portions)
 
 
-def _auto_select(quantity: Decimal, portions: list[Portion]) -> list[SerialRegistration]:
-    """Without serials in the request, take whole packing slips oldest first (S8 holds)."""
-    registrations = [r for p in portions for r in p.open_registrations]
-    return registrations[: int(quantity)]
+def _plan_chosen(target: Target, portions: list[Portion], taken: Taken) -> InvoicePlan:
+    """A serialized line the request names no serials for: the units `taken` (S8's choice)
+    from each packing slip, with their registrations oldest first."""
+    line = target.line
+    units = dict(taken)
+    selected: list[SerialRegistration] = []
+    for portion in portions:
+        key = (portion.packing_slip, _line_key(line))
+        take = min(units.get(key, 0), int(portion.open_quantity))
+        units[key] = units.get(key, 0) - take
+        portion.taken = Decimal(take)
+        selected.extend(portion.open_registrations[:take])
+    check_registration_count(
+        target.quantity, len(selected), line.item.blank_issue_allowed, line_label(line)
+    )
+    target.registrations = selected
+    _take_remaining(target.quantity, portions)
+    return InvoicePlan(target, portions)
+
+
+def _line_key(line: SalesLine) -> str:
+    """How S8's messages name an order line."""
+    return f"line {line.line_no} (item {line.item_code})"
+
+
+def slip_units(order: SalesOrder, shipped: dict[int, list[Portion]]) -> list[SlipUnits]:
+    """S8's view of the packing slips in `shipped` (oldest first): per packing slip, every
+    serialized line's units not yet invoiced, and those the plans take so far."""
+    lines = {ln.id: ln for ln in order.lines}
+    open_units: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    fixed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    age: dict[str, int] = {}
+    for line_id, portions in shipped.items():
+        line = lines[line_id]
+        if not line.item.serialized_in_sales:
+            continue
+        for portion in portions:
+            key = _line_key(line)
+            open_units[portion.packing_slip][key] += int(portion.open_quantity)
+            fixed[portion.packing_slip][key] += int(portion.taken)
+            age[portion.packing_slip] = portion.line.journal_id
+    return [
+        SlipUnits(slip, dict(open_units[slip]), dict(fixed[slip]))
+        for slip in sorted(age, key=age.__getitem__)
+    ]
 
 
 def _select(label: str, entry: SerialEntry, portions: list[Portion]) -> list[SerialRegistration]:
@@ -361,20 +433,6 @@ def _take_remaining(quantity: Decimal, portions: list[Portion]) -> None:
         if extra > 0:
             portion.taken += extra
             remaining -= extra
-
-
-def _check_coverage(plans: Sequence[InvoicePlan]) -> None:
-    """S8 over every serialized line of the invoice, per packing slip."""
-    coverage: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for plan in plans:
-        if not plan.target.line.item.serialized_in_sales:
-            continue
-        chosen = {r.id for r in plan.target.registrations}
-        for portion in plan.portions:
-            counts = coverage[portion.packing_slip]
-            counts[0] += sum(1 for r in portion.open_registrations if r.id in chosen)
-            counts[1] += len(portion.open_registrations)
-    check_packing_slip_coverage({ps: (c[0], c[1]) for ps, c in coverage.items()})
 
 
 def _plan_direct(uow: UnitOfWork, target: Target) -> InvoicePlan:

@@ -278,7 +278,9 @@ def test_s8_seed_example_three_packing_slips_of_two(usmf: Runner) -> None:
     assert (error["code"], error["rule"]) == ("serial.partial_packing_slips", "S8")
     assert error["message"] == (
         f"the invoice takes part of the serials of packing slips {', '.join(slips)}; only one "
-        "packing slip may be partly invoiced, invoice the others in full"
+        "packing slip may be partly invoiced, invoice the others in full (serialized units left "
+        f"out: {slips[0]} 1 of line 1 (item 1000); {slips[1]} 1 of line 1 (item 1000); "
+        f"{slips[2]} 1 of line 1 (item 1000))"
     )
     invoice = usmf.ok(
         "post_invoice",
