@@ -29,6 +29,7 @@ from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.money import quantity_text
 from docpost.pipeline.rules.serials import MAX_SERIAL_LENGTH, registrations_given
 from docpost.pipeline.rules.text import printable_text
+from docpost.pipeline.rules.warranty import MAX_WARRANTY_MONTHS
 
 MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE = Decimal("1000000000000")
@@ -161,6 +162,24 @@ class RevenueScheduleIn(Strict):
     occurrences: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=600)]
 
 
+def _warranty_months(months: int) -> int:
+    # S15: 0 would be a warranty of the delivery day alone: an item without one leaves it out.
+    if not 1 <= months <= MAX_WARRANTY_MONTHS:
+        raise ValueError(
+            f"{months} is no warranty period; give whole months from 1 to "
+            f"{MAX_WARRANTY_MONTHS}, or leave warranty_months out for an item without warranty"
+        )
+    return months
+
+
+WarrantyMonths = Annotated[
+    int,
+    BeforeValidator(_no_bool),
+    AfterValidator(_warranty_months),
+    Field(json_schema_extra={"minimum": 1, "maximum": MAX_WARRANTY_MONTHS}),
+]
+
+
 class ItemIn(Strict):
     item: Code
     name: Name
@@ -173,6 +192,8 @@ class ItemIn(Strict):
     bundle: bool = False
     revenue_schedule: Code | None = None
     tax_code: Code | None = None  # M8: the tax code its sales lines carry
+    # S15: the warranty in whole months from delivery; left out (or null): no warranty.
+    warranty_months: WarrantyMonths | None = None
 
 
 class BomComponentIn(Strict):

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from docpost.pipeline import clock
 from docpost.pipeline.rules.money import price_text, quantity_text
 from docpost.pipeline.rules.text import normalize_serial
+from docpost.pipeline.rules.warranty import Posted, day_asked, delivery, warranty_of
 from docpost.pipeline.runner.request_record import outcome_of
 from docpost.pipeline.services.journal import ACCOUNT_NAMES
 from docpost.schema import (
@@ -230,67 +233,149 @@ def show_request(session: Session, request_id: str) -> dict[str, Any]:
     return outcome_of(record)
 
 
-def trace(session: Session, serial: str, item: str | None = None) -> dict[str, Any]:
+def trace(
+    session: Session, serial: str, item: str | None = None, on: dt.date | None = None
+) -> dict[str, Any]:
     """S11: the sale a serial belongs to, for service and warranty checks. A serial that was
-    credited and sold again shows each sale, the current one last."""
+    credited and sold again shows each sale, the current one last.
+
+    S15: each sale says its warranty (`warranty_from`, `warranty_until`, `warranty_valid` on
+    `on`, default today in the company's time zone), and the trace says the current sale's:
+    the unit's standing sale (shipped or invoiced, not credited), else its latest. When the
+    serial is on several items and no item was given, the trace's own warranty fields are None
+    (which item's would it be?) and each sale's tell; `current` marks the sale they are of."""
+    day = on if on is not None else _company_today(session)
     # S4: looked up as it was stored, so a serial typed full-width still finds its sale.
     query = select(SerialRegistration).where(SerialRegistration.serial == normalize_serial(serial))
     if item is not None:
         query = query.where(SerialRegistration.item_code == item)
     sales = []
+    standing: list[dict[str, Any]] = []
     for registration in session.scalars(query.order_by(SerialRegistration.id)):
-        line = session.get(SalesLine, registration.sales_line_id)
-        assert line is not None
-        documents = _documents_of(session, registration.id)
-        changes = session.scalars(
-            select(SerialChange)
-            .where(SerialChange.registration_id == registration.id)
-            .order_by(SerialChange.id)
-        ).all()
-        sales.append(
+        sale = _sale(session, registration, day)
+        sales.append(sale)
+        if registration.active:
+            standing.append(sale)
+    current = _current_sale(sales, standing)
+    for sale in sales:
+        sale["current"] = sale is current
+    return {
+        "serial": serial.strip(),
+        "item": item,
+        "on": day.isoformat(),
+        "warranty_until": current["warranty_until"] if current else None,
+        "warranty_valid": current["warranty_valid"] if current else None,
+        "sales": sales,
+    }
+
+
+def warranty_day(text: str) -> dt.date:
+    """S15: the day `docpost trace --on` and the HTTP trace's `on` ask about, written
+    YYYY-MM-DD; a ValueError says what would be right (entry points reach rules through here)."""
+    return day_asked(text)
+
+
+def _company_today(session: Session) -> dt.date:
+    """P1: today in the catalog company's time zone (M6), else the setting's."""
+    company = session.get(Company, COMPANY_ROW)
+    if company is None:
+        return clock.company_today()
+    return clock.company_today(clock.zone_named(company.time_zone))
+
+
+def _current_sale(
+    sales: list[dict[str, Any]], standing: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """S15: the sale whose warranty the trace answers for; None when the serial is on several
+    items (or on none)."""
+    if len({sale["item"] for sale in sales}) != 1:
+        return None
+    return (standing or sales)[-1]
+
+
+def _sale(session: Session, registration: SerialRegistration, day: dt.date) -> dict[str, Any]:
+    line = session.get(SalesLine, registration.sales_line_id)
+    assert line is not None
+    unit = _documents_of(session, registration.id)
+    documents = unit.documents
+    changes = session.scalars(
+        select(SerialChange)
+        .where(SerialChange.registration_id == registration.id)
+        .order_by(SerialChange.id)
+    ).all()
+    # S15: the period frozen on the line the warranty runs from (D6); a unit on no such line
+    # (its packing slip canceled) answers with its item's, only to tell none from not valid.
+    start = delivery(unit.shipped, unit.invoiced)
+    months = start.months if start is not None else line.item.warranty_months
+    warranty = warranty_of(
+        months, start.on if start else None, on=day, credited_on=unit.credited_on
+    )
+    return {
+        "serial": registration.serial,
+        "item": registration.item_code,
+        "item_name": line.item.name,
+        "customer": line.order.customer_code,
+        "customer_name": line.order.customer.name,
+        "order": line.order.order_no,
+        "line": line.line_no,
+        "packing_slip": documents.get("packing_slip"),
+        "invoice": documents.get("invoice"),
+        "credit_note": documents.get("credit_note"),
+        "date": documents.get("date"),
+        "credited": registration.credit_line_id is not None,
+        "state": _registration_state(registration)["state"],
+        "corrections": [
             {
-                "serial": registration.serial,
-                "item": registration.item_code,
-                "item_name": line.item.name,
-                "customer": line.order.customer_code,
-                "customer_name": line.order.customer.name,
-                "order": line.order.order_no,
-                "line": line.line_no,
-                "packing_slip": documents.get("packing_slip"),
-                "invoice": documents.get("invoice"),
-                "credit_note": documents.get("credit_note"),
-                "date": documents.get("date"),
-                "credited": registration.credit_line_id is not None,
-                "state": _registration_state(registration)["state"],
-                "corrections": [
-                    {
-                        "old": c.old_serial,
-                        "new": c.new_serial,
-                        "actor": c.actor,
-                        "at": c.changed_at.isoformat(),
-                    }
-                    for c in changes
-                ],
+                "old": c.old_serial,
+                "new": c.new_serial,
+                "actor": c.actor,
+                "at": c.changed_at.isoformat(),
             }
-        )
-    return {"serial": serial.strip(), "item": item, "sales": sales}
+            for c in changes
+        ],
+        "warranty_months": months,
+        "warranty_from": _date(start.on if start else None),
+        "warranty_until": _date(warranty.until),
+        "warranty_valid": warranty.valid,
+    }
 
 
-def _documents_of(session: Session, registration_id: int) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for journal in session.scalars(
-        select(Journal)
+@dataclass
+class _Unit:
+    """One registration's journals: their numbers (`documents`) and, for S15, the standing
+    packing slip and invoice that carry it, and the date it was credited."""
+
+    documents: dict[str, str | None]
+    shipped: Posted | None = None
+    invoiced: Posted | None = None
+    credited_on: dt.date | None = None
+
+
+def _documents_of(session: Session, registration_id: int) -> _Unit:
+    unit = _Unit(documents={})
+    found = unit.documents
+    for journal, months in session.execute(
+        select(Journal, JournalLine.warranty_months)
         .join(JournalLine, JournalLine.journal_id == Journal.id)
         .join(JournalLineSerial, JournalLineSerial.journal_line_id == JournalLine.id)
         .where(JournalLineSerial.registration_id == registration_id)
         .order_by(Journal.id)
     ):
         found[journal.kind] = journal.number
+        # S15 dates by the document date (P1), the posting date on journals from before it.
+        posted = Posted(journal.document_date or journal.posting_date, months)
         if journal.kind in ("invoice", "packing_slip"):
             found["date"] = journal.posting_date.isoformat()
-        if journal.kind == "packing_slip" and journal.reverses_id is not None:
-            found["packing_slip"] = None  # canceled: the unit is no longer shipped on it
-    return found
+        if journal.kind == "packing_slip":
+            canceled = journal.reverses_id is not None
+            unit.shipped = None if canceled else posted
+            if canceled:
+                found["packing_slip"] = None  # canceled: the unit is no longer shipped on it
+        elif journal.kind == "invoice":
+            unit.invoiced = posted
+        elif journal.kind == "credit_note":
+            unit.credited_on = posted.on
+    return unit
 
 
 # A period of dates, first and last day both included; None on a side leaves it open.

@@ -206,6 +206,7 @@ def _write_items(session: Session, items: Sequence[ItemIn]) -> None:
             bundle=item_in.bundle,
             revenue_schedule_code=item_in.revenue_schedule,
             tax_code=item_in.tax_code,
+            warranty_months=item_in.warranty_months,  # S15
         )
 
 

@@ -119,6 +119,7 @@ def snapshot_line(
         bom_quantity=line.bom_quantity,
         is_bundle_parent=line.status == "canceled",
         reverses_line_id=reverses.id if reverses else None,
+        warranty_months=line.item.warranty_months,  # S15, frozen at posting (D6)
     )
 
 

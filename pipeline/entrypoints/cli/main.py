@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("trace", cmd_trace, "trace a serial to its sale (warranty and service check)")
     p.add_argument("serial")
     p.add_argument("--item")
+    p.add_argument(
+        "--on",
+        metavar="YYYY-MM-DD",
+        help="the day to judge the warranty on (S15; default: today in the company's time "
+        "zone): valid from the delivery through its last day, both included",
+    )
 
     p = show_sub.add_parser(
         "schedule", help="show schedule INVOICE: its revenue schedule lines", parents=[common]
@@ -264,7 +270,11 @@ def cmd_show_request(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     from docpost.pipeline.entrypoints.cli.render_text import print_trace
 
-    return _query(args, lambda s: queries.trace(s, args.serial, args.item), print_trace)
+    try:
+        on = None if args.on is None else queries.warranty_day(args.on)
+    except ValueError as exc:
+        return fail(args, f"trace: --on {exc}", "usage", EXIT_USAGE)
+    return _query(args, lambda s: queries.trace(s, args.serial, args.item, on), print_trace)
 
 
 def _date(text: str) -> dt.date:

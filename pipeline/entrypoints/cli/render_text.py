@@ -128,7 +128,18 @@ def print_trace(found: dict[str, Any]) -> None:
         return
     print(
         table(
-            ["serial", "item", "customer", "order", "packing_slip", "invoice", "date", "credited"],
+            [
+                "serial",
+                "item",
+                "customer",
+                "order",
+                "packing_slip",
+                "invoice",
+                "date",
+                "credited",
+                "warranty_until",
+                "valid",
+            ],
             [
                 [
                     s["serial"],
@@ -139,11 +150,43 @@ def print_trace(found: dict[str, Any]) -> None:
                     s["invoice"],
                     s["date"],
                     "yes" if s["credited"] else "no",
+                    s["warranty_until"],
+                    _yes_no(s["warranty_valid"]),
                 ]
                 for s in found["sales"]
             ],
         )
     )
+    print(warranty_line(found))
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else "yes" if value else "no"
+
+
+def warranty_line(found: dict[str, Any]) -> str:
+    """S15 in words: the current sale's warranty on the day asked, and why it is not valid."""
+    current = next((s for s in found["sales"] if s["current"]), None)
+    if current is None:
+        items = ", ".join(sorted({s["item"] for s in found["sales"]}))
+        return f"warranty: the serial is on items {items}; give --item ITEM to judge its warranty"
+    on, until = found["on"], current["warranty_until"]
+    if current["warranty_valid"] is None:
+        return f"warranty: none (item {current['item']} has no warranty period)"
+    if until is None:
+        return f"warranty on {on}: not valid, the unit is not delivered (packing slip canceled)"
+    if current["warranty_valid"]:
+        return f"warranty on {on}: valid, from {current['warranty_from']} until {until}"
+    return f"warranty on {on}: not valid, {_why_not(current, on)}"
+
+
+def _why_not(sale: dict[str, Any], on: str) -> str:
+    until = sale["warranty_until"]
+    if on > until:
+        return f"it ran from {sale['warranty_from']} until {until}"
+    if on < sale["warranty_from"]:
+        return f"the unit was delivered on {sale['warranty_from']}; it runs until {until}"
+    return f"the unit was credited ({sale['credit_note']}); it would have run until {until}"
 
 
 def print_ledger(ledger: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ is exactly `docpost show ... --json`. All need the read duty (see pipeline.entry
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline import queries
 from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
-from docpost.pipeline.entrypoints.http.errors import not_found
+from docpost.pipeline.entrypoints.http.errors import ApiError, not_found
 from docpost.pipeline.entrypoints.http.schemas import errors
 
 router = APIRouter(tags=["reads"])
@@ -82,7 +83,7 @@ def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> dict[st
 @router.get(
     "/trace/{serial:path}",
     summary="The warranty trace of a serial (S11): item, customer, order, packing slip, "
-    "invoice, date, credited",
+    "invoice, date, credited, and its warranty on a day (S15): warranty_until, warranty_valid",
     responses=READ_ERRORS,
 )
 def get_trace(
@@ -90,13 +91,38 @@ def get_trace(
     caller: SalesReader,
     sessions: Sessions,
     item: Annotated[str | None, Query(max_length=50)] = None,
+    on: Annotated[
+        str | None,
+        Query(
+            max_length=10,
+            description="S15: the day to judge the warranty on, YYYY-MM-DD (default: today "
+            "in the company's time zone)",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     text_param(serial, "serial")
     if item is not None:
         text_param(item, "item")
+    day = _day(on)
     with sessions() as session:
-        found = queries.trace(session, serial, item)
+        found = queries.trace(session, serial, item, day)
     if not found["sales"]:
         of_item = f" of item {item!r}" if item is not None else ""
         raise not_found(f"serial {serial.strip()[:100]!r}{of_item} was never sold")
     return found
+
+
+def _day(on: str | None) -> dt.date | None:
+    """The `on` of a trace (S15), refused in the error shape as `docpost trace --on` is."""
+    if on is None:
+        return None
+    try:
+        return queries.warranty_day(on)
+    except ValueError as exc:
+        message = f"on {exc}"
+        raise ApiError(
+            422,
+            "request.invalid",
+            f"invalid call: query.on: {message}",
+            problems=[{"field": "query.on", "message": message}],
+        ) from None
