@@ -362,10 +362,11 @@ def _documents_of(session: Session, registration_id: int) -> _Unit:
         .order_by(Journal.id)
     ):
         found[journal.kind] = journal.number
-        # S15 dates by the document date (P1), the posting date on journals from before it.
+        # Dated as the documents are (P1: the document date; the posting date on journals
+        # from before it was kept), the sale's `date` and S15's delivery alike.
         posted = Posted(journal.document_date or journal.posting_date, months)
         if journal.kind in ("invoice", "packing_slip"):
-            found["date"] = journal.posting_date.isoformat()
+            found["date"] = posted.on.isoformat()
         if journal.kind == "packing_slip":
             canceled = journal.reverses_id is not None
             unit.shipped = None if canceled else posted

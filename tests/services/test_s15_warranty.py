@@ -156,6 +156,8 @@ def test_s15_the_warranty_runs_from_the_packing_slip_not_the_invoice(shop: Runne
     found = traced(shop, "SN-1", "2028-02-01")
     assert found["sales"][0]["invoice"] is not None
     assert warranty(found) == ("2028-01-15", False)
+    # S11's `date` of the sale is its documents' too (the invoice's), not the posting day.
+    assert found["sales"][0]["date"] == "2026-02-20"
 
 
 def test_s15_an_invoice_that_ships_itself_starts_the_warranty(shop: Runner) -> None:
