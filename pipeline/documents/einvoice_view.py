@@ -8,16 +8,17 @@ posted (``JournalSnapshot``, D6): the parties' raw numbers (organisation number,
 Peppol endpoint, bank account, IBAN, BIC), ISO country codes, each line's EN 16931 VAT
 category (T1: frozen on its journal lines) and the items' units as UN/ECE codes.
 
-Which journals get one (E1): invoices and credit notes posted with VAT by a company that has
-a Peppol endpoint, to a buyer with an electronic address: its Peppol endpoint, else its
-organisation number under its country's scheme (a Norwegian buyer's EHF address is its
-organisation number, 0192). A point-of-sale receipt (T6) is paid at the till: none.
+Which journals get one (E1) is decided by ``rules.einvoice_recipients``, the rule posting
+uses to write the e-invoice's row: this module only words its refusal (NoEInvoice), and
+refuses besides only what the e-invoice cannot express (an endpoint that is not
+scheme:identifier, a line posted without VAT, a line of several VAT categories at one rate).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from decimal import Decimal
 
 from docpost.pipeline.documents.snapshot import (
@@ -26,13 +27,17 @@ from docpost.pipeline.documents.snapshot import (
     LineSnapshot,
     PartySnapshot,
 )
+from docpost.pipeline.rules.einvoice_recipients import (
+    ORGANISATION_SCHEMES,
+    Refusal,
+    buyer_scheme,
+    einvoice_refusal,
+)
 from docpost.pipeline.rules.payment import legal_form_text
 from docpost.reports.einvoice.model import EInvoice, Line, Party, VatGroup
 from docpost.reports.labels import labels_for
 from docpost.reports.viewmodel import DocumentView, LineView
 
-# ISO 6523 ICD of an organisation number per country (the Peppol EAS for its endpoint).
-ORGANISATION_SCHEMES = {"NO": "0192", "SE": "0007", "DK": "0184"}
 # UN/ECE Recommendation 20 codes of the catalog's units (BT-130); a unit not listed is
 # assumed to be a code already ("KGM").
 UNIT_CODES = {"ea": "EA", "pcs": "H87", "stk": "EA", "kg": "KGM", "h": "HUR", "hr": "HUR",
@@ -47,17 +52,30 @@ class NoEInvoice(ValueError):
     """This journal gets no e-invoice (E1 names which do); the message says why."""
 
 
+# E1's refusals (rules.einvoice_recipients) in words, formatted with the journal snapshot.
+REFUSALS = {
+    Refusal.POINT_OF_SALE: "{s.number}: a point-of-sale sale is paid at the till (T6)",
+    Refusal.KIND: "{s.number}: only invoices and credit notes (E1)",
+    Refusal.SELLER_WITHOUT_ENDPOINT: "{s.number}: the seller has no Peppol endpoint (E1)",
+    Refusal.WITHOUT_VAT: "{s.number} was posted without VAT: no e-invoice",
+    Refusal.BUYER_NOT_ADDRESSABLE: (
+        "{s.number}: customer {s.customer_code} has no Peppol endpoint nor an organisation "
+        "number to address an e-invoice to (PEPPOL-EN16931-R010)"
+    ),
+}
+
+
 def einvoice_view(snapshot: JournalSnapshot, view: DocumentView, locale: str) -> EInvoice:
     """The e-invoice of a journal whose PDF prints `view` (made from the same snapshot, in
     the document's `locale`)."""
-    company = _seller_of(snapshot)
+    company, party = _parties(snapshot)
     totals = view["totals"]
     if totals is None:
         raise NoEInvoice(f"{snapshot.number} has no totals: no e-invoice")
     outside_vat = _outside_vat(snapshot, view, company)
     labels = labels_for(locale)
     seller = _seller(company)
-    buyer = _buyer(snapshot, company)
+    buyer = _buyer(snapshot, party, company)
     credited = view.get("credited_invoice")
     foreign = view.get("company_currency")
     return EInvoice(
@@ -98,24 +116,33 @@ def einvoice_view(snapshot: JournalSnapshot, view: DocumentView, locale: str) ->
 def _outside_vat(snapshot: JournalSnapshot, view: DocumentView, company: CompanySnapshot) -> bool:
     """M6: a seller that is not VAT registered posts no VAT; its e-invoice says so with
     category O ("not subject to VAT", BR-O-*) on every line and one VAT group of nothing. A
-    VAT-registered seller's journal without VAT (posted before issue 15) gets none."""
+    VAT-registered seller's journal without VAT (posted before issue 15) gets none: E1 refused
+    it already; a view without the VAT breakdown of a journal posted with VAT cannot say it."""
     totals = view["totals"]
     if view.get("vat") is not None and totals is not None and totals.get("vat") is not None:
         return False
     if company.vat_registered:
-        raise NoEInvoice(f"{snapshot.number} was posted without VAT: no e-invoice")
+        raise NoEInvoice(REFUSALS[Refusal.WITHOUT_VAT].format(s=snapshot))
     return True
 
 
-def _seller_of(snapshot: JournalSnapshot) -> CompanySnapshot:
-    if snapshot.origin == "pos":
-        raise NoEInvoice(f"{snapshot.number}: a point-of-sale sale is paid at the till (T6)")
-    if snapshot.kind not in ("invoice", "credit_note"):
-        raise NoEInvoice(f"{snapshot.number}: only invoices and credit notes (E1)")
+def _parties(snapshot: JournalSnapshot) -> tuple[CompanySnapshot, PartySnapshot]:
+    """The seller and the buyer as posted, once E1 (the rule posting used) gives the journal
+    an e-invoice; NoEInvoice with the rule's reason when it does not."""
     company = snapshot.company
-    if company is None or not company.peppol_endpoint:
-        raise NoEInvoice(f"{snapshot.number}: the seller has no Peppol endpoint (E1)")
-    return company
+    party = snapshot.customer_party or PartySnapshot(
+        address_lines=tuple(snapshot.customer_address.splitlines())
+    )
+    refusal = einvoice_refusal(
+        snapshot.kind,
+        snapshot.origin,
+        asdict(company) if company is not None else None,
+        asdict(party),
+        with_vat=snapshot.tax is not None and snapshot.tax.vat_total is not None,
+    )
+    if refusal is not None or company is None:  # (None: the rule refused it already)
+        raise NoEInvoice(REFUSALS[refusal or Refusal.SELLER_WITHOUT_ENDPOINT].format(s=snapshot))
+    return company, party
 
 
 def endpoint(value: str) -> tuple[str, str]:
@@ -145,24 +172,18 @@ def _seller(company: CompanySnapshot) -> Party:
     )
 
 
-def _buyer(snapshot: JournalSnapshot, company: CompanySnapshot) -> Party:
-    """M7: the customer as posted; its endpoint, else its organisation number's (module
-    docstring). A buyer with neither has no electronic address: no e-invoice."""
-    party = snapshot.customer_party or PartySnapshot(
-        address_lines=tuple(snapshot.customer_address.splitlines())
-    )
+def _buyer(snapshot: JournalSnapshot, party: PartySnapshot, company: CompanySnapshot) -> Party:
+    """M7: the customer as posted; its endpoint, else its organisation number under its
+    country's scheme (E1 refused a buyer with neither: rules.einvoice_recipients)."""
     country = party.country or company.country or "NO"
     org = party.organisation_number
-    org_scheme = ORGANISATION_SCHEMES.get(country) if org else None
+    org_scheme = buyer_scheme(asdict(party), company.country)
     if party.peppol_endpoint:
         scheme, identifier = endpoint(party.peppol_endpoint)
     elif org and org_scheme:
         scheme, identifier = org_scheme, org
-    else:
-        raise NoEInvoice(
-            f"{snapshot.number}: customer {snapshot.customer_code} has no Peppol endpoint "
-            "nor an organisation number to address an e-invoice to (PEPPOL-EN16931-R010)"
-        )
+    else:  # E1 refused it already (_parties): kept for the type checker
+        raise NoEInvoice(REFUSALS[Refusal.BUYER_NOT_ADDRESSABLE].format(s=snapshot))
     return Party(
         **_address(party, country),
         name=snapshot.customer_name,

@@ -14,19 +14,32 @@ request's outcome can name the e-invoice (CONTRACT: ``"documents": ["INV-000001.
 - to a buyer that can be addressed: its Peppol endpoint, else its organisation number under
   its country's scheme (a Norwegian buyer's EHF address is its organisation number, 0192).
 
-The generator (``pipeline.documents.einvoice_view``) refuses the same journals (NoEInvoice);
-tests/einvoice/test_stored_einvoices.py checks that the two agree on every journal it posts.
+One decision: posting asks ``gets_einvoice`` and the generator
+(``pipeline.documents.einvoice_view``) asks ``einvoice_refusal`` of the same journal as
+posted, and words the refusal its own way (NoEInvoice); the generator may still refuse what
+the e-invoice cannot express (an endpoint that is not scheme:identifier, a line without VAT).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
-# Countries whose organisation numbers address a Peppol participant (ISO 6523 ICD), as
-# pipeline.documents.einvoice_view.ORGANISATION_SCHEMES.
-ORGANISATION_SCHEME_COUNTRIES = frozenset({"NO", "SE", "DK"})
+# ISO 6523 ICD of an organisation number per country: the Peppol EAS of the endpoint of a
+# party addressed by its organisation number, and the scheme of its legal id (BT-30, BT-47).
+ORGANISATION_SCHEMES = {"NO": "0192", "SE": "0007", "DK": "0184"}
 EINVOICE_KINDS = frozenset({"invoice", "credit_note"})
+
+
+class Refusal(Enum):
+    """Why a journal gets no e-invoice (the module's list, in the order it is checked)."""
+
+    POINT_OF_SALE = "point_of_sale"
+    KIND = "kind"
+    SELLER_WITHOUT_ENDPOINT = "seller_without_endpoint"
+    WITHOUT_VAT = "without_vat"
+    BUYER_NOT_ADDRESSABLE = "buyer_not_addressable"
 
 
 def gets_einvoice(
@@ -38,20 +51,43 @@ def gets_einvoice(
     with_vat: bool,
 ) -> bool:
     """E1: whether a journal posted as given gets an e-invoice (see the module)."""
-    if kind not in EINVOICE_KINDS or origin == "pos":
-        return False
+    return einvoice_refusal(kind, origin, seller, buyer, with_vat=with_vat) is None
+
+
+def einvoice_refusal(
+    kind: str,
+    origin: str,
+    seller: Mapping[str, Any] | None,
+    buyer: Mapping[str, Any] | None,
+    *,
+    with_vat: bool,
+) -> Refusal | None:
+    """E1: why a journal posted as given gets no e-invoice; None: it gets one. The seller and
+    buyer have the keys of their frozen columns (peppol_endpoint, vat_registered, country,
+    organisation_number); missing keys read as empty."""
+    if origin == "pos":
+        return Refusal.POINT_OF_SALE
+    if kind not in EINVOICE_KINDS:
+        return Refusal.KIND
     if not seller or not seller.get("peppol_endpoint"):
-        return False
+        return Refusal.SELLER_WITHOUT_ENDPOINT
     if not with_vat and seller.get("vat_registered"):
-        return False
-    return buyer_addressable(buyer or {}, seller.get("country"))
+        return Refusal.WITHOUT_VAT
+    if not buyer_addressable(buyer or {}, seller.get("country")):
+        return Refusal.BUYER_NOT_ADDRESSABLE
+    return None
+
+
+def buyer_scheme(buyer: Mapping[str, Any], seller_country: str | None) -> str | None:
+    """The scheme of the buyer's organisation number: its country's (the buyer's country,
+    else the seller's, else Norway); None without a number or in a country whose numbers are
+    not Peppol identifiers."""
+    if not buyer.get("organisation_number"):
+        return None
+    return ORGANISATION_SCHEMES.get(buyer.get("country") or seller_country or "NO")
 
 
 def buyer_addressable(buyer: Mapping[str, Any], seller_country: str | None) -> bool:
     """The buyer has an electronic address (PEPPOL-EN16931-R010): an endpoint, else an
-    organisation number in a country whose numbers are Peppol identifiers (the buyer's
-    country, else the seller's, else Norway)."""
-    if buyer.get("peppol_endpoint"):
-        return True
-    country = buyer.get("country") or seller_country or "NO"
-    return bool(buyer.get("organisation_number")) and country in ORGANISATION_SCHEME_COUNTRIES
+    organisation number under its country's scheme (``buyer_scheme``)."""
+    return bool(buyer.get("peppol_endpoint")) or buyer_scheme(buyer, seller_country) is not None
