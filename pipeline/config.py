@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # its xslt/); when set, every e-invoice is checked before it is stored and one with a
     # fatal finding is stored `invalid`. Empty: e-invoices are stored unchecked.
     einvoice_rules: str = ""
+    # E4: invoice and credit note PDFs as PDF/A-3b with their e-invoice XML attached (the
+    # journals E1 gives one), for archiving. Changes new renders only: a stored PDF's bytes
+    # never change (D6).
+    archive_pdf: bool = False
 
     @field_validator("locale")
     @classmethod

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
+from docpost.pipeline.documents import picking_list
 from docpost.pipeline.documents import view as views
 from docpost.pipeline.documents.einvoice_render import Rendered, render_einvoice
 from docpost.pipeline.documents.einvoice_view import NoEInvoice
@@ -34,7 +35,7 @@ from docpost.reports.einvoice.ubl import NotAnEInvoice
 from docpost.reports.labels import normalize_locale
 from docpost.reports.viewmodel import CompanyView, DocumentView
 from docpost.schema import Document, Journal
-from docpost.schema.documents import MEDIA_TYPES
+from docpost.schema.documents import MEDIA_TYPES, PICKING_LIST
 from docpost.schema.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ def snapshot_view(
 ) -> tuple[JournalSnapshot, DocumentView, str]:
     """``view_and_locale`` and the journal snapshot the view was made of (an e-invoice is
     made of both: einvoice_view)."""
+    kind = None
     if isinstance(target, Journal):
         journal, revision = target, latest_revision(session, target)
     else:
@@ -101,11 +103,14 @@ def snapshot_view(
         if document is None:
             raise DocumentNotFound(f"document {target} does not exist")
         journal = session.get(Journal, document.journal_id)  # type: ignore[assignment]
-        revision = document.revision
+        revision, kind = document.revision, document.kind
     snapshot = load_snapshot(session, journal, revision)
     locale = _customer_locale(snapshot.customer_language) or document_locale(locale)
     company, company_country, company_currency = seller_view(snapshot.company, locale)
-    view = document_view(snapshot, company, locale, company_country, company_currency)
+    if kind == PICKING_LIST:
+        view = picking_list.view(session, snapshot, company, locale, company_country)
+    else:
+        view = document_view(snapshot, company, locale, company_country, company_currency)
     return snapshot, view, locale
 
 
@@ -160,7 +165,8 @@ def _render_once(
                 return False
             format = document.format
             snapshot, view, view_locale = snapshot_view(session, document, locale)
-        rendered = _produce(format, snapshot, view, view_locale)
+            attach = _archive_attachment(session, document)
+        rendered = _produce(format, snapshot, view, view_locale, attach)
     except DocumentNotFound:
         raise
     except NO_EINVOICE as exc:
@@ -173,15 +179,65 @@ def _render_once(
     return _store(sessions, document_id, rendered)
 
 
-def _produce(format: str, snapshot: JournalSnapshot, view: DocumentView, locale: str) -> Rendered:
-    """The document's bytes, outside any transaction."""
+def _produce(
+    format: str,
+    snapshot: JournalSnapshot,
+    view: DocumentView,
+    locale: str,
+    attach: str | None = None,
+) -> Rendered:
+    """The document's bytes, outside any transaction; a PDF as PDF/A-3b with its e-invoice
+    attached under the name `attach` when given (E4: _archive_attachment)."""
     if format == "ubl":
         return render_einvoice(snapshot, view, locale, get_settings().einvoice_rules or None)
     # Looked up at call time: tests replace it, and importing WeasyPrint costs ~0.5 s that
     # processes only listing or downloading documents should not pay.
     from docpost.reports import render as reports_render
 
+    xml = _archive_xml(snapshot, view, locale) if attach else None
+    if attach and xml is not None:
+        return Rendered(reports_render.render_archive_pdf(view, locale, xml, attach))
     return Rendered(reports_render.render_pdf(view, locale))
+
+
+def _archive_attachment(session: Session, document: Document) -> str | None:
+    """E4, DOCPOST_ARCHIVE_PDF: the name to attach the journal's e-invoice under in this PDF,
+    None for a plain PDF. The journal gets one when posting wrote it an e-invoice row (the
+    posting's E1 decision, rules.einvoice_recipients, as recorded): a journal posted before
+    e-invoices existed has none to attach. The name is that row's (INV-000001.xml, whatever
+    the PDF's revision)."""
+    if document.format != "pdf" or not get_settings().archive_pdf:
+        return None
+    return session.scalar(
+        select(Document.filename)
+        .where(Document.journal_id == document.journal_id, Document.format == "ubl")
+        .order_by(Document.revision.desc())
+        .limit(1)
+    )
+
+
+def _archive_xml(snapshot: JournalSnapshot, view: DocumentView, locale: str) -> bytes | None:
+    """The e-invoice to attach: made from the same snapshot and view as the e-invoice row's
+    (render_einvoice; the generator is deterministic, so the bytes are the row's), None to
+    render the plain PDF. An archive PDF is the document kept for years as *the* invoice with
+    its e-invoice: with DOCPOST_EINVOICE_RULES set, one that fails the official rules (its
+    row is stored `invalid`, not to be sent) is not attached, lest the archive keep an
+    invalid e-invoice as if it were the one sent; the PDF itself is still owed, so it is
+    rendered plain, with a warning."""
+    try:
+        einvoice = render_einvoice(snapshot, view, locale, get_settings().einvoice_rules or None)
+    except NO_EINVOICE as exc:  # its own row fails the same way, with this reason
+        log.warning("%s: PDF rendered without its e-invoice attached: %s", snapshot.number, exc)
+        return None
+    if einvoice.status == "invalid":
+        log.warning(
+            "%s: PDF rendered without its e-invoice attached: the e-invoice fails the "
+            "official rules (%s)",
+            snapshot.number,
+            ", ".join(f["rule"] for f in einvoice.findings or [] if f["flag"] != "warning"),
+        )
+        return None
+    return einvoice.content
 
 
 def _store(sessions: sessionmaker[Session], document_id: int, rendered: Rendered) -> bool:
