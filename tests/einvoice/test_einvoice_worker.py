@@ -8,6 +8,7 @@ there once.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,26 @@ def test_e1_e2_einvoices_rendered_and_checked_by_a_real_worker(
     assert roots == {"INV-000001.xml": "Invoice", "CN-000001.xml": "CreditNote"}
     assert all(d.content and d.content.startswith(b"%PDF") for d in documents if d.format == "pdf")
     assert "render_document" in worker.text()
+    assert_rules_compiled_at_pool_start(worker.text())
+
+
+def assert_rules_compiled_at_pool_start(log: str) -> None:
+    """tasks.app.prepare_einvoice_rules: each pool process (ForkPoolWorker-N, after the fork)
+    logs "e-invoice rules compiled in N ms" before any task of its own; the main process never
+    compiles them (Saxon is not fork-safe); some pool process that compiled them ran tasks."""
+    lines = log.splitlines()
+    compiled = [i for i, line in enumerate(lines) if "e-invoice rules compiled in " in line]
+    assert len(compiled) >= 2, log[-3000:]  # concurrency 2: every pool process
+    ran = 0
+    for i in compiled:
+        found = re.search(r"/(ForkPoolWorker-\d+)\]", lines[i])
+        assert found, lines[i]  # not MainProcess
+        assert re.search(r"compiled in \d+ ms", lines[i]), lines[i]
+        own = [
+            j
+            for j, line in enumerate(lines)
+            if f"/{found.group(1)}]" in line and " Task " in line and j != i
+        ]
+        assert all(i < j for j in own), (lines[i], [lines[j] for j in own][:1])
+        ran += bool(own)
+    assert ran, "no pool process that compiled the rules ran a task"
