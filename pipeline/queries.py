@@ -33,6 +33,7 @@ from docpost.schema import (
     TaxCode,
 )
 from docpost.schema.company import COMPANY_ROW
+from docpost.schema.documents import MEDIA_TYPES
 
 
 class NotFound(LookupError):
@@ -120,7 +121,9 @@ def show_journal(session: Session, number: str) -> dict[str, Any]:
     order_no = session.scalar(select(SalesOrder.order_no).where(SalesOrder.id == journal.order_id))
     reversed_by = session.scalar(select(Journal.number).where(Journal.reverses_id == journal.id))
     documents = session.scalars(
-        select(Document).where(Document.journal_id == journal.id).order_by(Document.revision)
+        select(Document)
+        .where(Document.journal_id == journal.id)
+        .order_by(Document.revision, Document.id)
     ).all()
     return {
         "journal": journal.number,
@@ -159,7 +162,17 @@ def show_journal(session: Session, number: str) -> dict[str, Any]:
             for ln in journal.lines
         ],
         "documents": [
-            {"id": d.id, "revision": d.revision, "filename": d.filename, "status": d.status}
+            {
+                "id": d.id,
+                "revision": d.revision,
+                "filename": d.filename,
+                "status": d.status,
+                # E1/E2, as `docpost documents` says them: "ubl" is the e-invoice, its status
+                # `invalid` with the findings of the official rules (None: not checked).
+                "format": d.format,
+                "media_type": MEDIA_TYPES[d.format],
+                "findings": d.findings,
+            }
             for d in documents
         ],
     }

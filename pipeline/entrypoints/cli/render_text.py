@@ -120,6 +120,17 @@ def print_journal(journal: dict[str, Any]) -> None:
     )
     if journal["total_amount"] is not None:
         print(f"total {journal['total_amount']} {journal['currency']}")
+    for document in journal["documents"]:
+        if document.get("format") == "ubl":  # E1/E2: the e-invoice and its status
+            print(f"e-invoice {document['filename']} (id {document['id']}): {_status(document)}")
+
+
+def _status(document: dict[str, Any]) -> str:
+    """An e-invoice's status; an invalid one's fatal rule ids, as `docpost documents`."""
+    if document["status"] != "invalid":
+        return str(document["status"])
+    fatal = [f["rule"] for f in document.get("findings") or [] if f.get("flag") != "warning"]
+    return f"invalid, fails {', '.join(fatal)}"
 
 
 def print_trace(found: dict[str, Any]) -> None:
