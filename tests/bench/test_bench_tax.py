@@ -101,6 +101,16 @@ def test_t1_t3_t4_the_bench_tax_invoice_writes_its_vat_groups(
         "5713.30",
     )
     assert shown["due_date"] and shown["kid"]
+    with run.sessions() as session:
+        journal_id = session.scalars(select(Journal.id).where(Journal.number == number)).one()
+        output_vat = {
+            e.account: e.amount
+            for e in session.scalars(
+                select(LedgerEntry).where(LedgerEntry.journal_id == journal_id)
+            )
+            if e.account in ("2700", "2701")
+        }
+    assert output_vat == {"2700": Decimal("-1012.25"), "2701": Decimal("-85.05")}  # credits
     assert_every_voucher_balances(run)
 
 
