@@ -6,7 +6,8 @@ transaction, from the snapshot and the PDF's view model it read (the same figure
 E3). With rules, the bytes are validated before they are stored: a fatal finding makes the
 document ``invalid`` (its bytes kept, for diagnosis, never handed out as an e-invoice to
 send); warnings are kept in the findings of a ``rendered`` one. The Saxon processor and the
-compiled rules are made on the first call in each process (reports.einvoice.validation).
+compiled rules are made once per process (reports.einvoice.validation): by a worker's pool
+process as it starts (tasks.app.prepare_einvoice_rules), else on the first call.
 """
 
 from __future__ import annotations
