@@ -31,6 +31,7 @@ from docpost.pipeline.documents.snapshot import (
     load_snapshot,
 )
 from docpost.pipeline.documents.view import document_view
+from docpost.pipeline.rules.einvoice_recipients import EINVOICE_KINDS
 from docpost.reports.einvoice.ubl import NotAnEInvoice
 from docpost.reports.labels import normalize_locale
 from docpost.reports.viewmodel import CompanyView, DocumentView
@@ -205,8 +206,11 @@ def _archive_attachment(session: Session, document: Document) -> str | None:
     None for a plain PDF. The journal gets one when posting wrote it an e-invoice row (the
     posting's E1 decision, rules.einvoice_recipients, as recorded): a journal posted before
     e-invoices existed has none to attach. The name is that row's (INV-000001.xml, whatever
-    the PDF's revision)."""
-    if document.format != "pdf" or not get_settings().archive_pdf:
+    the PDF's revision). Only the invoice's or credit note's own PDF: another document of
+    the journal (a kind of its own, as a confirmation's picking list) is not the invoice."""
+    if document.format != "pdf" or document.kind not in EINVOICE_KINDS:
+        return None
+    if not get_settings().archive_pdf:
         return None
     return session.scalar(
         select(Document.filename)

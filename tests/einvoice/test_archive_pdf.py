@@ -97,8 +97,11 @@ def test_e4_invoice_and_credit_note_pdfs_attach_their_stored_einvoice(
         assert attachments(pdf) == {stored.filename: [stored.content]}, number
         assert stored.filename == f"{number}.xml"
         assert pdfa_part(pdf) == "3"
-    confirmation = pdf_row(shop, "CONF-000001").content or b""
-    assert attachments(confirmation) == {} and pdfa_part(confirmation) is None
+    confirmation = [d for d in rows(shop.sessions, "CONF-000001") if d.format == "pdf"]
+    assert confirmation and all(d.status == "rendered" and d.content for d in confirmation)
+    for document in confirmation:
+        assert attachments(document.content or b"") == {}, document.filename
+        assert pdfa_part(document.content or b"") is None, document.filename
 
 
 def test_e4_setting_off_renders_plain_pdfs(
