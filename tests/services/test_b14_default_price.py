@@ -18,7 +18,8 @@ from tests.services.helpers import counts, unchanged_but_outcome
 from tests.services.test_tax_postings import catalog
 
 BUNDLE = {"line": 1, "item": "LaptopBundle", "quantity": "2"}
-# What differs between two orders' journals whatever their prices: names, numbers, serials.
+# What differs between two orders' journals whatever their prices: names, numbers, serials
+# (and their registrations, S11).
 DIFFERENT = {"journal", "order", "request_id", "documents", "kid", "posted_at"}
 
 
@@ -29,7 +30,7 @@ def upsert(run: Runner, number: str, *lines: dict[str, Any], customer: str = "US
 def order_lines(run: Runner, number: str) -> list[dict[str, Any]]:
     with run.sessions() as session:
         return [
-            {k: v for k, v in line.items() if k != "serials"}
+            {k: v for k, v in line.items() if k not in ("serials", "registrations")}
             for line in show_order(session, number)["lines"]
         ]
 
@@ -39,7 +40,10 @@ def comparable(run: Runner, number: str) -> dict[str, Any]:
     with run.sessions() as session:
         shown = show_journal(session, number)
     kept = {k: v for k, v in shown.items() if k not in DIFFERENT}
-    kept["lines"] = [{k: v for k, v in ln.items() if k != "serials"} for ln in shown["lines"]]
+    kept["lines"] = [
+        {k: v for k, v in ln.items() if k not in ("serials", "registrations")}
+        for ln in shown["lines"]
+    ]
     return kept
 
 
