@@ -233,19 +233,26 @@ class UnitOfWork:
         self.session.add(journal)
         self._new_journals.append(journal)
 
-    def add_document(self, journal: Journal) -> str:
-        """A pending document row for the journal's next PDF revision, and its render task."""
+    def add_document(self, journal: Journal, kind: str | None = None) -> str:
+        """A pending document row for the journal's next PDF revision, and its render task.
+        `kind`: another PDF of the journal than its own (PICKING_LIST, D2), with revisions of
+        its own."""
+        kind = kind or journal.kind
         revision = 1
         if not any(new is journal for new in self._new_journals):  # else it has none yet
             revision += (
                 self.session.scalar(
                     select(text("max(revision)"))
                     .select_from(Document)
-                    .where(Document.journal_id == journal.id, Document.format == "pdf")
+                    .where(
+                        Document.journal_id == journal.id,
+                        Document.kind == kind,
+                        Document.format == "pdf",
+                    )
                 )
                 or 0
             )
-        document = self.pending_document(journal, revision)
+        document = self.pending_document(journal, revision, kind=kind)
         self.session.flush()
         self.add_render(document)
         return document.filename
@@ -276,16 +283,17 @@ class UnitOfWork:
         return documents
 
     def pending_document(
-        self, journal: Journal, revision: int = 1, format: str = "pdf"
+        self, journal: Journal, revision: int = 1, format: str = "pdf", kind: str | None = None
     ) -> Document:
-        """The row of a revision of the journal's PDF (or, format "ubl", its e-invoice), to
-        be rendered."""
+        """The row of a revision of the journal's PDF (or, format "ubl", its e-invoice; or,
+        `kind` PICKING_LIST, a confirmation's picking list, D2), to be rendered."""
+        kind = kind or journal.kind
         document = Document(
             journal_id=journal.id,
-            kind=journal.kind,
+            kind=kind,
             format=format,
             revision=revision,
-            filename=document_filename(journal.number, revision, format),
+            filename=document_filename(journal.number, revision, format, kind),
         )
         self.session.add(document)
         return document

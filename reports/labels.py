@@ -20,6 +20,7 @@ _EN_US: dict[str, str] = {
     "invoice": "Invoice",
     "credit_note": "Credit note",
     "receipt": "Receipt",  # a point-of-sale sale (T6)
+    "picking_list": "Picking list",  # a confirmation's, for the warehouse (D2)
     "order": "Sales order",
     # header block
     "number": "Number",
@@ -44,6 +45,7 @@ _EN_US: dict[str, str] = {
     "serials": "Serial numbers",
     "not_readable": "not readable",
     "bundle": "Bundle",
+    "scan_serials": "Serial numbers to scan",  # a picking list's serialized line (D2)
     # totals and footer
     "net": "Net amount",
     "total": "Total",
@@ -97,6 +99,7 @@ _NB_NO: dict[str, str] = {
     "invoice": "Faktura",
     "credit_note": "Kreditnota",
     "receipt": "Kvittering",
+    "picking_list": "Plukkliste",
     "order": "Salgsordre",
     "number": "Nummer",
     "date": "Dato",
@@ -121,6 +124,7 @@ _NB_NO: dict[str, str] = {
     # lesbart" (et serienummer, neuter), and a bundle is a "bunt" ("Nettobeløp for bunt").
     "not_readable": "Ikke lesbart",
     "bundle": "Bunt",
+    "scan_serials": "Serienumre skal skannes",
     "net": "Nettobeløp",
     "total": "Totalt",
     "notes": "Merknader",

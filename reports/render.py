@@ -70,6 +70,8 @@ _LAYOUTS: Mapping[str, _Layout] = {
     # T6: a point-of-sale sale, paid at the till: no payment block (document.html prints it
     # on invoices only).
     "receipt": _Layout("receipt", "customer", prices=True),
+    # D2: a confirmation's picking list, internal like the packing slip (no prices).
+    "picking_list": _Layout("picking_list", "ship_to", prices=False),
 }
 
 

@@ -14,6 +14,9 @@ The pipeline decides *what* is printed, the templates only decide *how*:
   registration and prints as the localised "not readable". On an invoice the caller puts the
   serials of a bundle's serialized components on the bundle parent line.
 - D4: ``totals`` are printed as given; the renderer never adds anything up.
+- D2: a picking list (kind ``picking_list``, made of a confirmation) is internal like a
+  packing slip: component and other lines, never a bundle parent, no prices; a line whose
+  serials are scanned at packing has ``scan_serials``.
 - Packing slips are internal documents without prices: ``unit_price``, ``discount_*``,
   ``amount`` and ``totals`` are ``None`` there, and the packing slip layout has no price columns
   at all (even if a caller passed prices, they are not printed).
@@ -99,10 +102,20 @@ from typing import Literal, NotRequired, TypedDict
 
 # "receipt": a point-of-sale sale's invoice as printed (T6): paid at the till, so titled
 # "Receipt" / "Kvittering" and never given the payment block.
-Kind = Literal["confirmation", "packing_slip", "invoice", "credit_note", "receipt"]
+# "picking_list": a confirmation's picking list (D2), the warehouse's internal document: the
+# component and other lines to pick, no parent, no prices, each serialized line marked
+# (``scan_serials``).
+Kind = Literal["confirmation", "packing_slip", "invoice", "credit_note", "receipt", "picking_list"]
 ReferenceLabel = Literal["packing_slip", "invoice", "order", "confirmation", "credit_note"]
 
-KINDS: tuple[Kind, ...] = ("confirmation", "packing_slip", "invoice", "credit_note", "receipt")
+KINDS: tuple[Kind, ...] = (
+    "confirmation",
+    "packing_slip",
+    "invoice",
+    "credit_note",
+    "receipt",
+    "picking_list",
+)
 
 
 # A printed address: one string per line, or (the older form) one string with "\n" between lines.
@@ -151,6 +164,9 @@ class LineView(TypedDict):
     serials: NotRequired[list[str | None]]  # None = blank registration ("not readable")
     is_bundle: NotRequired[bool]  # the line stands for a whole bundle (D1)
     tax_rate: NotRequired[Decimal | None]  # VAT rate in percent: 25 means 25 % (T1)
+    # Picking list (D2): the item is serialized in sales, so its serials are scanned when the
+    # line is packed; printed as a tag on the line ("Serial numbers to scan").
+    scan_serials: NotRequired[bool]
 
 
 class VatGroupView(TypedDict):

@@ -32,20 +32,35 @@ EXTENSIONS = {"pdf": "pdf", "ubl": "xml"}
 DOCUMENT_STATUSES = ("pending", "rendered", "invalid", "failed")
 
 
-def document_filename(journal_number: str, revision: int, format: str = "pdf") -> str:
-    """INV-000001.pdf, INV-000001.xml; a later revision INV-000001-r2.pdf."""
+# A document's `kind` is its journal's, except for a second document of the same journal:
+# the picking list of a confirmation (DOMAIN.md D2, migration 0014), an internal document for
+# the warehouse. Revisions are counted per journal, kind and format.
+PICKING_LIST = "picking_list"
+# What a filename adds after the journal number for such a kind: CONF-000001-picking.pdf.
+FILENAME_SUFFIXES = {PICKING_LIST: "picking"}
+
+
+def document_filename(
+    journal_number: str, revision: int, format: str = "pdf", kind: str | None = None
+) -> str:
+    """INV-000001.pdf, INV-000001.xml; a later revision INV-000001-r2.pdf; a confirmation's
+    picking list CONF-000001-picking.pdf (its journal's number first, so it sorts beside the
+    confirmation, which it is made of)."""
+    variant = FILENAME_SUFFIXES.get(kind or "")
+    name = f"{journal_number}-{variant}" if variant else journal_number
     suffix = "" if revision == 1 else f"-r{revision}"
-    return f"{journal_number}{suffix}.{EXTENSIONS[format]}"
+    return f"{name}{suffix}.{EXTENSIONS[format]}"
 
 
 class Document(Base):
-    """A journal's PDF or e-invoice, one row per format and revision (D6, E1). Rows start
-    `pending` in the posting transaction and are filled by the render task; the bytes never
-    change afterwards."""
+    """A journal's PDF or e-invoice (or a confirmation's picking list, D2), one row per kind,
+    format and revision (D6, E1). Rows start `pending` in the posting transaction and are
+    filled by the render task; the bytes never change afterwards."""
 
     __tablename__ = "documents"
     __table_args__ = (
-        UniqueConstraint("journal_id", "format", "revision"),
+        # kind: a confirmation's PDF and its picking list are both revision 1 (0014).
+        UniqueConstraint("journal_id", "kind", "format", "revision"),
         # The recovery sweep's lookup: pending documents only (migration 0005).
         Index(
             "ix_documents_pending",
@@ -57,6 +72,7 @@ class Document(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     journal_id: Mapped[int] = mapped_column(ForeignKey("journals.id"), index=True)
+    # The journal's kind, or PICKING_LIST for a confirmation's picking list (D2).
     kind: Mapped[str] = mapped_column(String(20))
     # DOCUMENT_FORMATS; rows from before 0011 are PDFs.
     format: Mapped[str] = mapped_column(String(10), default="pdf", server_default="pdf")

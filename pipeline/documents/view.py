@@ -8,6 +8,9 @@ What is printed is decided here (``docpost.reports.viewmodel`` explains the shap
   quantity / BOM quantity (the same for every component, B7), amount = sum of the component
   amounts, unit price = amount / count rounded to cents.
 - D2 packing slip (and its cancellation): the component lines, never the parent, no prices.
+  A confirmation's picking list (``picking_list_view``): the component and other lines to
+  pick, never a bundle parent, no prices, each serialized item's line marked "Serial numbers
+  to scan".
 - D3 credit note: the component lines it credits.
 - D4 totals: the journal's total, which is what the ledger got; the printed lines must add
   up to it or nothing is printed.
@@ -40,7 +43,7 @@ number the same way.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel import Locale
@@ -150,6 +153,47 @@ def _lines(snapshot: JournalSnapshot, locale: str) -> list[LineView]:
     else:
         raise UnprintableJournal(f"{snapshot.number}: no document for journal kind {kind!r}")
     return lines
+
+
+def picking_list_view(
+    snapshot: JournalSnapshot,
+    company: CompanyView,
+    locale: str,
+    serialized: Collection[str],
+    company_country: str | None = None,
+) -> DocumentView:
+    """D2 (Beyond): a confirmation's picking list, for the warehouse: every line to pick (a
+    bundle's components, the other lines as they are), never the bundle parent, with
+    quantities and item names and no prices; a line of an item in `serialized` (serial number
+    control in sales, S2) is marked, its serials to be scanned when it is packed."""
+    if snapshot.kind != "confirmation":
+        raise UnprintableJournal(
+            f"{snapshot.number}: a picking list is made of a confirmation, not a {snapshot.kind}"
+        )
+    lines = []
+    for line in _in_order_line_order(snapshot.lines):
+        if line.is_bundle_parent:
+            continue
+        view = _unpriced(line)
+        view["unit"] = unit_label(view["unit"], locale)  # P4
+        if line.item_code in serialized:
+            view["scan_serials"] = True
+        lines.append(view)
+    tax = snapshot.tax
+    return {
+        "kind": "picking_list",
+        "number": snapshot.number,
+        "revision": snapshot.revision,
+        "date": (tax.document_date if tax else None) or snapshot.posting_date,
+        "currency": snapshot.currency,
+        "company": company,
+        "customer": customer_view(snapshot, locale, company_country),
+        "order": snapshot.order_no,
+        "references": [],
+        "lines": lines,
+        "totals": None,
+        "notes": [],
+    }
 
 
 # --- parties (M6, M7, P3) ----------------------------------------------------------------------

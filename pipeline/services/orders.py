@@ -40,6 +40,7 @@ from docpost.pipeline.services.posting import (
 )
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import Customer, Item, Journal, SalesLine, SalesOrder
+from docpost.schema.documents import PICKING_LIST
 
 
 def upsert_order(uow: UnitOfWork, cmd: UpsertOrder) -> dict[str, Any]:
@@ -198,8 +199,9 @@ def confirm_order(uow: UnitOfWork, cmd: ConfirmOrder) -> dict[str, Any]:
     _freeze_confirmation_tax(journal, order, tax)
     uow.session.flush()
     order.confirmed_at = journal.posted_at
-    document = uow.add_document(journal)
-    return {"journal": journal.number, "exploded": exploded, "documents": [document]}
+    # D2: the warehouse's picking list beside the customer's confirmation (CONTRACT.md).
+    documents = [uow.add_document(journal), uow.add_document(journal, PICKING_LIST)]
+    return {"journal": journal.number, "exploded": exploded, "documents": documents}
 
 
 @dataclass(frozen=True)

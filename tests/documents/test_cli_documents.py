@@ -44,7 +44,11 @@ def test_documents_lists_pending_then_rendered(
     cli: Runner, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["documents", "--json"]) == 0
-    [pending] = _json(capsys)["documents"]
+    pending, picking_list = _json(capsys)["documents"]
+    assert (picking_list["kind"], picking_list["filename"]) == (
+        "picking_list",
+        "CONF-000001-picking.pdf",
+    )  # D2: beside the confirmation
     assert pending["id"] == 1
     assert pending["journal"] == "CONF-000001"
     assert (pending["kind"], pending["revision"], pending["status"]) == (

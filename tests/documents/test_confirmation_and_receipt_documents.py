@@ -54,7 +54,9 @@ def _stored_text(run: Runner, number: str) -> str:
     with run.sessions() as session:
         journal = _journal(session, number)
         document_id = session.scalars(
-            select(Document.id).where(Document.journal_id == journal.id)
+            select(Document.id).where(
+                Document.journal_id == journal.id, Document.kind == journal.kind
+            )
         ).one()
     render_document(run.sessions, document_id)
     with run.sessions() as session:

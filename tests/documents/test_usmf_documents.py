@@ -76,10 +76,12 @@ def test_every_document_is_rendered_once_with_its_checksum(usmf_docs: UsmfDocume
         documents = session.scalars(select(Document).order_by(Document.id)).all()
         assert [d.filename for d in documents] == [
             "CONF-000001.pdf",
+            "CONF-000001-picking.pdf",  # D2
             "PS-000001.pdf",
             "INV-000001.pdf",
             "PS-000002.pdf",
             "CONF-000002.pdf",
+            "CONF-000002-picking.pdf",
             "PS-000003.pdf",
             "PS-000003-r2.pdf",
             "INV-000002.pdf",

@@ -266,7 +266,7 @@ def test_e1_e2_d6_einvoice_rendered_checked_and_stored_with_its_checksum(
     warnings kept; rendering again changes nothing (D6)."""
     invoice(shop)
     shop.ok("post_credit_note", {"invoice": "INV-000001"})
-    assert render_pending(shop.sessions) == 5
+    assert render_pending(shop.sessions) == 6  # with the confirmation's picking list (D2)
     for number, root in (("INV-000001", UBL_INVOICE), ("CN-000001", UBL_CREDIT_NOTE)):
         row = einvoice_row(shop.sessions, number)
         assert row.status == "rendered" and row.error is None, (row.status, row.error)
@@ -474,8 +474,9 @@ def test_recovery_sweep_publishes_a_lost_einvoice_render_again(
     sent: list[int] = []
     monkeypatch.setattr(recovery, "publish_render", sent.append)
     later = utcnow() + dt.timedelta(seconds=1)
-    assert recovery.republish_documents(shop.sessions, recovery.Cutoffs(later, later)) == 3
-    assert sent == [d.id for d in rows(shop.sessions)]  # CONF-000001.pdf and INV-000001's two
+    assert recovery.republish_documents(shop.sessions, recovery.Cutoffs(later, later)) == 4
+    # CONF-000001.pdf, its picking list (D2) and INV-000001's two
+    assert sent == [d.id for d in rows(shop.sessions)]
     assert einvoice_row(shop.sessions, "INV-000001").id in sent
     # Negative control: not yet overdue, nothing is sent.
     sent.clear()

@@ -149,6 +149,8 @@ def test_the_page_links_every_journal_to_its_pdf(posted: Posted) -> None:
         links = re.findall(r'<a class="pdf" href="([^"]+)">([^<]+)</a>', page.text)
         newest = {}
         for document in posted.documents:
+            if document["kind"] == "picking_list":
+                continue  # D2: the page links the journal's own PDF
             newest[document["journal"]] = document  # listed oldest first: the last one wins
         assert {name for _, name in links} >= {d["filename"] for d in newest.values()}
         for href, name in links:

@@ -70,8 +70,9 @@ def test_demo_runs_both_examples_in_an_empty_folder(runs: Runs) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (runs.folder / "docpost.db").exists()
     assert (runs.folder / "norway" / "docpost.db").exists()
-    assert len(list((runs.folder / "documents").glob("*.pdf"))) == 12
-    assert len(list((runs.folder / "norway" / "documents").glob("*.pdf"))) == 8
+    # D2: each of the 2 confirmations of either example has its picking list beside it.
+    assert len(list((runs.folder / "documents").glob("*.pdf"))) == 14
+    assert len(list((runs.folder / "norway" / "documents").glob("*.pdf"))) == 10
 
     usmf, norway = section(result.stdout, "USMF example"), section(result.stdout, "Norwegian")
     for part, last in ((usmf, "usmf-012 "), (norway, "norway-009 ")):
@@ -84,10 +85,10 @@ def test_demo_runs_both_examples_in_an_empty_folder(runs: Runs) -> None:
         assert trial_total == ["total", "0.00"]
     assert section(result.stdout, "USMF")[0].endswith(": docpost.db")
     assert section(result.stdout, "Norwegian")[0].endswith(": norway/docpost.db")
-    assert "8 PDF(s) and 3 e-invoice(s) written to norway/documents/" in norway
+    assert "10 PDF(s) and 3 e-invoice(s) written to norway/documents/" in norway
     assert result.stdout.splitlines()[-2:] == [
-        "USMF example: 15/15 requests succeeded, 12 PDF(s) written, trial balance 0.00",
-        "Norwegian company: 10/10 requests succeeded, 8 PDF(s) and 3 e-invoice(s) written, "
+        "USMF example: 15/15 requests succeeded, 14 PDF(s) written, trial balance 0.00",
+        "Norwegian company: 10/10 requests succeeded, 10 PDF(s) and 3 e-invoice(s) written, "
         "trial balance 0.00",
     ]
     # The progress on stderr names each example as it starts.
@@ -122,7 +123,7 @@ def test_demo_again_finds_every_outcome_kept(runs: Runs) -> None:
     assert norway["trial_balance"]["total"] == "0.00"
     assert norway["database"].endswith("/norway/docpost.db")
     assert [v["tax_code"] for v in norway["vat_summary"]] == ["3", "31", "5", "52"]
-    assert len(norway["documents"]) == 8 + 3 and not norway["documents_not_rendered"]
+    assert len(norway["documents"]) == 10 + 3 and not norway["documents_not_rendered"]
     # E1: the Norwegian company's invoices and credit note to businesses, beside their PDFs
     assert sorted(Path(p).name for p in norway["documents"] if p.endswith(".xml")) == [
         "CN-000001.xml", "INV-000001.xml", "INV-000003.xml"

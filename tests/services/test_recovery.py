@@ -103,8 +103,11 @@ def test_pending_documents_after_the_grace_period(usmf: Runner, sent: dict[str, 
     )
     usmf.ok("confirm_order", {"order": "SO-R1"})
     with usmf.sessions() as session, session.begin():
-        (document,) = session.query(Document).all()
+        # The confirmation's PDF; its picking list (D2) is pending beside it.
+        document = session.query(Document).filter(Document.kind == "confirmation").one()
         document_id = document.id
+        picking_list = session.query(Document).filter(Document.kind == "picking_list").one()
+        picking_list.status = "rendered"  # the one pending document here is the PDF
     now = utcnow()
     early = Cutoffs.at(now - dt.timedelta(seconds=GRACE), GRACE, VISIBILITY)
     assert recover(usmf.sessions, early) == {"requests": 0, "documents": 0}

@@ -34,6 +34,7 @@ from docpost.pipeline.entrypoints.http.auth import (
     caller_for_key,
 )
 from docpost.schema import Document, Journal, SalesOrder
+from docpost.schema.documents import PICKING_LIST
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -132,6 +133,7 @@ def recent_journals(session: Session, limit: int = RECENT) -> list[dict[str, Any
             Document.journal_id, Document.id, Document.revision, Document.filename, Document.status
         )
         .where(Document.journal_id.in_([j.id for j in journals]))
+        .where(Document.kind != PICKING_LIST)  # the journal's own PDF; not its picking list (D2)
         .order_by(Document.revision)
     ):
         documents.setdefault(row.journal_id, []).append(row)
