@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from docpost.pipeline.errors import Rejection
 from docpost.pipeline.rules.invoice_coverage import (
     SlipUnits,
+    _Search,
     allocate,
     check_coverage,
     partly_included,
@@ -170,3 +171,25 @@ def test_s8_allocate_finds_a_plan_whenever_one_exists(
         assert 0 < n <= slip.open[line] - slip.fixed.get(line, 0)
     possible = any(len(partly_included(slips, plan)) <= 1 for plan in _plans(slips, wanted))
     assert (len(partly_included(slips, taken)) <= 1) == possible
+
+
+def test_s8_allocate_search_is_bounded_and_falls_back_to_oldest_first() -> None:
+    """Two packing slips already partly taken by the request's own selection break S8 whatever
+    the rest takes: the search (2^16 plans here) stops at its budget and oldest first comes
+    back, which the check refuses naming both."""
+    slips = [
+        SlipUnits("PS-A", {L1: 2, L2: 2}, {L2: 1}),
+        SlipUnits("PS-B", {L1: 2, L2: 2}, {L2: 1}),
+        *(SlipUnits(f"PS-{n:02d}", {L1: 2}) for n in range(16)),
+    ]
+    taken = allocate(slips, {L1: 30})
+    assert taken == {
+        ("PS-A", L1): 2,
+        ("PS-B", L1): 2,
+        **{(f"PS-{n:02d}", L1): 2 for n in range(13)},
+    }
+    with pytest.raises(Rejection, match="packing slips PS-A, PS-B;"):
+        check_coverage(slips, taken)
+    search = _Search(slips, {L1: 30})
+    assert search.run(0, {L1: 30}, [], []) is None
+    assert search.budget < 0  # it ran out: without the bound it would visit every plan
