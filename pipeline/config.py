@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # journals E1 gives one), for archiving. Changes new renders only: a stored PDF's bytes
     # never change (D6).
     archive_pdf: bool = False
+    # Observability (issue 18, pipeline.logs and pipeline.metrics). The log format of every
+    # process: `text` for people, `json` (one object per line) for a log collector.
+    log_format: str = "text"
+    # The root log level; empty: INFO for the worker, beat and the HTTP service, WARNING for
+    # other CLI commands (their stderr is for their own messages).
+    log_level: str = ""
+    # A worker's Prometheus exporter (tasks.observability): the port its main process serves
+    # /metrics on, summed over its pool processes; unset: no exporter.
+    metrics_port: int | None = None
 
     @field_validator("locale")
     @classmethod
@@ -63,6 +72,35 @@ class Settings(BaseSettings):
         # empty (docker-compose passes DOCPOST_LOCALE through) is the default, as in
         # reports.labels.locale_from_env.
         return normalize_locale(value or DEFAULT_LOCALE)
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = (value or "text").strip().lower()
+        if value not in ("text", "json"):
+            raise ValueError(f"{value!r} is not a log format: use text or json")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value and value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"{value!r} is not a log level: use DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _metrics_port(cls, value: object) -> object:
+        # Empty (docker-compose passes an unset variable through as ""): no exporter.
+        return None if value == "" else value
+
+    @field_validator("metrics_port")
+    @classmethod
+    def _port_range(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value < 65536:
+            raise ValueError(f"{value} is not a TCP port (1 to 65535)")
+        return value
 
     @field_validator("company_time_zone")
     @classmethod

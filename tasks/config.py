@@ -149,6 +149,12 @@ def celery_config(settings: Settings, queue: QueueSettings) -> dict[str, Any]:
         "task_default_routing_key": POSTING,
         # Requests go to `posting` or `bulk` by kind, renders to `documents` (tasks.routing).
         "task_routes": (route_task,),
+        # Task events (issue 18), so Flower and `celery events` see tasks received, started,
+        # succeeded, retried and failed, and task-sent from publishers. On Redis they are
+        # PUBLISH-ed to a channel: a message to no one costs Redis next to nothing when no
+        # monitor listens. The embedded broker has no monitor to reach: off there.
+        "worker_send_task_events": not broker_url.startswith("memory"),
+        "task_send_sent_event": not broker_url.startswith("memory"),
         # Cron slots and request ids for scheduled runs are in UTC, whatever the host's zone.
         "timezone": "UTC",
         "enable_utc": True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from docpost.pipeline import metrics
 from docpost.pipeline.config import get_settings
 from docpost.pipeline.documents import picking_list
 from docpost.pipeline.documents import view as views
@@ -167,7 +169,9 @@ def _render_once(
             format = document.format
             snapshot, view, view_locale = snapshot_view(session, document, locale)
             attach = _archive_attachment(session, document)
+        started = time.perf_counter()
         rendered = _produce(format, snapshot, view, view_locale, attach)
+        metrics.DOCUMENT_RENDER.labels(format=format).observe(time.perf_counter() - started)
     except DocumentNotFound:
         raise
     except NO_EINVOICE as exc:

@@ -20,6 +20,7 @@ from docpost.pipeline.errors import Rejection
 from docpost.pipeline.runner import request_record
 from docpost.pipeline.runner.kinds import SERVICES, needs_of
 from docpost.pipeline.runner.ordering import Head
+from docpost.pipeline.runner.outcome_log import timed_run
 from docpost.pipeline.runner.request_record import RACE_ATTEMPTS, Executed, Raw
 from docpost.pipeline.services.invoice_batch import invoice_batch
 from docpost.pipeline.uow import UnitOfWork
@@ -56,6 +57,14 @@ def run_request(
     order (pipeline.runner.ordering) is not run and not counted: `waits_for` names that request,
     and the request is parked when it can be. Without `hold` (in-process callers, which have
     no queue to hand it back to) that earlier request is run first, then this one."""
+    # Every outcome's log line is written when it commits (runner.outcome_log); this times it.
+    with timed_run():
+        return _run_request(raw, sessions, first_delivery, hold)
+
+
+def _run_request(
+    raw: Raw, sessions: sessionmaker[Session], first_delivery: bool, hold: bool
+) -> Executed:
     try:
         request = parse_request(raw)
     except Rejection as rejection:
@@ -155,6 +164,11 @@ def execute_or_fail(raw: Raw, sessions: sessionmaker[Session]) -> dict[str, Any]
     """`execute` for in-process callers (`docpost run`): a fault that is not the request's
     (a bug, a lost database) ends this request `failed` with the error instead of stopping
     the whole run. The queue does not use this: it retries such faults first."""
+    with timed_run():  # a failure's outcome is timed from the start of its run
+        return _execute_or_fail(raw, sessions)
+
+
+def _execute_or_fail(raw: Raw, sessions: sessionmaker[Session]) -> dict[str, Any]:
     try:
         return execute(raw, sessions)
     except Exception as exc:

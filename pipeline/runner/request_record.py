@@ -30,7 +30,12 @@ from docpost.pipeline.contract import (
     parse_request,
 )
 from docpost.pipeline.errors import Rejection
-from docpost.pipeline.runner import ordering
+from docpost.pipeline.runner import (
+    ordering,
+    # Imported for its listeners: every outcome this module records is logged and counted
+    # when it commits, whichever function below decided it.
+    outcome_log,  # noqa: F401
+)
 from docpost.pipeline.runner.ordering import Head
 from docpost.schema import OutboxMessage, RequestRecord
 from docpost.schema.types import utcnow

@@ -22,6 +22,7 @@ from docpost.pipeline.entrypoints.http import (
     health,
     pages,
     routes_documents,
+    routes_metrics,
     routes_read,
     routes_requests,
 )
@@ -81,7 +82,7 @@ def create_app(
     app.state.sessions = sessions or session_factory(settings.database_url)
     app.state.embedded_worker = False
     install_error_handlers(app)
-    for module in (routes_requests, routes_read, routes_documents, health, pages):
+    for module in (routes_requests, routes_read, routes_documents, health, routes_metrics, pages):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
