@@ -20,6 +20,22 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
+def run_migrations_offline() -> None:
+    """`docpost db upgrade --sql` (alembic's offline mode): the SQL written out for a DBA to
+    review, no connection made. SQLite's batch mode recreates a table from its reflection,
+    which needs a connection: offline SQL is for PostgreSQL (docpost.schema.migrate says so)."""
+    url = config.get_main_option("sqlalchemy.url")
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=url.startswith("sqlite"),
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
@@ -31,4 +47,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         context.run_migrations()
 
 
-run_migrations_online()
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

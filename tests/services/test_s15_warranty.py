@@ -454,8 +454,9 @@ def test_s15_cli_without_on_judges_today(
 
 
 def test_s15_cli_a_serial_never_sold(cli: Runner, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = trace_cli(capsys, "NOPE", "--on", "2026-01-01")
-    assert (code, out) == (EXIT_OK, "serial 'NOPE' was never registered on a sale\n")
+    # Issue 18 item 4: a lookup that finds nothing exits 1, saying so on stderr.
+    code, out, err = trace_cli(capsys, "NOPE", "--on", "2026-01-01")
+    assert (code, out, err) == (1, "", "docpost: serial 'NOPE' was never registered on a sale\n")
 
 
 def test_s15_cli_a_serial_on_two_items_asks_for_the_item(

@@ -22,22 +22,33 @@ Handler = Callable[[argparse.Namespace], int]
 CommandFactory = Callable[[str, Handler, str], argparse.ArgumentParser]
 
 
-def json_option() -> argparse.ArgumentParser:
-    """The option every command takes, `--json`, as a parent parser (of the top parser too:
-    `docpost --json show ...` and `docpost show ... --json` both work)."""
+JSON_HELP = "print one JSON document on stdout (before or after the command)"
+
+
+def json_option(top: bool = True) -> argparse.ArgumentParser:
+    """The option every command takes, `--json`, as a parent parser: of the top parser
+    (`top`) and, with `top=False`, of every subcommand, so `docpost --json show ...` and
+    `docpost show ... --json` both work. A subcommand's `--json` has no default of its own:
+    argparse would otherwise write its False over the True the top parser read before the
+    command (issue 18: `docpost --json show order X` printed text)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    default = False if top else argparse.SUPPRESS
+    common.add_argument("--json", action="store_true", default=default, help=JSON_HELP)
     return common
 
 
 def command_factory(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser | None = None,
 ) -> CommandFactory:
     """`command(name, handler, help)` for `sub`: the help text is also the command's
-    description, `common`'s options come along, and `args.handler` is what main() calls."""
+    description, `--json` comes along (json_option(top=False); `common`, the top parser's
+    json_option(), is accepted for the callers that pass it), and `args.handler` is what
+    main() calls."""
+    options = json_option(top=False)
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[options])
         p.set_defaults(handler=handler)
         return p
 

@@ -38,6 +38,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 
 
 def _table(letters: list[dict[str, Any]]) -> str:
+    from docpost.pipeline.entrypoints.cli.output import readable_time
     from docpost.pipeline.entrypoints.cli.render_text import table
 
     return table(
@@ -45,7 +46,7 @@ def _table(letters: list[dict[str, Any]]) -> str:
         [
             [
                 letter["id"],
-                letter["received_at"],
+                readable_time(letter["received_at"]),
                 letter["queue"],
                 letter["task"],
                 letter["size"],

@@ -9,6 +9,7 @@ and written by `download` only when asked with --invalid (for diagnosis: it must
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,31 @@ def register_document_commands(command: CommandFactory) -> None:
     )
     p.add_argument("--journal", metavar="NUMBER", help="only this journal's documents")
 
-    p = command("download", cmd_download, "write a stored PDF or e-invoice (default: ./<filename>)")
-    p.add_argument("id", type=int, metavar="ID", help="document id (see `docpost documents`)")
+    p = command(
+        "download",
+        cmd_download,
+        "write a stored PDF or e-invoice (default: ./<filename>), by document id or by journal",
+    )
+    p.add_argument(
+        "id", type=int, nargs="?", metavar="ID", help="document id (see `docpost documents`)"
+    )
+    p.add_argument(
+        "--journal",
+        metavar="NUMBER",
+        help="instead of ID: the journal's document, its newest revision (e.g. INV-000001)",
+    )
+    p.add_argument(
+        "--format",
+        choices=tuple(FORMATS),
+        default="pdf",
+        help="with --journal: the PDF (default) or the e-invoice (xml)",
+    )
     p.add_argument(
         "-o",
         "--output",
-        type=Path,
         metavar="PATH",
-        help="file to write, or a folder to write <filename> into",
+        help="file to write, or a folder to write <filename> into (a path ending in / is a "
+        "folder, made if missing)",
     )
     p.add_argument(
         "--invalid",
@@ -129,15 +147,51 @@ def _one_line(text: str | None, limit: int = 80) -> str | None:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# `download --format`: what it is called on the command line -> the stored format (an
+# e-invoice is stored as format "ubl", INV-000001.xml, since migration 0012).
+FORMATS = {"pdf": "pdf", "xml": "ubl"}
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from docpost.pipeline.documents import DocumentNotFound, stored_pdf
-    from docpost.pipeline.entrypoints.cli.output import print_json
 
+    if (args.id is None) == (args.journal is None):
+        return fail(
+            args, "download: give a document ID or --journal NUMBER (one of them)", "usage", 2
+        )
     try:
         with sessions()() as session:
-            pdf = stored_pdf(session, args.id)
+            document_id = args.id if args.id is not None else _journal_document(session, args)
+            pdf = stored_pdf(session, document_id)
     except DocumentNotFound as exc:
         return fail(args, str(exc), "not_found")
+    return _write(args, pdf)
+
+
+def _journal_document(session: Session, args: argparse.Namespace) -> int:
+    """`download --journal NUMBER --format F`: the id of the journal's own document of that
+    format, its newest revision. A confirmation's picking list (a second PDF of the same
+    journal, its kind not the journal's) is left for `download ID`."""
+    from docpost.pipeline.documents import DocumentNotFound, list_documents
+
+    kind = session.scalar(select(Journal.kind).where(Journal.number == args.journal))
+    if kind is None:
+        raise DocumentNotFound(f"journal {args.journal!r} does not exist")
+    fmt = FORMATS[args.format]
+    found = [
+        d for d in list_documents(session, args.journal) if d["format"] == fmt and d["kind"] == kind
+    ]
+    if not found:
+        raise DocumentNotFound(
+            f"journal {args.journal} has no {args.format} document"
+            + (" (no e-invoice was made for it, E1)" if fmt == "ubl" else "")
+        )
+    return int(max(found, key=lambda d: (d["revision"], d["id"]))["id"])
+
+
+def _write(args: argparse.Namespace, pdf: Any) -> int:
+    from docpost.pipeline.entrypoints.cli.output import print_json
+
     if pdf.status == "failed":
         return fail(
             args,
@@ -181,10 +235,15 @@ def cmd_download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _target_path(output: Path | None, filename: str) -> Path:
+def _target_path(output: str | None, filename: str) -> Path:
+    """Where `download -o` writes: a folder (there already, or written with a trailing /,
+    then made) gets the document's own filename; anything else is the file to write."""
     name = Path(filename).name
     if output is None:
         return Path.cwd() / name
-    if output.is_dir():
-        return output / name
-    return output
+    if output.endswith(("/", os.sep)):
+        Path(output).mkdir(parents=True, exist_ok=True)
+    path = Path(output)
+    if path.is_dir():
+        return path / name
+    return path

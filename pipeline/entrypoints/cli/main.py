@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from docpost.pipeline import queries
@@ -30,18 +31,41 @@ from docpost.pipeline.entrypoints.cli.common import (
     json_option,
     sessions,
 )
+from docpost.pipeline.entrypoints.cli.db import register_db_commands
 from docpost.pipeline.entrypoints.cli.dead_letters import register_dead_letter_commands
 from docpost.pipeline.entrypoints.cli.documents import register_document_commands
-from docpost.pipeline.entrypoints.cli.output import describe_outcome, print_json
+from docpost.pipeline.entrypoints.cli.example import register_example_commands
+from docpost.pipeline.entrypoints.cli.output import describe_outcome, print_json, readable_time
 from docpost.pipeline.entrypoints.cli.queue import register_queue_commands
-from docpost.pipeline.entrypoints.cli.requests_io import read_request_file
+from docpost.pipeline.entrypoints.cli.requests_io import (
+    RequestFileError,
+    read_json_file,
+    read_request_file,
+)
 from docpost.pipeline.entrypoints.cli.serve import register_http_commands
 from docpost.pipeline.runner.execute import execute_or_fail
 from docpost.pipeline.runner.follow_ups import run_follow_ups
-from docpost.schema.migrate import upgrade
+from docpost.schema.migrate import schema_problem, upgrade
+
+# A reader that went away (`docpost ledger | head`): the exit status of a program killed by
+# SIGPIPE (128 + 13), as `yes | head` gives, and no traceback.
+EXIT_BROKEN_PIPE = 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe is found here as often as in print
+    except BrokenPipeError:
+        # Python flushes stdout again at exit and would report the pipe there: point stdout
+        # at /dev/null first (the recipe of Python's signal module documentation).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parse_arguments(parser, argv)
     if not getattr(args, "handler", None):
@@ -59,8 +83,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(args, str(exc), "not_found")
     except FileNotFoundError as exc:
         return fail(args, f"no such file: {exc.filename}", "usage", EXIT_USAGE)
+    except RequestFileError as exc:
+        return fail(args, str(exc), "usage", EXIT_USAGE)
+    except DBAPIError as exc:
+        return _database_error(args, exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _database_error(args: argparse.Namespace, exc: DBAPIError) -> int:
+    """A query on a database without docpost's schema (or an older one) says what to run
+    instead of a traceback; any other database error is raised on."""
+    try:
+        problem = schema_problem(engine_for(get_settings().database_url))
+    except DBAPIError:
+        problem = None  # the database itself is out of reach: its own error says why
+    if problem is None:
+        raise exc
+    return fail(args, problem, "database.no_schema")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("docpost")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def parse_arguments(
@@ -77,38 +126,46 @@ def parse_arguments(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = json_option()
     parser = argparse.ArgumentParser(
         prog="docpost",
         description="Sales document posting: serial numbers, bundles, journals, ledger and "
         "PDF documents. Configure with DOCPOST_DATABASE_URL, DOCPOST_BROKER_URL, "
-        "DOCPOST_DOCUMENTS_DIR and DOCPOST_LOCALE (or a .env file).",
-        parents=[common],
+        "DOCPOST_DOCUMENTS_DIR and DOCPOST_LOCALE (or a .env file). Exit status: 0 done, 1 a "
+        "request was rejected or failed or a lookup found nothing, 2 a usage error.",
+        parents=[json_option()],
     )
-    command = command_factory(parser.add_subparsers(title="commands", metavar="COMMAND"), common)
+    parser.add_argument("--version", action="version", version=f"docpost {_version()}")
+    command = command_factory(parser.add_subparsers(title="commands", metavar="COMMAND"))
     command("init", cmd_init, "create or upgrade the database schema")
 
     p = command("load", cmd_load, "load a catalog file (an upsert_catalog request)")
-    p.add_argument("file", type=Path)
+    p.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="the catalog, one JSON object (e.g. usmf/catalog.json from `docpost example`)",
+    )
     p.add_argument("--actor", help="who loads it (default: DOCPOST_SYSTEM_ACTOR, erp)")
 
     p = command("run", cmd_run, "execute request files in this process, printing each outcome")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help=REQUEST_FILES_HELP)
 
     show = command("show", lambda a: EXIT_USAGE, "show an order, a journal or a request")
     show_sub = show.add_subparsers(title="what", metavar="WHAT", required=True)
-    for what, handler, metavar in (
-        ("order", cmd_show_order, "ORDER"),
-        ("journal", cmd_show_journal, "NUMBER"),
-        ("request", cmd_show_request, "REQUEST_ID"),
+    for what, handler, metavar, key_help in (
+        ("order", cmd_show_order, "ORDER", "the order number, e.g. SO-1001"),
+        ("journal", cmd_show_journal, "NUMBER", "the journal number: CONF-, PS-, INV-, CN-..."),
+        ("request", cmd_show_request, "REQUEST_ID", "the request_id the request was sent with"),
     ):
-        p = show_sub.add_parser(what, help=f"show {what} {metavar}", parents=[common])
-        p.add_argument("key", metavar=metavar)
+        p = show_sub.add_parser(
+            what, help=f"show {what} {metavar}", parents=[json_option(top=False)]
+        )
+        p.add_argument("key", metavar=metavar, help=key_help)
         p.set_defaults(handler=handler)
 
     p = command("trace", cmd_trace, "trace a serial to its sale (warranty and service check)")
-    p.add_argument("serial")
-    p.add_argument("--item")
+    p.add_argument("serial", metavar="SERIAL", help="the serial number, as registered")
+    p.add_argument("--item", help="only the serial of this item (a serial may be on several items)")
     p.add_argument(
         "--on",
         metavar="YYYY-MM-DD",
@@ -117,9 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = show_sub.add_parser(
-        "schedule", help="show schedule INVOICE: its revenue schedule lines", parents=[common]
+        "schedule",
+        help="show schedule INVOICE: its revenue schedule lines",
+        parents=[json_option(top=False)],
     )
-    p.add_argument("key", metavar="INVOICE")
+    p.add_argument("key", metavar="INVOICE", help="the invoice number, e.g. INV-000001")
     p.set_defaults(handler=cmd_show_schedule)
 
     p = command(
@@ -127,7 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_recognize,
         "release deferred revenue due by a date, in one voucher (idempotent per date)",
     )
-    p.add_argument("--as-of", required=True, type=_date, metavar="YYYY-MM-DD")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="release what is due by this day, included (not after today in the company's "
+        "time zone)",
+    )
     p.add_argument("--actor", help="who runs it (default: DOCPOST_SYSTEM_ACTOR, erp)")
 
     p = command(
@@ -163,7 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     register_dead_letter_commands(command)
     register_document_commands(command)
     register_http_commands(command)
+    register_example_commands(command)
+    register_db_commands(command)
     return parser
+
+
+REQUEST_FILES_HELP = (
+    "a request file: one JSON object, an array of them, or one object per line (JSON lines)"
+)
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -185,7 +258,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    catalog = json.loads(args.file.read_text(encoding="utf-8"), parse_float=Decimal)
+    catalog = read_json_file(args.file)
     actor = args.actor or get_settings().system_actor
     request = {
         # The actor is part of the id: the same file loaded by another actor is another
@@ -252,13 +325,22 @@ def _query(
 def cmd_show_order(args: argparse.Namespace) -> int:
     from docpost.pipeline.entrypoints.cli.render_text import print_order
 
-    return _query(args, lambda s: queries.show_order(s, args.key), print_order)
+    def text(order: dict[str, Any]) -> None:
+        print_order({**order, "confirmed_at": readable_time(order["confirmed_at"])})
+
+    return _query(args, lambda s: queries.show_order(s, args.key), text)
 
 
 def cmd_show_journal(args: argparse.Namespace) -> int:
+    from docpost.pipeline.entrypoints.cli.credits import credits_of
     from docpost.pipeline.entrypoints.cli.render_text import print_journal
 
-    return _query(args, lambda s: queries.show_journal(s, args.key), print_journal)
+    def fetch(session: Session) -> dict[str, Any]:
+        # An invoice adds `credit_notes` and `credited` ("partly", "fully" or null) beside
+        # `reversed_by`, which names only the first credit note.
+        return {**queries.show_journal(session, args.key), **credits_of(session, args.key)}
+
+    return _query(args, fetch, print_journal)
 
 
 def cmd_show_request(args: argparse.Namespace) -> int:
@@ -274,7 +356,16 @@ def cmd_trace(args: argparse.Namespace) -> int:
         on = None if args.on is None else queries.warranty_day(args.on)
     except ValueError as exc:
         return fail(args, f"trace: --on {exc}", "usage", EXIT_USAGE)
-    return _query(args, lambda s: queries.trace(s, args.serial, args.item, on), print_trace)
+    return _query(args, lambda s: _traced(s, args.serial, args.item, on), print_trace)
+
+
+def _traced(session: Session, serial: str, item: str | None, on: dt.date | None) -> dict[str, Any]:
+    """The trace; a serial never registered on a sale is a lookup that found nothing."""
+    found = queries.trace(session, serial, item, on)
+    if not found["sales"]:
+        of_item = f" of item {item!r}" if item is not None else ""
+        raise queries.NotFound(f"serial {serial.strip()!r}{of_item} was never registered on a sale")
+    return found
 
 
 def _date(text: str) -> dt.date:
@@ -337,9 +428,33 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         period = ledger_period(args.date_from, args.date_to)
     except PeriodError as exc:
         return fail(args, f"ledger: {exc}", "usage", EXIT_USAGE)
-    return _query(
-        args, lambda s: queries.ledger(s, args.voucher, args.account, period), print_ledger
+    return _query(args, lambda s: _ledger(s, args, period), print_ledger)
+
+
+def _ledger(
+    session: Session, args: argparse.Namespace, period: queries.Period | None
+) -> dict[str, Any]:
+    """The ledger; a --voucher or --account that picks no entry is a lookup that found
+    nothing (the whole ledger of an empty period is not: it is a listing)."""
+    found = queries.ledger(session, args.voucher, args.account, period)
+    if found["entries"] or (args.voucher is None and args.account is None):
+        return found
+    asked = " and ".join(
+        f"{what} {value!r}"
+        for what, value in (("voucher", args.voucher), ("account", args.account))
+        if value is not None
     )
+    within = _period_words(found.get("period") or {})
+    raise queries.NotFound(f"no ledger entries of {asked}{within}")
+
+
+def _period_words(period: dict[str, Any]) -> str:
+    first, last = period.get("from"), period.get("to")
+    if first and last:
+        return f" from {first} to {last}"
+    if first:
+        return f" from {first}"
+    return f" up to {last}" if last else ""
 
 
 if __name__ == "__main__":

@@ -34,3 +34,21 @@ def describe_outcome(outcome: dict[str, Any]) -> str:
         f"{k}={v}" for k, v in result.items() if isinstance(v, str | int) and k != "created"
     )
     return f"{head} {shown}".rstrip()
+
+
+def readable_time(value: str | None) -> str | None:
+    """A stored timestamp as people read it: '2026-11-30T09:28:13.109492+00:00' becomes
+    '2026-11-30 09:28:13 UTC' (to the second, the zone named). The JSON keeps ISO 8601."""
+    if not value:
+        return value
+    import datetime as dt
+
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value  # not a timestamp: shown as it is
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    if moment.utcoffset() == dt.timedelta(0):
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.strftime("%Y-%m-%d %H:%M:%S %z")

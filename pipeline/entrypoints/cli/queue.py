@@ -44,7 +44,13 @@ def register_queue_commands(command: CommandFactory) -> None:
         "print each outcome when it is final. Without DOCPOST_BROKER_URL the requests run in "
         "this process through the embedded queue, in file order, as with --wait",
     )
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a request file: one JSON object, an array of them, or one object per line",
+    )
     p.add_argument("--wait", action="store_true", help="wait for and print every outcome")
     p.add_argument(
         "--in-order",

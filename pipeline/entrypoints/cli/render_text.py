@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from docpost.pipeline.entrypoints.cli.credits import credit_text
+
 
 def table(
     headers: Sequence[str],
@@ -94,7 +96,9 @@ def print_journal(journal: dict[str, Any]) -> None:
     extra = ""
     if journal["reverses"]:
         extra += f"  reverses {journal['reverses']}"
-    if journal["reversed_by"]:
+    if journal.get("credited"):  # an invoice's credit notes, partly or in full (cli.credits)
+        extra += f"  {credit_text(journal)}"
+    elif journal["reversed_by"]:
         extra += f"  reversed by {journal['reversed_by']}"
     print(
         f"{journal['kind']} {journal['journal']}  order {journal['order']}  "
