@@ -28,7 +28,6 @@ import contextlib
 import datetime
 import functools
 import gc
-import logging
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -48,13 +47,6 @@ from docpost.reports.fetcher import BASE_URL, STATIC_DIR, BundledAssetFetcher
 from docpost.reports.formatting import Formatter
 from docpost.reports.labels import LABELS, normalize_locale
 from docpost.reports.viewmodel import KINDS, DocumentView
-
-# WeasyPrint's chatter off (issue 18: 484 of a worker's 776 log lines): `weasyprint.progress`
-# logs seven INFO steps per PDF, and `weasyprint` warns about each CSS property or selector it
-# does not support, for our own bundled stylesheets, on every render, none of it actionable.
-# Errors (a resource that failed to load, a broken stylesheet) still reach the log.
-logging.getLogger("weasyprint").setLevel(logging.ERROR)
-logging.getLogger("weasyprint.progress").setLevel(logging.ERROR)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STYLESHEET = STATIC_DIR / "document.css"

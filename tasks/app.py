@@ -16,6 +16,9 @@ from celery import Celery
 from celery.signals import celeryd_init, worker_process_init
 
 from docpost.pipeline.config import Settings, get_settings
+
+# Imported for its signal receivers: logging through pipeline.logs, a worker's metrics exporter.
+from docpost.tasks import observability  # noqa: F401
 from docpost.tasks.config import QueueSettings, celery_config, get_queue_settings
 from docpost.tasks.routing import DOCUMENTS
 
