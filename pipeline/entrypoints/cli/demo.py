@@ -300,48 +300,66 @@ def _kinds(sessions: sessionmaker[Session], outcomes: list[dict[str, Any]]) -> d
 
 
 class DemoProgress:
-    """On stderr: a line per example as it starts, and on a terminal the requests done so
-    far, redrawn in place (the demo takes some seconds per example, most of it rendering)."""
+    """On stderr: a line per example as it starts, and on a terminal a bar of the requests
+    done so far and what it is at, drawn by rich and cleared when the example is done (the
+    demo takes some seconds per example, most of it rendering). Not a terminal (a log file,
+    a pipe): the lines only, no bar, no control characters."""
 
     def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.live = stream.isatty()
+        from rich.console import Console
+
+        # soft_wrap: a line as long as it is, as print() writes it, not cut at 80 columns.
+        self.console = Console(file=stream, soft_wrap=True, highlight=False)
+        self.live = self.console.is_terminal
         self.total = self.done_count = 0
+        self.progress: Any = None
+        self.task: Any = None
 
     def start(self, example: Example, database_url: str, total: int) -> None:
+        self._stop_bar()
         self.total, self.done_count = total, 0
-        self._line(
-            f"{example.short}: {total} requests through the embedded queue on "
-            f"{shown_database(database_url)}"
+        self.console.print(
+            f"docpost: {example.short}: {total} requests through the embedded queue on "
+            f"{shown_database(database_url)}",
+            markup=False,
         )
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(
+                TextColumn(" "),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[at]}", markup=False),
+                console=self.console,
+                transient=True,  # the terminal's line left clean for the summary
+            )
+            self.task = self.progress.add_task("", total=total, at="")
+            self.progress.start()
 
     def outcome(self, outcome: dict[str, Any]) -> None:
         # Fanned-out requests (bulk invoicing's invoices) count too, once their parent says.
         self.done_count += 1
         self.total += len(fan_out_ids(outcome))
-        if self.live:
-            self.stream.write(f"\r  {self.done_count}/{self.total} {outcome['request_id']}\033[K")
-            self.stream.flush()
+        self._show(outcome["request_id"])
 
     def rendering(self) -> None:
-        if self.live:
-            self.stream.write(f"\r  {self.done_count}/{self.total} done; rendering PDFs\033[K")
-            self.stream.flush()
+        self._show("done; rendering PDFs")
 
     def stopping(self) -> None:
-        if self.live:
-            self.stream.write("\r  stopping the embedded queue\033[K")
-            self.stream.flush()
+        self._show("stopping the embedded queue")
 
     def done(self) -> None:
-        if self.live:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
+        self._stop_bar()
 
-    def _line(self, text: str) -> None:
-        clear = "\r\033[K" if self.live else ""  # the previous example's redrawn line
-        self.stream.write(f"{clear}docpost: {text}\n")
-        self.stream.flush()
+    def _show(self, at: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.done_count, total=self.total, at=at)
+
+    def _stop_bar(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
 
 def shown_path(path: str) -> str:

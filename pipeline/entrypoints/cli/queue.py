@@ -285,28 +285,32 @@ def cmd_bulk_invoice(args: argparse.Namespace) -> int:
 
 
 class ProgressBar:
-    """`invoices [########......] 8/20`, redrawn in place when the count changes."""
+    """`invoices ━━━━━━━━━━╸━━━━━ 8/20` on `stream`, drawn by rich: redrawn in place on a
+    terminal; written to a log file or a pipe, the final line only (rich draws live only
+    where the stream is a terminal, instead of hand-written carriage returns)."""
 
-    def __init__(self, label: str, total: int, stream: TextIO, width: int = 30) -> None:
-        self.label, self.total, self.stream, self.width = label, total, stream, width
-        self.shown = -1
+    def __init__(self, label: str, total: int, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.total = total
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(file=stream),
+        )
+        self.task = self.progress.add_task(label, total=total)
+        if total:  # nothing to wait for: no bar
+            self.progress.start()
 
     def update(self, done: int, total: int) -> None:
-        if done == self.shown or not self.total:
-            return
-        self.shown = done
-        if not self.stream.isatty() and done < total:
-            return  # a log file gets the final line only
-        filled = self.width * done // total
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
-        self.stream.flush()
+        self.progress.update(self.task, completed=done, total=total)
 
     def close(self) -> None:
         if self.total:
-            self.update(self.total, self.total)
-            self.stream.write("\n")
-            self.stream.flush()
+            self.progress.update(self.task, completed=self.total)
+            self.progress.stop()
 
 
 # --- demo ------------------------------------------------------------------------------------
