@@ -199,3 +199,26 @@ def test_db_upgrade_sql_refuses_sqlite(
         "docpost: db upgrade --sql writes PostgreSQL's SQL: SQLite's migrations rebuild tables "
         "from the live table, which offline SQL cannot read; run `docpost db upgrade` instead\n"
     )
+
+
+@pytest.mark.parametrize(
+    "command", [["show", "order", "SO-1"], ["documents"], ["init"]], ids=" ".join
+)
+def test_a_database_out_of_reach_says_which_and_why(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """Nothing listens on port 1: the server's own reason, the URL without its password."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCPOST_DATABASE_URL", "postgresql+psycopg2://u:secret@127.0.0.1:1/db")
+    get_settings.cache_clear()
+    code, out, err = docpost(capsys, *command)
+    get_settings.cache_clear()
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        "docpost: cannot reach the database postgresql+psycopg2://u:***@127.0.0.1:1/db: "
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused'
+    ), err
+    assert "secret" not in err

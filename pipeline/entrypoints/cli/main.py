@@ -43,6 +43,7 @@ from docpost.pipeline.entrypoints.cli.requests_io import (
     read_request_file,
 )
 from docpost.pipeline.entrypoints.cli.serve import register_http_commands
+from docpost.pipeline.logs import configure_cli_logging
 from docpost.pipeline.runner.execute import execute_or_fail
 from docpost.pipeline.runner.follow_ups import run_follow_ups
 from docpost.schema.migrate import schema_problem, upgrade
@@ -77,6 +78,7 @@ def _main(argv: Sequence[str] | None) -> int:
         get_settings()
     except ConfigurationError as exc:
         return fail(args, f"configuration refused: {exc}", "config.invalid", EXIT_USAGE)
+    configure_cli_logging()  # DOCPOST_LOG_FORMAT and DOCPOST_LOG_LEVEL (pipeline.logs)
     try:
         return int(args.handler(args))
     except queries.NotFound as exc:
@@ -92,12 +94,17 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _database_error(args: argparse.Namespace, exc: DBAPIError) -> int:
-    """A query on a database without docpost's schema (or an older one) says what to run
-    instead of a traceback; any other database error is raised on."""
+    """A query on a database without docpost's schema (or an older one) says what to run,
+    and a database out of reach says which and why, instead of a traceback; any other
+    database error is raised on."""
+    engine = engine_for(get_settings().database_url)
     try:
-        problem = schema_problem(engine_for(get_settings().database_url))
-    except DBAPIError:
-        problem = None  # the database itself is out of reach: its own error says why
+        problem = schema_problem(engine)
+    except DBAPIError as unreachable:
+        # The server refuses even the schema check: the database itself is out of reach.
+        reason = str(unreachable.orig).strip().splitlines()[0] if unreachable.orig else ""
+        shown = engine.url.render_as_string(hide_password=True)
+        return fail(args, f"cannot reach the database {shown}: {reason}", "database.unreachable")
     if problem is None:
         raise exc
     return fail(args, problem, "database.no_schema")
