@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # A worker's Prometheus exporter (tasks.observability): the port its main process serves
     # /metrics on, summed over its pool processes; unset: no exporter.
     metrics_port: int | None = None
+    # `docpost serve` behind a reverse proxy: the proxies (IP addresses or networks, comma
+    # separated, or `*`) whose X-Forwarded-Proto and X-Forwarded-For are believed, so the
+    # 202's Location and the Secure cookie follow the public scheme. Empty: none (the headers
+    # are ignored: any client could send them).
+    forwarded_allow_ips: str = ""
 
     @field_validator("locale")
     @classmethod
@@ -101,6 +106,25 @@ class Settings(BaseSettings):
         if value is not None and not 0 < value < 65536:
             raise ValueError(f"{value} is not a TCP port (1 to 65535)")
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        # Refused at start-up: uvicorn would otherwise ignore an address it cannot read.
+        import ipaddress
+
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        for part in parts:
+            if part == "*":
+                continue
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not an IP address or network; write the proxies' addresses "
+                    "comma separated (e.g. 127.0.0.1,10.0.0.0/8), or * for any"
+                ) from None
+        return ",".join(parts)
 
     @field_validator("company_time_zone")
     @classmethod

@@ -84,27 +84,55 @@ def formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is written (as logging's last-resort
+    handler does), not to the stream it was at set-up: the CLI runs inside other programs and
+    tests that replace sys.stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(
-    level: int | str = logging.INFO,
+    level: int | str | None = logging.INFO,
     log_format: str | None = None,
     stream: TextIO | None = None,
 ) -> logging.Handler:
-    """The root logger writes `level` and above to `stream` (stderr) in `log_format`
-    (DOCPOST_LOG_FORMAT when None). Called again, it replaces its own handler only, so a
-    test's or a host's handlers stay."""
+    """The root logger writes `level` and above (None: the root's level stays) to `stream`
+    (stderr) in `log_format` (DOCPOST_LOG_FORMAT when None). Called again, it replaces its own
+    handler only, so a test's or a host's handlers stay."""
     if log_format is None:
         from docpost.pipeline.config import get_settings
 
         log_format = get_settings().log_format
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter(log_format))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level if isinstance(level, int) else level.upper())
+    if level is not None:
+        root.setLevel(level if isinstance(level, int) else level.upper())
     return handler
+
+
+def configure_cli_logging(daemon: bool = False) -> None:
+    """The CLI's logging: DOCPOST_LOG_LEVEL when set; else INFO for the long-running commands
+    (`serve`; the worker and beat are configured again by Celery's signal with --loglevel),
+    and the root's own level (WARNING) for the others, whose stderr is for their messages."""
+    from docpost.pipeline.config import get_settings
+
+    level = get_settings().log_level or (logging.INFO if daemon else None)
+    configure_logging(level)
 
 
 def log_outcome(fields: Mapping[str, Any]) -> None:

@@ -26,6 +26,7 @@ from docpost.schema import (
     JournalVat,
     LedgerEntry,
     RequestRecord,
+    RevenueScheduleLine,
     SalesLine,
     SalesOrder,
     SerialChange,
@@ -521,6 +522,53 @@ def vat_summary(session: Session, period: Period | None = None) -> list[dict[str
         }
         for (code, category, rate), (base, vat) in sorted(sums.items())
     ]
+
+
+def revenue_schedules(session: Session, *, remaining_only: bool = False) -> list[dict[str, Any]]:
+    """B11: the invoices with deferred revenue, oldest first: what each deferred, what has been
+    released, what remains and the first period still to release (credits included, as
+    `show_schedule` counts them). `remaining_only`: those with something left to release."""
+    rows = session.execute(
+        select(
+            RevenueScheduleLine.invoice_id,
+            RevenueScheduleLine.period,
+            RevenueScheduleLine.amount,
+            RevenueScheduleLine.released_voucher,
+        ).order_by(RevenueScheduleLine.invoice_id, RevenueScheduleLine.period)
+    ).all()
+    deferred: dict[int, Decimal] = defaultdict(Decimal)
+    released: dict[int, Decimal] = defaultdict(Decimal)
+    unreleased: dict[int, dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for invoice_id, period, amount, voucher in rows:
+        deferred[invoice_id] += amount
+        if voucher is not None:
+            released[invoice_id] += amount
+        else:
+            unreleased[invoice_id][period] += amount  # a credit's negative lines net out
+    invoices = session.execute(
+        select(Journal.id, Journal.number, Journal.customer_code, SalesOrder.order_no)
+        .outerjoin(SalesOrder, SalesOrder.id == Journal.order_id)
+        .where(Journal.id.in_(list(deferred)))
+        .order_by(Journal.id)
+    ).all()
+    found = []
+    for invoice_id, number, customer, order_no in invoices:
+        remaining = deferred[invoice_id] - released[invoice_id]
+        if remaining_only and remaining == 0:
+            continue
+        due = sorted(p for p, a in unreleased[invoice_id].items() if a != 0)
+        found.append(
+            {
+                "invoice": number,
+                "order": order_no,
+                "customer": customer,
+                "deferred": str(deferred[invoice_id]),
+                "released": str(released[invoice_id]),
+                "remaining": str(remaining),
+                "next_period": due[0].isoformat() if due else None,
+            }
+        )
+    return found
 
 
 def show_schedule(session: Session, invoice_number: str) -> dict[str, Any]:

@@ -41,7 +41,13 @@ log = logging.getLogger(__name__)
 
 @setup_logging.connect
 def _configure_logging(loglevel: Any = None, logfile: str | None = None, **_: Any) -> None:
-    level = get_settings().log_level or loglevel or logging.INFO
+    from docpost.tasks.app import broker_is_embedded
+
+    # The embedded worker runs inside a CLI command or `docpost serve`, which configured the
+    # process's logging already: its level stays (the embedded worker asks for WARNING, which
+    # would silence the service's own INFO lines, request outcomes among them).
+    requested = None if broker_is_embedded() else (loglevel or logging.INFO)
+    level = get_settings().log_level or requested
     stream = open(logfile, "a", buffering=1, encoding="utf-8") if logfile else None  # noqa: SIM115 (lives as long as the process)
     configure_logging(level, stream=stream)
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from docpost.pipeline.config import ConfigurationError, get_settings
 from docpost.pipeline.entrypoints.cli.common import (
@@ -67,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from docpost.pipeline.db import session_factory
     from docpost.pipeline.entrypoints.http import create_app
+    from docpost.pipeline.logs import configure_cli_logging
     from docpost.tasks.app import broker_is_embedded
 
     # No migration here: several servers may start at once; `docpost init` upgrades the schema
@@ -77,9 +79,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         print(f"docpost: {NO_BROKER_NOTE}", file=sys.stderr)
     app = create_app(sessions, embedded_worker=True)
-    # proxy_headers: behind a reverse proxy the scheme (https) decides the Secure cookie.
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="info")
+    # Logging as every docpost process has it (pipeline.logs: DOCPOST_LOG_FORMAT): uvicorn's
+    # own configuration is skipped (log_config=None), its loggers write through ours.
+    configure_cli_logging(daemon=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        **proxy_options(get_settings().forwarded_allow_ips),
+        log_level="info",
+        log_config=None,
+    )
     return EXIT_OK
+
+
+def proxy_options(forwarded_allow_ips: str) -> dict[str, Any]:
+    """uvicorn's proxy options for DOCPOST_FORWARDED_ALLOW_IPS. Behind a trusted reverse proxy
+    its X-Forwarded-Proto and -For are the call's scheme and client, so the 202's Location and
+    the Secure cookie follow the public https address (the proxy passes the public Host on).
+    Unset: proxy headers off altogether, not uvicorn's default of trusting 127.0.0.1 (or its
+    own FORWARDED_ALLOW_IPS), so no setting outside docpost's decides it."""
+    if not forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips}
 
 
 def cmd_actor_key(args: argparse.Namespace) -> int:

@@ -22,12 +22,13 @@ from docpost.pipeline.entrypoints.http import (
     health,
     pages,
     routes_documents,
+    routes_ledger,
     routes_metrics,
     routes_read,
     routes_requests,
 )
 from docpost.pipeline.entrypoints.http.errors import install_error_handlers
-from docpost.pipeline.entrypoints.http.schemas import request_body_schema
+from docpost.pipeline.entrypoints.http.schemas import operation_id, request_body_schema
 
 DESCRIPTION = """\
 The docpost sales document posting pipeline over HTTP.
@@ -78,11 +79,20 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.sessions = sessions or session_factory(settings.database_url)
     app.state.embedded_worker = False
     install_error_handlers(app)
-    for module in (routes_requests, routes_read, routes_documents, health, routes_metrics, pages):
+    for module in (
+        routes_requests,
+        routes_read,
+        routes_documents,
+        routes_ledger,
+        health,
+        routes_metrics,
+        pages,
+    ):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -9,6 +9,10 @@ A document's bytes never change once rendered (D6), so its sha256 is a strong ET
 that has it sends `If-None-Match` and gets 304 without the bytes. `Cache-Control: private,
 no-cache` lets a browser keep the file but ask each time, so a key that lost its duty stops
 seeing it, and shared caches never store it.
+
+A document is sent as an attachment (a browser saves it); with `?inline=1` as `inline`, so a
+browser opens the PDF in its viewer (a link from a page, a PDF shown in a tab). Only the
+Content-Disposition differs: the bytes and the ETag are the same.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,11 +40,26 @@ MAX_ID = 2**31 - 1
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/pdf": {}, "application/xml": {}},
-        "description": "the PDF (or the e-invoice's UBL XML), as an attachment",
+        "description": "the PDF (or the e-invoice's UBL XML): Content-Disposition attachment, "
+        "or inline with ?inline=1",
+        "headers": {
+            "Content-Disposition": {
+                "description": "attachment (default) or inline (?inline=1), with the filename",
+                "schema": {"type": "string"},
+            },
+            "ETag": {"description": "the document's sha256", "schema": {"type": "string"}},
+        },
     },
     304: {"description": "not modified: the If-None-Match ETag is the document's sha256"},
     **errors(401, 403, 404, 409, 422, 503),
 }
+Inline = Annotated[
+    bool,
+    Query(
+        description="true (1): Content-Disposition inline, to open the document in the "
+        "browser; default: attachment, to save it"
+    ),
+]
 
 
 @router.get(
@@ -54,7 +73,7 @@ def get_documents(
     sessions: Sessions,
     journal: Annotated[str | None, Query(max_length=30)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
-) -> dict[str, Any]:
+) -> JSONResponse:
     with sessions() as session:
         number = None if journal is None else text_param(journal, "journal")
         documents = list_documents(session, number)
@@ -63,7 +82,7 @@ def get_documents(
     shown = documents[-limit:]
     for document in shown:
         document["links"] = document_links(document)
-    return {"documents": shown}
+    return JSONResponse({"documents": shown})
 
 
 def document_links(document: dict[str, Any]) -> dict[str, str]:
@@ -77,8 +96,8 @@ def _journal_exists(session: Any, number: str) -> bool:
 
 @router.get(
     "/documents/{document_id}",
-    summary="A stored PDF or e-invoice (Content-Disposition attachment, ETag = sha256, "
-    "If-None-Match → 304)",
+    summary="A stored PDF or e-invoice (Content-Disposition attachment, or inline with "
+    "?inline=1; ETag = sha256, If-None-Match → 304)",
     response_class=Response,
     responses=PDF_RESPONSES,
 )
@@ -87,13 +106,14 @@ def get_document(
     caller: SalesReader,
     sessions: Sessions,
     if_none_match: Annotated[str | None, Header()] = None,
+    inline: Inline = False,
 ) -> Response:
     with sessions() as session:
         try:
             pdf = stored_pdf(session, document_id)
         except DocumentNotFound as exc:
             raise not_found(str(exc)) from None
-    return pdf_response(pdf, if_none_match)
+    return pdf_response(pdf, if_none_match, inline=inline)
 
 
 @router.get(
@@ -107,8 +127,9 @@ def get_journal_pdf(
     caller: SalesReader,
     sessions: Sessions,
     if_none_match: Annotated[str | None, Header()] = None,
+    inline: Inline = False,
 ) -> Response:
-    return _journal_document(sessions, number, "pdf", if_none_match)
+    return _journal_document(sessions, number, "pdf", if_none_match, inline)
 
 
 @router.get(
@@ -123,12 +144,17 @@ def get_journal_xml(
     caller: SalesReader,
     sessions: Sessions,
     if_none_match: Annotated[str | None, Header()] = None,
+    inline: Inline = False,
 ) -> Response:
-    return _journal_document(sessions, number, "ubl", if_none_match)
+    return _journal_document(sessions, number, "ubl", if_none_match, inline)
 
 
 def _journal_document(
-    sessions: sessionmaker[Session], number: str, format: str, if_none_match: str | None
+    sessions: sessionmaker[Session],
+    number: str,
+    format: str,
+    if_none_match: str | None,
+    inline: bool = False,
 ) -> Response:
     """The newest rendered revision of a journal's documents of one format."""
     what = "e-invoice" if format == "ubl" else "document"
@@ -146,7 +172,7 @@ def _journal_document(
             raise _not_rendered(latest["id"], latest["status"], latest["error"], latest["findings"])
         newest = max(rendered, key=lambda d: d["revision"])
         pdf = stored_pdf(session, newest["id"])
-    return pdf_response(pdf, if_none_match)
+    return pdf_response(pdf, if_none_match, inline=inline)
 
 
 def _not_rendered(
@@ -178,7 +204,7 @@ def _not_rendered(
     )
 
 
-def pdf_response(pdf: StoredPdf, if_none_match: str | None) -> Response:
+def pdf_response(pdf: StoredPdf, if_none_match: str | None, *, inline: bool = False) -> Response:
     if pdf.status != "rendered" or pdf.content is None:
         raise _not_rendered(pdf.document_id, pdf.status, pdf.error, pdf.findings)
     if not pdf.intact:
@@ -192,7 +218,7 @@ def pdf_response(pdf: StoredPdf, if_none_match: str | None) -> Response:
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    headers["Content-Disposition"] = content_disposition(pdf.filename)
+    headers["Content-Disposition"] = content_disposition(pdf.filename, inline=inline)
     return Response(pdf.content, media_type=pdf.media_type, headers=headers)
 
 
@@ -204,10 +230,12 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     return etag in tags
 
 
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form."""
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """`attachment` (or `inline`) with an ASCII fallback name and the exact name in RFC 5987
+    form (RFC 6266)."""
     name = filename.rsplit("/", 1)[-1] or "document.pdf"
     fallback = "".join(
         c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name
     )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    disposition = "inline" if inline else "attachment"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

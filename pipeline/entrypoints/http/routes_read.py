@@ -1,7 +1,9 @@
 """Reads: orders, journals (with their serials, S11), the warranty trace (S11).
 
 Thin: each route calls `docpost.pipeline.queries` and returns its dict as JSON, so the HTTP answer
-is exactly `docpost show ... --json`. All need the read duty (see pipeline.entrypoints.http.auth).
+is exactly `docpost show ... --json` (the journal adds its links); the response models of
+pipeline.entrypoints.http.schemas describe it in OpenAPI. All need the read duty (see
+pipeline.entrypoints.http.auth).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline import queries
 from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
 from docpost.pipeline.entrypoints.http.errors import ApiError, not_found
-from docpost.pipeline.entrypoints.http.schemas import errors
+from docpost.pipeline.entrypoints.http.schemas import JournalView, OrderView, TraceView, errors
 
 router = APIRouter(tags=["reads"])
 
@@ -32,7 +35,7 @@ def text_param(value: str, what: str) -> str:
     return value
 
 
-def _found(
+def found(
     sessions: sessionmaker[Session], query: Callable[[Session], dict[str, Any]]
 ) -> dict[str, Any]:
     """What `query` reads, in a session of its own; what it does not find is a 404 with the
@@ -56,19 +59,22 @@ def journal_links(number: str, *, einvoice: bool = False) -> dict[str, str]:
 @router.get(
     "/orders/{order:path}",
     summary="An order: lines, bundle parents, delivered, invoiced, serial registrations",
+    response_model=OrderView,
     responses=READ_ERRORS,
 )
-def get_order(order: str, caller: SalesReader, sessions: Sessions) -> dict[str, Any]:
-    return _found(sessions, lambda session: queries.show_order(session, text_param(order, "order")))
+def get_order(order: str, caller: SalesReader, sessions: Sessions) -> JSONResponse:
+    view = found(sessions, lambda session: queries.show_order(session, text_param(order, "order")))
+    return JSONResponse(view)
 
 
 @router.get(
     "/journals/{number}",
     summary="A posted journal and, per line, the serials it included (S11 inquiry)",
+    response_model=JournalView,
     responses=READ_ERRORS,
 )
-def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> dict[str, Any]:
-    journal = _found(
+def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> JSONResponse:
+    journal = found(
         sessions, lambda session: queries.show_journal(session, text_param(number, "journal"))
     )
     einvoice = False
@@ -77,13 +83,14 @@ def get_journal(number: str, caller: SalesReader, sessions: Sessions) -> dict[st
         key = "xml" if document["filename"].endswith(".xml") else "pdf"
         einvoice = einvoice or key == "xml"
         document["links"] = {key: f"/documents/{document['id']}"}
-    return {**journal, "links": journal_links(journal["journal"], einvoice=einvoice)}
+    return JSONResponse({**journal, "links": journal_links(journal["journal"], einvoice=einvoice)})
 
 
 @router.get(
     "/trace/{serial:path}",
     summary="The warranty trace of a serial (S11): item, customer, order, packing slip, "
     "invoice, date, credited, and its warranty on a day (S15): warranty_until, warranty_valid",
+    response_model=TraceView,
     responses=READ_ERRORS,
 )
 def get_trace(
@@ -99,17 +106,17 @@ def get_trace(
             "in the company's time zone)",
         ),
     ] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     text_param(serial, "serial")
     if item is not None:
         text_param(item, "item")
     day = _day(on)
     with sessions() as session:
-        found = queries.trace(session, serial, item, day)
-    if not found["sales"]:
+        sales = queries.trace(session, serial, item, day)
+    if not sales["sales"]:
         of_item = f" of item {item!r}" if item is not None else ""
         raise not_found(f"serial {serial.strip()[:100]!r}{of_item} was never sold")
-    return found
+    return JSONResponse(sales)
 
 
 def _day(on: str | None) -> dt.date | None:

@@ -4,6 +4,11 @@ A body is all or nothing: every request in it is checked (contract, actor, duty,
 reuse) before any is queued, so a refused call leaves nothing behind. A request the contract
 refuses is answered 422 here and never stored, unlike a malformed message arriving through
 the queue, which gets a stored `rejected` outcome: an HTTP caller has the answer in hand.
+
+A 202 for one request says where its outcome is in `Location` (RFC 9110), an absolute URL on
+the address the caller used: behind a reverse proxy that is the public one when the proxy is
+trusted (DOCPOST_FORWARDED_ALLOW_IPS, see `docpost serve`). An array has one outcome per
+request and so no `Location`: each request's `links.outcome` says it.
 """
 
 from __future__ import annotations
@@ -52,10 +57,21 @@ def outcome_link(request_id: str) -> str:
     status_code=202,
     summary="Queue one request, or an array of them",
     response_model=Accepted | list[Accepted],
-    responses=errors(400, 401, 403, 409, 413, 422, 503),
+    responses={
+        202: {
+            "description": "queued (or seen before: its stored outcome)",
+            "headers": {
+                "Location": {
+                    "description": "one request: the URL of its outcome (none for an array)",
+                    "schema": {"type": "string", "format": "uri"},
+                }
+            },
+        },
+        **errors(400, 401, 403, 409, 413, 422, 503),
+    },
     openapi_extra={"x-docpost-body": True},  # the body schema is filled in by app.py
 )
-async def post_requests(request: Request, caller: Poster, sessions: Sessions) -> Any:
+async def submit_requests(request: Request, caller: Poster, sessions: Sessions) -> Any:
     """Each request is queued for the workers and answered with a link to its outcome. The
     key's actor is the request's actor: leave `actor` out, or give that same actor (another
     is refused, 403). A request_id seen before returns its stored outcome (idempotency);
@@ -68,7 +84,16 @@ async def post_requests(request: Request, caller: Poster, sessions: Sessions) ->
     parsed = [_check(index, body, caller) for index, body in enumerate(bodies)]
     accepted = await run_in_threadpool(_submit_all, sessions, bodies, parsed)
     # Returned as built: a stored outcome keeps its exact shape (`rule: null` included).
-    return JSONResponse(accepted[0] if single else accepted, status_code=202)
+    if not single:
+        return JSONResponse(accepted, status_code=202)
+    location = absolute(request, accepted[0]["links"]["outcome"])
+    return JSONResponse(accepted[0], status_code=202, headers={"Location": location})
+
+
+def absolute(request: Request, path: str) -> str:
+    """`path` (an absolute path of this app) as a URL on the scheme, host and root path the
+    call came to (uvicorn has already applied trusted proxy headers to the scheme)."""
+    return str(request.base_url).rstrip("/") + path
 
 
 async def _read_body(request: Request) -> bytes:
