@@ -19,6 +19,8 @@ from docpost.pipeline.runner.request_record import outcome_of
 from docpost.pipeline.services.journal import ACCOUNT_NAMES
 from docpost.schema import (
     Company,
+    Customer,
+    DeadLetter,
     Document,
     Journal,
     JournalLine,
@@ -588,3 +590,199 @@ def show_schedule(session: Session, invoice_number: str) -> dict[str, Any]:
         "released": str(released),
         "remaining": str(deferred - released),
     }
+
+
+# --- the back-office page's lists (issue 18): each reads one page, never every row -----------
+
+PAGE_SIZE = 25
+SEARCH_KINDS = ("order", "journal", "customer", "serial")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of a list: `limit` rows after skipping `offset`. A list reads limit + 1 rows
+    to tell whether there is a next page without counting them all."""
+
+    offset: int = 0
+    limit: int = PAGE_SIZE
+
+
+def _paged(rows: list[Any], page: Page) -> dict[str, Any]:
+    return {
+        "rows": rows[: page.limit],
+        "offset": page.offset,
+        "limit": page.limit,
+        "has_more": len(rows) > page.limit,
+    }
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(session: Session, text: str, kind: str, page: Page = Page()) -> dict[str, Any]:
+    """What the page's search box finds: orders, journals or customers whose number, code or
+    name contains `text` (any case), or the serials that start with it (S4: as stored), one
+    page of them as {"kind", "key", "label", "detail"}."""
+    text = text.strip()
+    if kind == "serial":
+        serial = normalize_serial(text)
+        escaped = serial.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query: Select[Any] = (
+            select(
+                SerialRegistration.serial,
+                SerialRegistration.item_code,
+                SalesOrder.order_no,
+            )
+            .join(SalesLine, SalesLine.id == SerialRegistration.sales_line_id)
+            .join(SalesOrder, SalesOrder.id == SalesLine.order_id)
+            .where(SerialRegistration.serial.like(f"{escaped}%", escape="\\"))
+            .order_by(SerialRegistration.serial, SerialRegistration.id)
+        )
+    elif kind == "order":
+        query = (
+            select(SalesOrder.order_no, SalesOrder.customer_code, Customer.name)
+            .join(Customer, Customer.customer == SalesOrder.customer_code)
+            .where(SalesOrder.order_no.ilike(_like(text), escape="\\"))
+            .order_by(SalesOrder.id.desc())
+        )
+    elif kind == "journal":
+        query = (
+            select(Journal.number, Journal.kind, Journal.posting_date)
+            .where(Journal.number.ilike(_like(text), escape="\\"))
+            .order_by(Journal.id.desc())
+        )
+    elif kind == "customer":
+        # A customer's orders: the page opens orders, not customers.
+        query = (
+            select(SalesOrder.order_no, SalesOrder.customer_code, Customer.name)
+            .join(Customer, Customer.customer == SalesOrder.customer_code)
+            .where(
+                Customer.customer.ilike(_like(text), escape="\\")
+                | Customer.name.ilike(_like(text), escape="\\")
+            )
+            .order_by(SalesOrder.id.desc())
+        )
+    else:
+        raise ValueError(f"search kind must be one of {', '.join(SEARCH_KINDS)}, not {kind!r}")
+    rows = session.execute(query.offset(page.offset).limit(page.limit + 1)).all()
+    return _paged([_hit(kind, row) for row in rows], page)
+
+
+def _hit(kind: str, row: Any) -> dict[str, Any]:
+    if kind == "serial":
+        return {"kind": "serial", "key": row[0], "label": row[0], "detail": f"{row[1]}, {row[2]}"}
+    if kind == "journal":
+        return {"kind": "journal", "key": row[0], "label": row[0], "detail": f"{row[1]}, {row[2]}"}
+    return {"kind": "order", "key": row[0], "label": row[0], "detail": f"{row[1]} {row[2]}"}
+
+
+def journals_page(
+    session: Session, page: Page = Page(), order_no: str | None = None
+) -> dict[str, Any]:
+    """Journals newest first (of one order, or all), one page, each with its documents: id,
+    kind (the journal's or picking_list, D2), format (pdf | ubl, E1), revision, filename,
+    status."""
+    query = (
+        select(
+            Journal.id,
+            Journal.number,
+            Journal.kind,
+            Journal.customer_code,
+            Journal.posting_date,
+            Journal.total_amount,
+            SalesOrder.order_no,
+        )
+        .outerjoin(SalesOrder, SalesOrder.id == Journal.order_id)
+        .order_by(Journal.id.desc())
+    )
+    if order_no is not None:
+        query = query.where(SalesOrder.order_no == order_no)
+    journals = session.execute(query.offset(page.offset).limit(page.limit + 1)).all()
+    documents: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for d in session.execute(
+        select(
+            Document.journal_id,
+            Document.id,
+            Document.kind,
+            Document.format,
+            Document.revision,
+            Document.filename,
+            Document.status,
+        )
+        .where(Document.journal_id.in_([j.id for j in journals[: page.limit]]))
+        .order_by(Document.id)
+    ):
+        documents[d.journal_id].append(
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "format": d.format,
+                "revision": d.revision,
+                "filename": d.filename,
+                "status": d.status,
+            }
+        )
+    rows = [
+        {
+            "journal": j.number,
+            "kind": j.kind,
+            "order": j.order_no,
+            "customer": j.customer_code,
+            "posting_date": j.posting_date.isoformat(),
+            "total_amount": _price(j.total_amount),
+            "documents": documents.get(j.id, []),
+        }
+        for j in journals
+    ]
+    return _paged(rows, page)
+
+
+PROBLEM_STATUSES = ("rejected", "failed")
+
+
+def problem_requests(
+    session: Session, page: Page = Page(), actor: str | None = None
+) -> dict[str, Any]:
+    """Requests that ended rejected or failed, newest first, with their error (code, rule,
+    message); only `actor`'s when given. One page."""
+    query = select(RequestRecord).where(RequestRecord.status.in_(PROBLEM_STATUSES))
+    if actor is not None:
+        query = query.where(RequestRecord.actor == actor)
+    query = query.order_by(RequestRecord.created_at.desc(), RequestRecord.request_id)
+    rows = [
+        {
+            "request_id": r.request_id,
+            "kind": r.kind,
+            "actor": r.actor,
+            "status": r.status,
+            "attempts": r.attempts,
+            "created_at": r.created_at.isoformat(),
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+            "code": (r.error or {}).get("code"),
+            "rule": (r.error or {}).get("rule"),
+            "message": (r.error or {}).get("message"),
+        }
+        for r in session.scalars(query.offset(page.offset).limit(page.limit + 1))
+    ]
+    return _paged(rows, page)
+
+
+def dead_letters_page(session: Session, page: Page = Page()) -> dict[str, Any]:
+    """Dead letters (undecodable or invalid messages), newest first, one page."""
+    query = select(DeadLetter).order_by(DeadLetter.id.desc())
+    rows = [
+        {
+            "id": d.id,
+            "received_at": d.received_at.isoformat(),
+            "queue": d.queue,
+            "task": d.task,
+            "reason": d.reason,
+            "raw_head": d.raw_head,
+            "size": d.size,
+        }
+        for d in session.scalars(query.offset(page.offset).limit(page.limit + 1))
+    ]
+    return _paged(rows, page)

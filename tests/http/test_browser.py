@@ -96,25 +96,28 @@ def wait_for_download(folder: Path) -> Path:
 
 def test_a_person_signs_in_and_downloads_a_pdf(posted: Posted, browser: Any) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base = posted.stack.base_url
     # A link with a key in it (another site's, say) signs nobody in.
     browser.get(f"{base}/?key={posted.stack.keys['erp']}")
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "An API key in the address is never accepted" in body
-    assert "docpost_key" not in {c["name"] for c in browser.get_cookies()}
+    assert "docpost_session" not in {c["name"] for c in browser.get_cookies()}
 
     browser.get(f"{base}/")
     browser.find_element(By.NAME, "key").send_keys(posted.stack.keys["erp"])
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
     # Posted, then redirected to the page itself: the key never was in the address.
-    assert browser.current_url == f"{base}/"
+    WebDriverWait(browser, DOWNLOAD_SECONDS).until(ec.url_to_be(f"{base}/"))
     assert "Signed in as erp" in browser.find_element(By.TAG_NAME, "body").text
     # HttpOnly: the page's scripts cannot read the key.
     assert browser.execute_script("return document.cookie") == ""
     (cookie,) = browser.get_cookies()
-    assert cookie["name"] == "docpost_key" and cookie["httpOnly"] is True
+    assert cookie["name"] == "docpost_session" and cookie["httpOnly"] is True
+    assert posted.stack.keys["erp"] not in cookie["value"]
 
     link = browser.find_element(By.LINK_TEXT, "PS-000001.pdf")
     link.click()

@@ -1,5 +1,6 @@
-"""The page for people at `/`: sign in once with the page's own form (a POST, never a key in
-the address), then the cookie; autoescaped."""
+"""The page for people at `/`, over real HTTP: sign in once with the page's own form (a POST,
+never a key in the address), then a signed session cookie; autoescaped. The other pages:
+test_pages_office."""
 
 from __future__ import annotations
 
@@ -54,10 +55,10 @@ def test_sign_in_with_the_form_sets_an_httponly_cookie(posted: Posted) -> None:
     assert signed_in.status_code == 303
     assert signed_in.headers["location"] == "/"
     cookies = signed_in.headers.get_list("set-cookie")
-    (cookie,) = [c for c in cookies if c.startswith("docpost_key=")]
-    assert cookie.startswith(f"docpost_key={key};")
+    (cookie,) = [c for c in cookies if c.startswith("docpost_session=")]
+    assert key not in cookie  # a signed session holding the key's id, never the key
     assert "HttpOnly" in cookie
-    assert "SameSite=lax" in cookie
+    assert "SameSite=strict" in cookie
     assert "Secure" not in cookie  # plain http on localhost
     # The form's token is used up.
     assert any(c.startswith('docpost_csrf="";') for c in cookies), cookies
@@ -83,13 +84,14 @@ def test_a_key_in_the_address_never_signs_in_and_never_reaches_the_log(
     stack = posted.stack
     key = stack.new_key("warehouse-1")
     victim = stack.keys["erp"]
-    with stack.client(cookies={"docpost_key": victim}) as browser:
+    with stack.client() as browser:
+        assert sign_in(browser, victim).status_code == 303
         response = browser.get("/?" + query.format(key=key))
         page = browser.get("/")
     assert response.status_code == 400
     assert "An API key in the address is never accepted" in response.text
     set_cookies = response.headers.get_list("set-cookie")
-    assert not [c for c in set_cookies if c.startswith("docpost_key=")], set_cookies
+    assert not [c for c in set_cookies if c.startswith("docpost_session=")], set_cookies
     # The victim stays signed in as themselves.
     assert page.status_code == 200 and "Signed in as erp" in page.text
     log = stack.server.text()
@@ -109,8 +111,8 @@ def test_a_sign_in_without_the_forms_token_is_refused(posted: Posted) -> None:
     for response in (no_token, wrong_token):
         assert response.status_code == 403, response.text
         assert "The sign-in form has expired or did not come from this site" in response.text
-        assert "docpost_key=" + key not in str(response.headers.get_list("set-cookie"))
-    assert "docpost_key" not in browser.cookies
+        assert "docpost_session=" not in str(response.headers.get_list("set-cookie"))
+    assert "docpost_session" not in browser.cookies
 
 
 @pytest.mark.parametrize(
@@ -123,7 +125,7 @@ def test_a_sign_in_from_another_site_is_refused(posted: Posted, headers: dict[st
         response = sign_in(browser, posted.stack.keys["erp"], **headers)
     assert response.status_code == 403
     assert "A sign-in from another site is refused" in response.text
-    assert "docpost_key" not in browser.cookies
+    assert "docpost_session" not in browser.cookies
 
 
 def test_a_sign_in_that_is_no_form_is_refused(posted: Posted) -> None:
@@ -132,7 +134,7 @@ def test_a_sign_in_that_is_no_form_is_refused(posted: Posted) -> None:
         response = browser.post("/", json={"csrf": token, "key": posted.stack.keys["erp"]})
     assert response.status_code == 400
     assert "Sign in with the form below." in response.text
-    assert "docpost_key" not in browser.cookies
+    assert "docpost_session" not in browser.cookies
 
 
 def test_key_like_query_parameters_are_redacted_in_the_log() -> None:
@@ -144,9 +146,10 @@ def test_key_like_query_parameters_are_redacted_in_the_log() -> None:
 
 
 def test_the_page_links_every_journal_to_its_pdf(posted: Posted) -> None:
-    with posted.stack.client(cookies={"docpost_key": posted.stack.keys["erp"]}) as browser:
-        page = browser.get("/")
-        links = re.findall(r'<a class="pdf" href="([^"]+)">([^<]+)</a>', page.text)
+    with posted.stack.client() as browser:
+        sign_in(browser, posted.stack.keys["erp"])
+        page = browser.get("/", params={"offset": 0})
+        links = re.findall(r'<a class="doc doc-pdf" href="([^"]+)"[^>]*>([^<]+)</a>', page.text)
         newest = {}
         for document in posted.documents:
             if document["kind"] == "picking_list":
@@ -160,7 +163,8 @@ def test_the_page_links_every_journal_to_its_pdf(posted: Posted) -> None:
 
 
 def test_an_actor_without_the_read_duty_sees_403(posted: Posted) -> None:
-    with posted.stack.client(cookies={"docpost_key": posted.stack.keys["auditor"]}) as browser:
+    with posted.stack.client() as browser:
+        sign_in(browser, posted.stack.keys["auditor"])
         page = browser.get("/")
     assert page.status_code == 403
     assert "auditor may not read journals" in page.text
@@ -169,10 +173,13 @@ def test_an_actor_without_the_read_duty_sees_403(posted: Posted) -> None:
 def test_sign_out_forgets_the_cookie(posted: Posted) -> None:
     with posted.stack.client(follow_redirects=True) as browser:
         signed_in = sign_in(browser, posted.stack.keys["erp"])
-        response = browser.get("/logout", follow_redirects=True)
+        (token,) = re.findall(
+            r'action="/logout"><input type="hidden" name="csrf" value="([^"]+)"', signed_in.text
+        )
+        response = browser.post("/logout", data={"csrf": token}, follow_redirects=True)
     assert signed_in.status_code == 200
     assert response.status_code == 401
-    assert "docpost_key" not in browser.cookies
+    assert "docpost_session" not in browser.cookies
 
 
 def test_text_from_upstream_systems_is_escaped(posted: Posted) -> None:

@@ -24,6 +24,7 @@ from docpost.pipeline.entrypoints.http import (
     routes_documents,
     routes_ledger,
     routes_metrics,
+    routes_pages,
     routes_read,
     routes_requests,
 )
@@ -79,6 +80,9 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served by routes_pages from a package's assets: no CDN, so they work offline.
+        docs_url=None,
+        redoc_url=None,
         generate_unique_id_function=operation_id,
     )
     app.state.sessions = sessions or session_factory(settings.database_url)
@@ -94,6 +98,7 @@ def create_app(
         pages,
     ):
         app.include_router(module.router)
+    routes_pages.add_to(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

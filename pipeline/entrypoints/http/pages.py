@@ -1,10 +1,11 @@
-"""The page for people: `/` lists recent journals with links to their PDFs.
+"""The back-office page for people: `/` (search and recent journals), sign-in and sign-out;
+the other pages are in routes_pages. Templates are in ./templates (Jinja2, autoescaped) and get
+plain dicts from pipeline.queries, never ORM objects; labels come from LABELS, per locale.
 
 Browsers send no Bearer header, so a person signs in once with the page's own form: it POSTs
-the key to `/`, the key is checked, kept in an HttpOnly cookie (JavaScript cannot read it;
-SameSite=Lax: other sites cannot make the browser send it along with a form post) and the
-browser is sent on to `/`. PDF links then authenticate with the cookie. `/logout` forgets it.
-The cookie is `Secure` whenever the page was reached over HTTPS.
+the key to `/`, the key is checked and the browser gets a session cookie that holds no key
+(pipeline.entrypoints.http.session: the key's id, signed with a server secret; HttpOnly,
+SameSite=Strict), then is sent on to `/`. Sign-out is a POST with the session's CSRF token.
 
 A key is never taken from the address (`/?key=...`, however spelled): it would stay in the
 browser's history and the server's access log, and a link from another site could sign a
@@ -16,35 +17,34 @@ Origin and Sec-Fetch-Site headers, when sent, must name this site.
 from __future__ import annotations
 
 import secrets
-from typing import Any, Literal
-from urllib.parse import parse_qs, unquote_plus, urlsplit
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote_plus, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from docpost.pipeline import queries
+from docpost.pipeline.entrypoints.http import session as page_session
 from docpost.pipeline.entrypoints.http.auth import (
-    COOKIE_NAME,
     KEY_PREFIX,
     READ_DUTY,
     Caller,
     Sessions,
     caller_for_key,
 )
-from docpost.schema import Document, Journal, SalesOrder
-from docpost.schema.documents import PICKING_LIST
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-RECENT = 50
-COOKIE_MAX_AGE = 7 * 24 * 3600
 # The sign-in form's token (double submit): set with the form, sent back with its POST.
 CSRF_COOKIE = "docpost_csrf"
 CSRF_MAX_AGE = 3600
+LANG_COOKIE = "docpost_lang"
 # A sign-in form holds a key (47 characters) and a token: far below this.
 MAX_FORM_BYTES = 4096
+MAX_OFFSET = 1_000_000
 # The page has no script and no external resource; nothing else may load or run.
 HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -58,144 +58,388 @@ HTML_HEADERS = {
 }
 
 # Autoescaping on: order numbers, customers and actors come from upstream systems.
-_templates = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-
-_LAYOUT = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>docpost{% if title %}: {{ title }}{% endif %}</title>
-<style>
-body { font: 15px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; } th, td { padding: .3rem .8rem; text-align: left; }
-tr:nth-child(even) { background: #f4f4f4; } .num { text-align: right; }
-.muted { color: #777; }
-</style></head><body>
-{% block body %}{% endblock %}
-</body></html>"""
-
-PAGE = _templates.from_string(
-    _LAYOUT.replace(
-        "{% block body %}{% endblock %}",
-        """<h1>Recent journals</h1>
-<p class="muted">Signed in as {{ actor }}. <a href="/logout">Sign out</a>
-· <a href="/docs">API</a></p>
-{% if journals %}
-<table>
-<thead><tr><th>Journal</th><th>Kind</th><th>Order</th><th>Customer</th><th>Date</th>
-<th class="num">Total</th><th>PDF</th></tr></thead>
-<tbody>
-{% for j in journals %}
-<tr><td>{{ j.number }}</td><td>{{ j.kind }}</td><td>{{ j.order or "" }}</td>
-<td>{{ j.customer }}</td><td>{{ j.date }}</td><td class="num">{{ j.total or "" }}</td>
-<td>{% if j.pdf %}<a class="pdf" href="{{ j.pdf }}">{{ j.filename }}</a>
-{% else %}<span class="muted">{{ j.document_status }}</span>{% endif %}</td></tr>
-{% endfor %}
-</tbody></table>
-{% else %}
-<p>No journals yet.</p>
-{% endif %}""",
-    )
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=StrictUndefined,
 )
 
-SIGN_IN = _templates.from_string(
-    _LAYOUT.replace(
-        "{% block body %}{% endblock %}",
-        """<h1>docpost</h1>
-<p>{{ message }}</p>
-<form method="post" action="/">
-<input type="hidden" name="csrf" value="{{ csrf }}">
-<label>API key <input type="password" name="key" autocomplete="off" size="50"></label>
-<button type="submit">Sign in</button></form>
-<p class="muted">Keys are made by an operator with <code>docpost actor-key ACTOR</code>.</p>""",
+_EN = {
+    "html_lang": "en",
+    "home": "Home",
+    "search": "Search",
+    "search_in": "Search in",
+    "search_placeholder": "serial, order, journal or customer",
+    "kind_serial": "Serial",
+    "kind_order": "Order",
+    "kind_journal": "Journal",
+    "kind_customer": "Customer",
+    "results": "Results",
+    "no_results": "Nothing found.",
+    "recent_journals": "Recent journals",
+    "no_journals": "No journals yet.",
+    "journal": "Journal",
+    "journals": "Journals",
+    "kind": "Kind",
+    "order": "Order",
+    "customer": "Customer",
+    "date": "Date",
+    "posting_date": "Posting date",
+    "total": "Total",
+    "vat": "VAT",
+    "due_date": "Due date",
+    "documents": "Documents",
+    "document": "Document",
+    "revision": "Revision",
+    "signed_in_as": "Signed in as",
+    "sign_in": "Sign in",
+    "sign_out": "Sign out",
+    "api_key": "API key",
+    "key_hint": "Keys are made by an operator with",
+    "api_docs": "API",
+    "problems": "Rejected and failed requests",
+    "rejected_failed": "Requests that were rejected or failed",
+    "only_own": "Only your own requests are shown: all requests need the duty "
+    "post_sales_documents.",
+    "no_problems": "No request was rejected or failed.",
+    "dead_letters": "Dead letters",
+    "no_dead_letters": "No dead letters.",
+    "received": "Received",
+    "queue": "Queue",
+    "reason": "Reason",
+    "size": "Bytes",
+    "content": "Start of the message",
+    "request": "Request",
+    "actor": "Actor",
+    "code": "Code",
+    "message": "Message",
+    "status": "Status",
+    "next": "Next page",
+    "previous": "Previous page",
+    "currency": "Currency",
+    "confirmed_at": "Confirmed",
+    "store": "Store",
+    "lines": "Lines",
+    "line": "Line",
+    "item": "Item",
+    "quantity": "Quantity",
+    "unit_price": "Unit price",
+    "net_amount": "Net amount",
+    "amount": "Amount",
+    "delivered": "Delivered",
+    "invoiced": "Invoiced",
+    "credited": "Credited",
+    "serials": "Serials",
+    "not_readable": "not readable",
+    "bundle": "bundle",
+    "component_of": "component of",
+    "per_bundle": "per bundle",
+    "trace_title": "Warranty trace of",
+    "warranty": "Warranty",
+    "warranty_on": "Warranty on",
+    "warranty_from": "Warranty from",
+    "warranty_until": "valid until",
+    "warranty_per_sale": "The serial is on several items: each sale below says its warranty.",
+    "valid_yes": "valid",
+    "valid_no": "not valid",
+    "on_day": "On",
+    "check": "Check",
+    "current": "current",
+    "corrections": "Corrections",
+    "packing_slip": "Packing slip",
+    "invoice": "Invoice",
+    "credit_note": "Credit note",
+    "reverses": "Reverses",
+    "reversed_by": "Reversed by",
+    "picking_list": "picking list",
+    "state": "State",
+    "doc_pdf": "PDF",
+    "doc_ubl": "e-invoice (EHF)",
+    "status_rendered": "rendered",
+    "status_pending": "pending",
+    "status_failed": "failed",
+    "status_invalid": "invalid",
+    "status_rejected": "rejected",
+    "status_succeeded": "succeeded",
+    "status_queued": "queued",
+    "status_running": "running",
+    "state_registered": "registered",
+    "state_shipped": "shipped",
+    "state_invoiced": "invoiced",
+    "state_credited": "credited",
+    "line_open": "open",
+    "line_canceled": "canceled",
+    "line_closed": "closed",
+    "line_invoiced": "invoiced",
+    "line_delivered": "delivered",
+    "journal_confirmation": "Confirmation",
+    "journal_packing_slip": "Packing slip",
+    "journal_invoice": "Invoice",
+    "journal_credit_note": "Credit note",
+    "journal_packing_slip_cancel": "Packing slip cancellation",
+    "journal_pos_sale": "POS sale",
+    "not_found": "Not found",
+    "not_allowed": "Not allowed",
+    "sign_in_prompt": "Sign in with your API key.",
+}
+
+_NB = {
+    **_EN,
+    "html_lang": "nb",
+    "home": "Forside",
+    "search": "Søk",
+    "search_in": "Søk i",
+    "search_placeholder": "serienummer, ordre, bilag eller kunde",
+    "kind_serial": "Serienummer",
+    "kind_order": "Ordre",
+    "kind_journal": "Bilag",
+    "kind_customer": "Kunde",
+    "results": "Treff",
+    "no_results": "Fant ingenting.",
+    "recent_journals": "Siste bilag",
+    "no_journals": "Ingen bilag ennå.",
+    "journal": "Bilag",
+    "journals": "Bilag",
+    "kind": "Type",
+    "order": "Ordre",
+    "customer": "Kunde",
+    "date": "Dato",
+    "posting_date": "Bokføringsdato",
+    "total": "Sum",
+    "vat": "MVA",
+    "due_date": "Forfallsdato",
+    "documents": "Dokumenter",
+    "document": "Dokument",
+    "revision": "Versjon",
+    "signed_in_as": "Logget inn som",
+    "sign_in": "Logg inn",
+    "sign_out": "Logg ut",
+    "api_key": "API-nøkkel",
+    "key_hint": "Nøkler lages av en driftsansvarlig med",
+    "problems": "Avviste og feilede forespørsler",
+    "rejected_failed": "Forespørsler som ble avvist eller feilet",
+    "only_own": "Bare dine egne forespørsler vises: alle krever plikten post_sales_documents.",
+    "no_problems": "Ingen forespørsel er avvist eller feilet.",
+    "dead_letters": "Døde meldinger",
+    "no_dead_letters": "Ingen døde meldinger.",
+    "received": "Mottatt",
+    "queue": "Kø",
+    "reason": "Årsak",
+    "size": "Byte",
+    "content": "Starten av meldingen",
+    "request": "Forespørsel",
+    "actor": "Aktør",
+    "code": "Kode",
+    "message": "Melding",
+    "status": "Status",
+    "next": "Neste side",
+    "previous": "Forrige side",
+    "currency": "Valuta",
+    "confirmed_at": "Bekreftet",
+    "store": "Butikk",
+    "lines": "Linjer",
+    "line": "Linje",
+    "item": "Vare",
+    "quantity": "Antall",
+    "unit_price": "Enhetspris",
+    "net_amount": "Nettobeløp",
+    "amount": "Beløp",
+    "delivered": "Levert",
+    "invoiced": "Fakturert",
+    "credited": "Kreditert",
+    "serials": "Serienumre",
+    "not_readable": "uleselig",
+    "bundle": "pakke",
+    "component_of": "del av",
+    "per_bundle": "per pakke",
+    "trace_title": "Garantisporing for",
+    "warranty": "Garanti",
+    "warranty_on": "Garanti per",
+    "warranty_from": "Garanti fra",
+    "warranty_until": "gyldig til",
+    "warranty_per_sale": "Serienummeret finnes på flere varer: hvert salg under viser sin garanti.",
+    "valid_yes": "gyldig",
+    "valid_no": "ikke gyldig",
+    "on_day": "Per",
+    "check": "Sjekk",
+    "current": "gjeldende",
+    "corrections": "Rettelser",
+    "packing_slip": "Følgeseddel",
+    "invoice": "Faktura",
+    "credit_note": "Kreditnota",
+    "reverses": "Reverserer",
+    "reversed_by": "Reversert av",
+    "picking_list": "plukkliste",
+    "state": "Tilstand",
+    "doc_ubl": "e-faktura (EHF)",
+    "status_rendered": "laget",
+    "status_pending": "venter",
+    "status_failed": "feilet",
+    "status_invalid": "ugyldig",
+    "status_rejected": "avvist",
+    "status_succeeded": "utført",
+    "status_queued": "i kø",
+    "status_running": "kjører",
+    "state_registered": "registrert",
+    "state_shipped": "sendt",
+    "state_invoiced": "fakturert",
+    "state_credited": "kreditert",
+    "line_open": "åpen",
+    "line_canceled": "kansellert",
+    "line_closed": "lukket",
+    "line_invoiced": "fakturert",
+    "line_delivered": "levert",
+    "journal_confirmation": "Ordrebekreftelse",
+    "journal_packing_slip": "Følgeseddel",
+    "journal_invoice": "Faktura",
+    "journal_credit_note": "Kreditnota",
+    "journal_packing_slip_cancel": "Kansellert følgeseddel",
+    "journal_pos_sale": "Kassesalg",
+    "not_found": "Finnes ikke",
+    "not_allowed": "Ikke tillatt",
+    "sign_in_prompt": "Logg inn med API-nøkkelen din.",
+}
+
+LABELS: dict[str, dict[str, str]] = {"en_US": _EN, "nb_NO": _NB}
+DEFAULT_LOCALE = "en_US"
+
+
+class Labels(dict[str, str]):
+    """A locale's labels; a label missing (a new status, say) shows its own key, not an
+    error page."""
+
+    def __missing__(self, key: str) -> str:
+        return key.rsplit("_", 1)[-1] if "_" in key else key
+
+
+def locale_of(request: Request) -> str:
+    """`?lang=` (remembered in a cookie), else the cookie, else Accept-Language; en_US."""
+    for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if asked in LABELS:
+            return asked
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith(("nb", "no", "nn")):
+            return "nb_NO"
+        if tag.startswith("en"):
+            return "en_US"
+    return DEFAULT_LOCALE
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Who is looking at a page: the caller (None: not signed in), the session (None: a
+    Bearer client) and the locale."""
+
+    caller: Caller | None
+    session: page_session.PageSession | None
+    locale: str
+
+    @property
+    def labels(self) -> Labels:
+        return Labels(LABELS[self.locale])
+
+
+def visitor(request: Request, sessions: Any) -> Visitor:
+    locale = locale_of(request)
+    authorization = request.headers.get("authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    with sessions() as session:
+        if scheme.lower() == "bearer" and credentials.strip():
+            key = credentials.strip()
+            caller = None if "\x00" in key else caller_for_key(session, key)
+            return Visitor(caller, None, locale)
+        sealed = page_session.unseal(request.cookies.get(page_session.SESSION_COOKIE))
+        if sealed is None:
+            return Visitor(None, None, locale)
+        return Visitor(page_session.caller_of(session, sealed), sealed, locale)
+
+
+def render(
+    request: Request, who: Visitor, template: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page for a signed-in visitor (or the sign-in form, with no actor)."""
+    body = templates.get_template(template).render(
+        t=who.labels,
+        actor=who.caller.actor if who.caller else None,
+        csrf=who.session.csrf if who.session else "",
+        title=context.pop("title", ""),
+        **context,
     )
-)
-
-
-def recent_journals(session: Session, limit: int = RECENT) -> list[dict[str, Any]]:
-    """The newest journals, each with its newest rendered PDF (or why there is none)."""
-    journals = session.execute(
-        select(
-            Journal.id,
-            Journal.number,
-            Journal.kind,
-            Journal.customer_code,
-            Journal.posting_date,
-            Journal.total_amount,
-            SalesOrder.order_no,
+    response = HTMLResponse(body, status_code=status, headers=HTML_HEADERS)
+    if request.query_params.get("lang") in LABELS:
+        response.set_cookie(
+            LANG_COOKIE, who.locale, max_age=365 * 24 * 3600, path="/", samesite="lax"
         )
-        .outerjoin(SalesOrder, SalesOrder.id == Journal.order_id)
-        .order_by(Journal.id.desc())
-        .limit(limit)
-    ).all()
-    documents: dict[int, list[Any]] = {}
-    for row in session.execute(
-        select(
-            Document.journal_id, Document.id, Document.revision, Document.filename, Document.status
-        )
-        .where(Document.journal_id.in_([j.id for j in journals]))
-        .where(Document.kind != PICKING_LIST)  # the journal's own PDF; not its picking list (D2)
-        .order_by(Document.revision)
-    ):
-        documents.setdefault(row.journal_id, []).append(row)
-    listed = []
-    for journal in journals:
-        revisions = documents.get(journal.id, [])
-        rendered = [d for d in revisions if d.status == "rendered"]
-        newest = rendered[-1] if rendered else None
-        listed.append(
-            {
-                "number": journal.number,
-                "kind": journal.kind,
-                "order": journal.order_no,
-                "customer": journal.customer_code,
-                "date": journal.posting_date.isoformat(),
-                "total": None if journal.total_amount is None else str(journal.total_amount),
-                "pdf": f"/documents/{newest.id}" if newest else None,
-                "filename": newest.filename if newest else None,
-                "document_status": revisions[-1].status if revisions else "no document",
-            }
-        )
-    return listed
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers=HTML_HEADERS)
-
-
-def _sign_in(
-    request: Request, message: str, status: int = 401, forget: bool = True, title: str = "sign in"
-) -> Response:
-    """The sign-in form, with this browser's CSRF token (kept while it is valid, so that two
-    tabs can both sign in). `forget`: drop the key cookie (it did not work)."""
-    token = request.cookies.get(CSRF_COOKIE) or ""
-    if len(token) != 43:  # token_urlsafe(32); anything else was not set by us
-        token = secrets.token_urlsafe(32)
-    response = _html(SIGN_IN.render(title=title, message=message, csrf=token), status)
-    _set_cookie(response, request, CSRF_COOKIE, token, CSRF_MAX_AGE, "strict")
-    if forget:
-        response.delete_cookie(COOKIE_NAME, path="/")
     return response
 
 
-def _set_cookie(
-    response: Response,
+def message(request: Request, who: Visitor, status: int, title: str, text: str) -> HTMLResponse:
+    return render(request, who, "message.html", status, title=title, message=text)
+
+
+def offset_of(request: Request, name: str = "offset") -> int:
+    """A page's `offset` query parameter; anything but a small whole number is 0."""
+    raw = request.query_params.get(name, "0")
+    return int(raw) if raw.isdigit() and int(raw) <= MAX_OFFSET else 0
+
+
+def link(kind: str, key: str) -> str:
+    return f"/office/{kind}/{quote(key, safe='')}"
+
+
+def _sign_in(
     request: Request,
-    name: str,
-    value: str,
-    max_age: int,
-    samesite: Literal["lax", "strict"],
-) -> None:
-    """The page's cookies, the key's and the form token's alike: for the whole site, out of
-    JavaScript's reach, and `Secure` whenever the page was reached over HTTPS."""
+    who: Visitor,
+    text: str,
+    status: int = 401,
+    forget: bool = True,
+) -> Response:
+    """The sign-in form, with this browser's CSRF token (kept while it is valid, so that two
+    tabs can both sign in). `forget`: drop the session cookie (it did not work)."""
+    token = request.cookies.get(CSRF_COOKIE) or ""
+    if len(token) != 43:  # token_urlsafe(32); anything else was not set by us
+        token = secrets.token_urlsafe(32)
+    anonymous = Visitor(None, None, who.locale)
+    response = HTMLResponse(
+        templates.get_template("sign_in.html").render(
+            t=anonymous.labels, actor=None, csrf=token, title="sign in", message=text
+        ),
+        status_code=status,
+        headers=HTML_HEADERS,
+    )
     response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
+        CSRF_COOKIE,
+        token,
+        max_age=CSRF_MAX_AGE,
         path="/",
         httponly=True,
-        samesite=samesite,
+        samesite="strict",
         secure=request.url.scheme == "https",
     )
+    if forget:
+        page_session.forget(response)
+    return response
+
+
+def signed_in(request: Request, sessions: Any, duty: str | None = READ_DUTY) -> Visitor | Response:
+    """The visitor of a page that needs a signed-in actor (holding `duty`, when given); or
+    the response to send instead: the sign-in form, or a refusal naming the duty."""
+    who = visitor(request, sessions)
+    if who.caller is None:
+        return _sign_in(request, who, who.labels["sign_in_prompt"])
+    if duty is not None and not who.caller.has(duty):
+        return _sign_in(
+            request,
+            who,
+            f"{who.caller.actor} may not read journals; that needs the duty {duty}. "
+            "Sign in with another key.",
+            403,
+            forget=False,
+        )
+    return who
 
 
 def names_a_key(query: str) -> bool:
@@ -211,67 +455,54 @@ def names_a_key(query: str) -> bool:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, sessions: Sessions) -> Response:
     if names_a_key(request.url.query):
-        # Not taken, and the cookie of whoever is signed in is left alone: a link from another
-        # site must neither sign a victim in as the attacker nor sign them out.
+        # Not taken, and the session of whoever is signed in is left alone: a link from
+        # another site must neither sign a victim in as the attacker nor sign them out.
         return _sign_in(
             request,
+            visitor(request, sessions),
             "An API key in the address is never accepted (it would stay in the browser's "
             "history and the server's logs): enter it in the form below.",
             400,
             forget=False,
         )
-    caller = _page_caller(request, sessions)
-    if caller is None:
-        return _sign_in(request, "Sign in with your API key.")
-    if not caller.has(READ_DUTY):
-        return _sign_in(
-            request,
-            f"{caller.actor} may not read journals; that needs the duty {READ_DUTY}. "
-            "Sign in with another key.",
-            403,
-            forget=False,
-            title="not allowed",
-        )
+    who = signed_in(request, sessions)
+    if isinstance(who, Response):
+        return who
+    page = queries.Page(offset_of(request))
     with sessions() as session:
-        journals = recent_journals(session)
-    return _html(PAGE.render(title="recent journals", actor=caller.actor, journals=journals))
-
-
-def _page_caller(request: Request, sessions: Any) -> Caller | None:
-    authorization = request.headers.get("authorization", "")
-    scheme, _, credentials = authorization.partition(" ")
-    key = credentials.strip() if scheme.lower() == "bearer" else request.cookies.get(COOKIE_NAME)
-    if not key or "\x00" in key:
-        return None
-    with sessions() as session:
-        return caller_for_key(session, key)
+        journals = queries.journals_page(session, page)
+    for journal in journals["rows"]:
+        journal["journal_link"] = link("journals", journal["journal"])
+        journal["order_link"] = link("orders", journal["order"]) if journal["order"] else None
+    return render(request, who, "home.html", title="recent journals", journals=journals)
 
 
 @router.post("/", response_class=HTMLResponse)
 async def sign_in(request: Request, sessions: Sessions) -> Response:
     """The sign-in form's POST: the key, from this site's own form only."""
+    who = Visitor(None, None, locale_of(request))
     refusal = _cross_site(request)
     if refusal is not None:
-        return _sign_in(request, refusal, 403, forget=False)
-    form = await _read_form(request)
+        return _sign_in(request, who, refusal, 403, forget=False)
+    form = await read_form(request)
     if form is None:
-        return _sign_in(request, "Sign in with the form below.", 400, forget=False)
+        return _sign_in(request, who, "Sign in with the form below.", 400, forget=False)
     token, cookie = form.get("csrf", ""), request.cookies.get(CSRF_COOKIE, "")
     if not (token and cookie and secrets.compare_digest(token, cookie)):
         return _sign_in(
             request,
+            who,
             "The sign-in form has expired or did not come from this site: sign in again.",
             403,
             forget=False,
         )
-    key = form.get("key", "").strip()
     with sessions() as session:
-        caller = None if "\x00" in key else caller_for_key(session, key)
-    if caller is None:
-        return _sign_in(request, "That key is not known.")
+        started = page_session.start(session, form.get("key", "").strip())
+    if started is None:
+        return _sign_in(request, who, "That key is not known.")
     # 303: the next request is a plain GET of `/`.
     response = RedirectResponse("/", status_code=303, headers={"Referrer-Policy": "same-origin"})
-    _set_cookie(response, request, COOKIE_NAME, key, COOKIE_MAX_AGE, "lax")
+    page_session.set_cookie(response, request, started)
     response.delete_cookie(CSRF_COOKIE, path="/")  # used up
     return response
 
@@ -289,7 +520,7 @@ def _cross_site(request: Request) -> str | None:
     return None
 
 
-async def _read_form(request: Request) -> dict[str, str] | None:
+async def read_form(request: Request) -> dict[str, str] | None:
     """The urlencoded form's fields (one value each), or None when it is no such form."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
@@ -308,8 +539,15 @@ async def _read_form(request: Request) -> dict[str, str] | None:
     return {name: values[0] for name, values in fields.items()}
 
 
-@router.get("/logout")
-def logout() -> Response:
+@router.post("/logout")
+async def logout(request: Request, sessions: Sessions) -> Response:
+    """Sign-out: a POST with the session's CSRF token (another site cannot sign anyone out)."""
+    who = visitor(request, sessions)
+    form = await read_form(request) or {}
+    if who.session is None or not page_session.csrf_matches(who.session, form.get("csrf", "")):
+        return message(
+            request, who, 403, who.labels["not_allowed"], "Sign out with the button on the page."
+        )
     response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(COOKIE_NAME, path="/")
+    page_session.forget(response)
     return response
