@@ -304,3 +304,38 @@ def test_the_api_docs_load_no_asset_from_another_site(app_client: TestClient) ->
                 assert app_client.get(source).status_code == 200, source
     assert "validatorUrl" in app_client.get("/docs").text
     assert app_client.get("/docs-assets/../app.py").status_code == 404
+
+
+def test_an_unknown_search_kind_is_refused_by_name(office: Office) -> None:
+    with office.sessions() as session, pytest.raises(ValueError) as refused:
+        queries.search(session, "x", "invoice")
+    assert str(refused.value) == (
+        "search kind must be one of order, journal, customer, serial, not 'invoice'"
+    )
+
+
+def test_problem_requests_and_dead_letters_are_paged_and_filtered(office: Office) -> None:
+    with office.sessions() as session, session.begin():
+        for n in range(3):
+            session.add(DeadLetter(queue="requests", reason=f"bad {n}", raw_head="x", size=1))
+    with office.sessions() as session:
+        first = queries.dead_letters_page(session, queries.Page(0, 2))
+        rest = queries.dead_letters_page(session, queries.Page(2, 2))
+        mine = queries.problem_requests(session, actor="erp")["rows"]
+        theirs = queries.problem_requests(session, actor="auditor")["rows"]
+    assert [d["reason"] for d in first["rows"] + rest["rows"]] == ["bad 2", "bad 1", "bad 0"]
+    assert first["has_more"] and not rest["has_more"]
+    assert [r["request_id"] for r in mine] == [REJECTED]
+    assert mine[0]["code"] == "order.unknown" and "SO-NONE" in mine[0]["message"]
+    assert theirs == []  # negative control: filtered by actor
+
+
+def test_timestamps_read_as_people_read_them(office: Office, app_client: TestClient) -> None:
+    from docpost.pipeline.entrypoints.http.pages import when
+
+    assert when("2026-11-30T09:52:06.331787+00:00") == "2026-11-30 09:52 UTC"
+    assert when("2026-11-30T10:52:06+01:00") == "2026-11-30 09:52 UTC"
+    assert when(None) == "–" and when("not a time") == "not a time"
+    sign_in(app_client, office.keys["erp"])
+    page = app_client.get(f"/office/orders/{ORDER}")
+    assert re.search(r"<dd>\d{4}-\d\d-\d\d \d\d:\d\d UTC</dd>", page.text)

@@ -16,6 +16,7 @@ Origin and Sec-Fetch-Site headers, when sent, must name this site.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,22 @@ templates = Environment(
     lstrip_blocks=True,
     undefined=StrictUndefined,
 )
+
+
+def when(value: str | None) -> str:
+    """A stored timestamp (ISO 8601, UTC) as people read it: `2026-11-30 09:52 UTC`."""
+    if not value:
+        return "–"
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.filters["when"] = when
 
 _EN = {
     "html_lang": "en",
