@@ -106,6 +106,15 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
         shutil.rmtree(tmp_path / "p", ignore_errors=True)
 
 
+def find(driver: Any, by: str, value: str) -> Any:
+    """The element once the page that has it is loaded (a click's navigation may still be
+    under way when the click returns)."""
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_SECONDS).until(ec.presence_of_element_located((by, value)))
+
+
 def body_text(driver: Any) -> str:
     from selenium.webdriver.common.by import By
 
@@ -166,20 +175,22 @@ def test_a_service_desk_walk(office: Office, server: str, chromium: Any, screens
     Select(chromium.find_element(By.NAME, "kind")).select_by_value("serial")
     chromium.find_element(By.NAME, "q").send_keys(SERIAL[:6])
     chromium.find_element(By.CSS_SELECTOR, "form.search button").click()
-    assert SERIAL in chromium.find_element(By.ID, "results").text
+    assert SERIAL in find(chromium, By.ID, "results").text
     chromium.save_screenshot(str(screens / "02-search.png"))
 
     # Its warranty trace (S11, S15).
     chromium.find_element(By.LINK_TEXT, SERIAL).click()
-    warranty = chromium.find_element(By.ID, "warranty").text
+    warranty = find(chromium, By.ID, "warranty").text
     assert "valid" in warranty and "not valid" not in warranty and "valid until 20" in warranty
     assert "Bergen Matsenter AS" in chromium.find_element(By.ID, "sales").text
     chromium.save_screenshot(str(screens / "03-trace.png"))
 
     # The order, and the invoice's PDF and e-invoice.
     chromium.find_element(By.LINK_TEXT, ORDER).click()
-    assert chromium.find_element(By.TAG_NAME, "h1").text == f"Order {ORDER}"
-    assert "component of 2" in chromium.find_element(By.ID, "lines").text
+    WebDriverWait(chromium, WAIT_SECONDS).until(
+        ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), f"Order {ORDER}")
+    )
+    assert "component of 2" in find(chromium, By.ID, "lines").text
     chromium.save_screenshot(str(screens / "04-order.png"))
     download(
         chromium, chromium.find_element(By.LINK_TEXT, "INV-000001.pdf"), office, "INV-000001.pdf"
@@ -190,14 +201,16 @@ def test_a_service_desk_walk(office: Office, server: str, chromium: Any, screens
 
     # The rejected request's message.
     chromium.find_element(By.LINK_TEXT, "Rejected and failed requests").click()
-    requests = chromium.find_element(By.ID, "requests").text
+    requests = find(chromium, By.ID, "requests").text
     assert REJECTED in requests and "SO-NONE" in requests
     chromium.save_screenshot(str(screens / "05-requests.png"))
     only_local_resources(chromium, base)
 
     # Norwegian.
     chromium.find_element(By.LINK_TEXT, "norsk").click()
-    assert "Avviste og feilede forespørsler" in body_text(chromium)
+    WebDriverWait(chromium, WAIT_SECONDS).until(
+        ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Avviste og feilede forespørsler")
+    )
     chromium.save_screenshot(str(screens / "06-norsk.png"))
 
 
