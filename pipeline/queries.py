@@ -624,8 +624,8 @@ def _like(text: str) -> str:
 
 def search(session: Session, text: str, kind: str, page: Page = Page()) -> dict[str, Any]:
     """What the page's search box finds: orders, journals or customers whose number, code or
-    name contains `text` (any case), or the serials that start with it (S4: as stored), one
-    page of them as {"kind", "key", "label", "detail"}."""
+    name contains `text` (any case), or the serials that start with it (S4-normalised, any
+    case), one page of them as {"kind", "key", "label", "detail"}."""
     text = text.strip()
     if kind == "serial":
         serial = normalize_serial(text)
@@ -638,7 +638,8 @@ def search(session: Session, text: str, kind: str, page: Page = Page()) -> dict[
             )
             .join(SalesLine, SalesLine.id == SerialRegistration.sales_line_id)
             .join(SalesOrder, SalesOrder.id == SalesLine.order_id)
-            .where(SerialRegistration.serial.like(f"{escaped}%", escape="\\"))
+            # Any case: a service desk types what a label shows; the trace it opens is exact (S4).
+            .where(SerialRegistration.serial.ilike(f"{escaped}%", escape="\\"))
             .order_by(SerialRegistration.serial, SerialRegistration.id)
         )
     elif kind == "order":
