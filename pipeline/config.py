@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # 202's Location and the Secure cookie follow the public scheme. Empty: none (the headers
     # are ignored: any client could send them).
     forwarded_allow_ips: str = ""
+    # The back office's session cookies are signed with this (pipeline/entrypoints/http/
+    # session.py); empty: each server process draws its own at start-up, so sign-ins end on a
+    # restart and do not carry over between several server processes.
+    session_secret: str = ""
 
     @field_validator("locale")
     @classmethod

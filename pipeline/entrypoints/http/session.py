@@ -17,7 +17,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from docpost.pipeline.config import get_settings
 from docpost.pipeline.entrypoints.http.auth import Caller, key_digest
 from docpost.schema import Actor, ApiKey
 
@@ -38,7 +38,7 @@ SECRET_SETTING = "DOCPOST_SESSION_SECRET"
 
 @cache
 def server_secret() -> bytes:
-    configured = os.environ.get(SECRET_SETTING, "")
+    configured = get_settings().session_secret
     return configured.encode("utf-8") if configured else secrets.token_bytes(32)
 
 
