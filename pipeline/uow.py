@@ -51,7 +51,7 @@ def stored_company_zone(session: Session) -> dt.tzinfo | None:
     """The catalog's company's time zone (M6, P1), or None when no company is loaded (the
     caller falls back to DOCPOST_COMPANY_TIME_ZONE through pipeline.clock)."""
     # The whole row by its key: a posting that reads the company again (services.posting
-    # company_of) then finds it in the session instead of asking the database twice.
+    # tax_setup) then finds it in the session instead of asking the database twice.
     company = session.get(Company, COMPANY_ROW)
     return None if company is None else clock.zone_named(company.time_zone)
 
@@ -128,7 +128,7 @@ class UnitOfWork:
     @property
     def company(self) -> Company | None:
         """The catalog's company row (M6), read once on this unit of work's session and held,
-        so later `session.get(Company, COMPANY_ROW)` of the request (posting's company_of, the
+        so later `session.get(Company, COMPANY_ROW)` of the request (posting's tax_setup, the
         parties a journal freezes, D6) find it without a statement; None: no company loaded."""
         self._read_company()
         return self._company

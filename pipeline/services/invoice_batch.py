@@ -160,7 +160,7 @@ def _plan_all(
     ps_line_ids = [ln.id for slips in standing.values() for s in slips for ln in s.lines]
     invoiced = invoiced_quantities(uow.session, ps_line_ids)
     registrations = open_registrations(uow.session, ps_line_ids)
-    setup = tax_setup(uow.session)  # the company and tax codes, read once for the batch
+    setup = tax_setup(uow)  # the company and tax codes, read once for the batch
     planned = []
     planned_orders: set[int] = set()
     for child in children:

@@ -93,7 +93,7 @@ def invoice_order(uow: UnitOfWork, order: SalesOrder, cmd: PostInvoice) -> Journ
     slips = named_packing_slips(uow, order, cmd.packing_slips, standing)
     shipped = open_shipments(uow, standing, slips)
     plans = plan_invoice(uow, order, cmd, shipped, slips)
-    tax = plan_invoice_tax(tax_setup(uow.session), order, plans, cmd, uow.posting_date)
+    tax = plan_invoice_tax(tax_setup(uow), order, plans, cmd, uow.posting_date)
     return _write_invoice(uow, order, plans, tax)
 
 

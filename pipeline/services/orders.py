@@ -32,7 +32,6 @@ from docpost.pipeline.rules.tax import LineTax, exchange_rate_for
 from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
 from docpost.pipeline.services.lines import components_of, line_label
 from docpost.pipeline.services.posting import (
-    company_of,
     freeze_tax,
     line_taxes,
     order_exchange_rate,
@@ -96,7 +95,7 @@ def _set_header(uow: UnitOfWork, order: SalesOrder, cmd: UpsertOrder) -> None:
     if cmd.buyer_reference is not None:
         order.buyer_reference = cmd.buyer_reference
     rate = cmd.exchange_rate if cmd.exchange_rate is not None else order.exchange_rate
-    company = company_of(uow.session)
+    company = uow.company
     if company is not None:
         rate = exchange_rate_for(order.currency, company.currency, rate)
     order.exchange_rate = rate
@@ -223,7 +222,7 @@ def _plan_confirmation_tax(
     own date: the request's, else today in the company's time zone (P1). Every line is taxed
     but an exploded bundle's parent, whose components carry their own codes (T4)."""
     date = document_date(cmd.document_date, uow.posting_date)
-    setup = tax_setup(uow.session)
+    setup = tax_setup(uow)
     taxes = line_taxes(setup, order, _taxed(order.lines), date)
     if taxes is None:
         return ConfirmationTax(date)

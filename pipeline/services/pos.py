@@ -21,7 +21,7 @@ from docpost.pipeline.rules.serials import (
 from docpost.pipeline.services.invoices import invoice_order
 from docpost.pipeline.services.lines import line_label
 from docpost.pipeline.services.packing_slips import ship
-from docpost.pipeline.services.posting import Target, company_of
+from docpost.pipeline.services.posting import Target
 from docpost.pipeline.services.registrations import (
     SerialEntry,
     pos_serials,
@@ -134,7 +134,7 @@ def _customer(uow: UnitOfWork, code: str | None) -> Customer:
     customer = uow.session.get(Customer, WALK_IN_CUSTOMER)
     if customer is None:
         # The company's currency where a catalog gives one (a NOK till sells in NOK, T7).
-        company = company_of(uow.session)
+        company = uow.company
         currency = company.currency if company is not None else "USD"
         customer = Customer(customer=WALK_IN_CUSTOMER, name="Walk-in customer", currency=currency)
         uow.session.add(customer)

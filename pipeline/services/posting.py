@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import PostingLineIn
 from docpost.pipeline.errors import Rejection
@@ -53,7 +52,6 @@ from docpost.schema import (
     SerialRegistration,
 )
 from docpost.schema import TaxCode as TaxCodeRow
-from docpost.schema.company import COMPANY_ROW
 
 ZERO = Decimal(0)
 
@@ -172,11 +170,6 @@ def activate_registrations(
         link_to_journal_line(uow, journal_line, target.registrations)
 
 
-def company_of(session: Session) -> Company | None:
-    """The company (M6) row, or None in a catalog without one (documents carry no VAT)."""
-    return session.get(Company, COMPANY_ROW)  # the unit of work has usually loaded it
-
-
 # --- tax and payment on invoices and credit notes (T1, T3, T7, P1, P2) -------------------------
 
 
@@ -190,12 +183,14 @@ class TaxSetup:
     table: TaxTable | None
 
 
-def tax_setup(session: Session) -> TaxSetup | None:
-    """None in a catalog without a company: documents carry no VAT, dates, KID nor due date."""
-    company = company_of(session)
+def tax_setup(uow: UnitOfWork) -> TaxSetup | None:
+    """None in a catalog without a company: documents carry no VAT, dates, KID nor due date.
+    The company is the unit of work's: read once per request, and remembered when there is
+    none too (a session forgets a row it did not find, and asked again)."""
+    company = uow.company
     if company is None:
         return None
-    codes = list(session.scalars(select(TaxCodeRow).order_by(TaxCodeRow.code)))
+    codes = list(uow.session.scalars(select(TaxCodeRow).order_by(TaxCodeRow.code)))
     if not company.vat_registered or not codes:
         return TaxSetup(company, None)
     table = TaxTable(
