@@ -399,6 +399,42 @@ def _documents_of(session: Session, registration_id: int) -> _Unit:
 Period = tuple[dt.date | None, dt.date | None]
 
 
+class PeriodError(ValueError):
+    """A period the ledger cannot take; `end` names the end at fault as the caller wrote it."""
+
+    def __init__(self, end: str, message: str) -> None:
+        super().__init__(message)
+        self.end = end
+
+
+def period_asked(
+    first: str | None, last: str | None, names: tuple[str, str] = ("from", "to")
+) -> Period | None:
+    """The period `docpost ledger --from --to` and `GET /ledger?from=&to=` ask for (both days
+    included), None for all time: days written YYYY-MM-DD (as the trace's `on`), and a period
+    that does not end before it begins. `names`: how the caller calls the two ends."""
+    if first is None and last is None:
+        return None
+    first_day = _period_end(names[0], first)
+    last_day = _period_end(names[1], last)
+    if first_day is not None and last_day is not None and first_day > last_day:
+        raise PeriodError(
+            names[0],
+            f"{names[0]} {first_day.isoformat()} is after {names[1]} {last_day.isoformat()}; "
+            "the period runs from its first day to its last",
+        )
+    return first_day, last_day
+
+
+def _period_end(name: str, text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return day_asked(text)
+    except ValueError as exc:
+        raise PeriodError(name, f"{name} {exc}") from None
+
+
 def ledger(
     session: Session,
     voucher: str | None = None,

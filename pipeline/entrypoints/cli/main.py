@@ -395,45 +395,12 @@ def cmd_show_schedule(args: argparse.Namespace) -> int:
     return _query(args, lambda s: queries.show_schedule(s, args.key), print_schedule)
 
 
-class PeriodError(ValueError):
-    """A `--from`/`--to` the ledger cannot take: the message says what would be right."""
-
-
-def ledger_period(date_from: str | None, date_to: str | None) -> queries.Period | None:
-    """The period `docpost ledger --from --to` asks for (both days included), None for all
-    time. Dates are written YYYY-MM-DD, and the period does not end before it begins."""
-    if date_from is None and date_to is None:
-        return None
-    first = _period_day("--from", date_from)
-    last = _period_day("--to", date_to)
-    if first is not None and last is not None and first > last:
-        raise PeriodError(
-            f"--from {first.isoformat()} is after --to {last.isoformat()}; "
-            "the period runs from its first day to its last"
-        )
-    return first, last
-
-
-def _period_day(option: str, text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        # ISO's extended form only: fromisoformat alone also takes 20260131 and 2026-W05-1.
-        if len(text) != len("YYYY-MM-DD") or text[4] != "-" or text[7] != "-":
-            raise ValueError(text)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise PeriodError(
-            f"{option} {text!r} is not a date; write it YYYY-MM-DD, e.g. 2026-01-31"
-        ) from None
-
-
 def cmd_ledger(args: argparse.Namespace) -> int:
     from docpost.pipeline.entrypoints.cli.render_text import print_ledger
 
     try:
-        period = ledger_period(args.date_from, args.date_to)
-    except PeriodError as exc:
+        period = queries.period_asked(args.date_from, args.date_to, ("--from", "--to"))
+    except queries.PeriodError as exc:
         return fail(args, f"ledger: {exc}", "usage", EXIT_USAGE)
     return _query(args, lambda s: _ledger(s, args, period), print_ledger)
 

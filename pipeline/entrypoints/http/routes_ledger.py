@@ -9,7 +9,6 @@ a lookup that found nothing (404); the whole ledger of an empty period is a list
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -61,27 +60,10 @@ def get_ledger(
 
 def _period(date_from: str | None, date_to: str | None) -> queries.Period | None:
     """The period asked for, refused in the error shape as the trace's `on` is."""
-    if date_from is None and date_to is None:
-        return None
-    first = _day("from", date_from)
-    last = _day("to", date_to)
-    if first is not None and last is not None and first > last:
-        raise _invalid(
-            "query.from",
-            f"from {first.isoformat()} is after to {last.isoformat()}; the period runs from "
-            "its first day to its last",
-        )
-    return first, last
-
-
-def _day(name: str, text: str | None) -> dt.date | None:
-    if text is None:
-        return None
     try:
-        # The same reading of a day as the trace's `on` (S15) and `docpost ledger --from`.
-        return queries.warranty_day(text)
-    except ValueError as exc:
-        raise _invalid(f"query.{name}", f"{name} {exc}") from None
+        return queries.period_asked(date_from, date_to)
+    except queries.PeriodError as exc:
+        raise _invalid(f"query.{exc.end}", str(exc)) from None
 
 
 def _invalid(field: str, message: str) -> ApiError:
