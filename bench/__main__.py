@@ -34,6 +34,10 @@ t. cost of tax: the tax scenario's packing slip and invoice and the no-tax peer'
 9. recovery sweep: beat's sweep over a requests table of finished work when nothing is lost
    (its share of the sweep interval), and how fast it publishes lost requests again beside
    the queue floor (bench.recovery)
+e. e-invoices: the tax scenario's invoices and a few credit notes, each one's EHF / Peppol BIS
+   3.0 generation and validation by the official rules (DOCPOST_EINVOICE_RULES, else
+   ../shared/einvoice: refused at start when missing) beside the PDF render of the same
+   journal, in this process, taking turns; every document must pass with 0 fatal (bench.einvoice)
 
 `--skip no_tax` leaves out the no-tax peers of posting and bulk invoicing (the full bulk run
 sets up its orders twice with them). db floor, queue ceiling and ordering post the USMF
@@ -63,7 +67,7 @@ from typing import Any
 
 SECTIONS = (
     "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql",
-    "serials", "recovery", "no_tax", "tax_cost",
+    "serials", "recovery", "no_tax", "tax_cost", "einvoice",
 )  # fmt: skip
 
 # The idle recovery sweep may take at most this share of its interval (beat runs it every
@@ -148,6 +152,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     figures: dict[str, Any] = {"machine": machine(), "quick": args.quick}
     wanted = [s for s in SECTIONS if s not in args.skip]
+    if "einvoice" in wanted:
+        from bench import einvoice
+
+        einvoice_rules = einvoice.rules_folder()  # refused now, not after the other sections
 
     def section(title: str, measure: Callable[[], dict[str, Any]]) -> None:
         print(f"== {title}", flush=True)
@@ -258,6 +266,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 section(
                     "cost of tax",
                     lambda: tax_cost.measure(database("tax"), database("no_tax"), count, batches),
+                )
+            if "einvoice" in wanted:
+                invoices, credit_notes = (
+                    (einvoice.QUICK_INVOICES, einvoice.QUICK_CREDIT_NOTES)
+                    if args.quick
+                    else (einvoice.INVOICES, einvoice.CREDIT_NOTES)
+                )
+                progress(
+                    f"e-invoices: {invoices} invoices and {credit_notes} credit notes, "
+                    "generated, validated and rendered as PDF in turn"
+                )
+                section(
+                    "einvoice",
+                    lambda: einvoice.measure(
+                        database("tax"), invoices, credit_notes, einvoice_rules
+                    ),
                 )
         if "bulk" in wanted:
             # Both set up first (minutes for 10,000 orders), then timed one after the other:
@@ -464,6 +488,23 @@ def table(f: dict[str, Any]) -> str:
          _check(None if "pdf_speedup" not in f else f["pdf_speedup"] >= PDF_SPEEDUP_TARGET)),
         ("5", "PDF 200-line invoice", _value(f, "pdf_200_lines_ms", " ms"),
          _value(f, "pdf_200_lines_plain_ms", " ms plain"), "", "-"),
+        ("e", f"e-invoice generation ({get('einvoice_documents') or '-'} documents, "
+         f"{get('einvoice_credit_notes') or '-'} credit notes)", _value(f, "einvoice_generation_ms",
+         " ms"), _value(f, "einvoice_generation_ratio_to_pdf", " x the PDF render; p95 ") + _value(
+         f, "einvoice_generation_p95_ms", " ms; CPU ") + _value(f, "einvoice_generation_cpu_ms",
+         " ms, ") + _value(f, "einvoice_generation_cpu_ratio_to_pdf", " x the PDF's"), "", "-"),
+        ("e", "  validation, official rules (CEN + Peppol)", _value(f, "einvoice_validation_ms",
+         " ms"), _value(f, "einvoice_validation_ratio_to_pdf", " x the PDF render; p95 ") + _value(
+         f, "einvoice_validation_p95_ms", " ms; CPU ") + _value(f, "einvoice_validation_cpu_ms",
+         " ms, ") + _value(f, "einvoice_validation_cpu_ratio_to_pdf", " x the PDF's"), "", "-"),
+        ("e", "  the rules compiled (first call, once per process)", _value(
+         f, "einvoice_rules_compile_s", " s"), "", "", "-"),
+        ("e", "  PDF render of the same journals (peer)", _value(f, "einvoice_pdf_ms", " ms"),
+         "p95 " + _value(f, "einvoice_pdf_p95_ms", " ms; CPU ") + _value(
+         f, "einvoice_pdf_cpu_ms", " ms"), "", "-"),
+        ("e", "  fatal findings", _value(f, "einvoice_fatal"), _value(f, "einvoice_warnings",
+         " warnings accepted: ") + _value(f, "einvoice_warning_rules"), "0 fatal", _check(
+         None if "einvoice_fatal" not in f else f["einvoice_fatal"] == 0)),
         ("6", "posting on 1 process", _value(f, "posting_rps_1_process", " req/s"),
          _value(f, "scaling_2_over_1", " x (2 processes / 1)"), "", "-"),
         ("7", f"render worker peak RSS ({get('render_renders') or '-'} renders)",
