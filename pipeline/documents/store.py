@@ -337,9 +337,19 @@ def export_documents(sessions: sessionmaker[Session], folder: Path) -> list[Path
     return written
 
 
-def list_documents(session: Session, journal_number: str | None = None) -> list[dict[str, Any]]:
-    """Stored documents (PDFs and e-invoices), oldest first, as plain dicts (the content left
-    out)."""
+def list_documents(
+    session: Session,
+    journal_number: str | None = None,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stored documents (PDFs and e-invoices), oldest first (id ascending), as plain dicts (the
+    content left out).
+
+    A page of them (keyset paging): those with an id above `after`, at most `limit` rows read
+    (the database stops there; a caller asks for one more than it shows to know whether there
+    is a next page). Without `limit`, every row: a journal's few documents."""
     query = (
         select(
             Document.id,
@@ -361,6 +371,10 @@ def list_documents(session: Session, journal_number: str | None = None) -> list[
     )
     if journal_number is not None:
         query = query.where(Journal.number == journal_number)
+    if after is not None:
+        query = query.where(Document.id > after)
+    if limit is not None:
+        query = query.limit(limit)
     return [
         {
             "id": row.id,

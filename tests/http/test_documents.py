@@ -76,4 +76,6 @@ def test_documents_of_one_journal(posted: Posted) -> None:
     assert response.status_code == 200
     listed = response.json()["documents"]
     assert [(d["journal"], d["revision"]) for d in listed] == [("PS-000003", 1), ("PS-000003", 2)]
-    assert [d["id"] for d in limited.json()["documents"]] == [d["id"] for d in everything[-2:]]
+    # A page: the oldest two, and where the next one starts (tests/http/test_documents_paging.py).
+    assert [d["id"] for d in limited.json()["documents"]] == [d["id"] for d in everything[:2]]
+    assert limited.json()["next"] == f"/documents?after={everything[1]['id']}&limit=2"

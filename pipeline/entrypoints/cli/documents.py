@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,11 @@ from sqlalchemy.orm import Session
 
 from docpost.pipeline.entrypoints.cli.common import EXIT_OK, CommandFactory, fail, sessions
 from docpost.schema import Journal
+
+# As GET /documents: a page of 100 by default, at most 1000; ids are PostgreSQL integers.
+DEFAULT_LISTED = 100
+MAX_LISTED = 1000
+MAX_ID = 2**31 - 1
 
 
 def register_document_commands(command: CommandFactory) -> None:
@@ -30,6 +37,21 @@ def register_document_commands(command: CommandFactory) -> None:
         "size; invalid e-invoices with their findings",
     )
     p.add_argument("--journal", metavar="NUMBER", help="only this journal's documents")
+    p.add_argument(
+        "--limit",
+        type=_bounded(1, MAX_LISTED),
+        default=DEFAULT_LISTED,
+        metavar="N",
+        help=f"at most N documents, oldest first (default {DEFAULT_LISTED}, at most "
+        f"{MAX_LISTED}); when there are more, the command to list the next ones is printed",
+    )
+    p.add_argument(
+        "--after",
+        type=_bounded(0, MAX_ID),
+        default=0,
+        metavar="ID",
+        help="only documents with an id above ID (the last id of the previous page)",
+    )
 
     p = command(
         "download",
@@ -70,21 +92,50 @@ def cmd_documents(args: argparse.Namespace) -> int:
     from docpost.pipeline.entrypoints.cli.output import print_json
 
     with sessions()() as session:
-        documents = list_documents(session, args.journal)
-        if (
-            args.journal is not None
-            and not documents
-            and not _journal_exists(session, args.journal)
-        ):
+        # One row more than shown: whether there is a next page, read in the same query.
+        read = list_documents(session, args.journal, after=args.after, limit=args.limit + 1)
+        if args.journal is not None and not read and not _journal_exists(session, args.journal):
             raise queries.NotFound(f"journal {args.journal!r} does not exist")
+    documents = read[: args.limit]
+    next_after = documents[-1]["id"] if len(read) > args.limit else None
     invalid = [d for d in documents if d["status"] == "invalid"]
     if args.json:
-        print_json({"documents": documents, "invalid_einvoices": len(invalid)})
+        print_json(
+            {"documents": documents, "invalid_einvoices": len(invalid), "next_after": next_after}
+        )
     else:
         print(_documents_table(documents) if documents else "no documents")
         if invalid:
             print(_invalid_text(invalid))
+        if next_after is not None:
+            print(f"more documents: {_next_command(args, next_after)}")
     return EXIT_OK
+
+
+def _next_command(args: argparse.Namespace, next_after: int) -> str:
+    """The command that lists the next page (the same journal and page size)."""
+    words = ["docpost documents"]
+    if args.journal is not None:
+        words.append(f"--journal {shlex.quote(args.journal)}")
+    if args.limit != DEFAULT_LISTED:
+        words.append(f"--limit {args.limit}")
+    words.append(f"--after {next_after}")
+    return " ".join(words)
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (else a usage error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
 
 
 def _invalid_text(invalid: list[dict[str, Any]]) -> str:

@@ -18,9 +18,9 @@ Content-Disposition differs: the bytes and the ETag are the same.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,12 +29,14 @@ from docpost.pipeline.documents import DocumentNotFound, StoredPdf, list_documen
 from docpost.pipeline.entrypoints.http.auth import SalesReader, Sessions
 from docpost.pipeline.entrypoints.http.errors import ApiError, not_found
 from docpost.pipeline.entrypoints.http.routes_read import READ_ERRORS, text_param
+from docpost.pipeline.entrypoints.http.routes_requests import absolute
 from docpost.pipeline.entrypoints.http.schemas import DocumentList, errors
 from docpost.schema import Journal
 
 router = APIRouter(tags=["documents"])
 
 MAX_LISTED = 1000
+DEFAULT_LISTED = 100
 # Document ids are PostgreSQL integers: a larger id is refused (422), not a database error.
 MAX_ID = 2**31 - 1
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -64,25 +66,55 @@ Inline = Annotated[
 
 @router.get(
     "/documents",
-    summary="Stored documents (newest last): id, kind, journal, revision, status, sha256, size",
+    summary="Stored documents, oldest first, a page at a time (?after=<id>&limit=): id, kind, "
+    "journal, revision, status, sha256, size",
     response_model=DocumentList,
-    responses=READ_ERRORS,
+    responses={
+        **READ_ERRORS,
+        200: {
+            "description": "a page of documents; `next` is the next page's address (null on "
+            'the last page), also sent as `Link: <...>; rel="next"`',
+            "headers": {
+                "Link": {
+                    "description": 'the next page: `<URL>; rel="next"` (absent on the last)',
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+    },
 )
 def get_documents(
+    request: Request,
     caller: SalesReader,
     sessions: Sessions,
     journal: Annotated[str | None, Query(max_length=30)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LISTED)] = 100,
+    after: Annotated[
+        int,
+        Query(ge=0, le=MAX_ID, description="the last id of the previous page (0: from the start)"),
+    ] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LISTED, description=f"at most this many (1 to {MAX_LISTED})")
+    ] = DEFAULT_LISTED,
 ) -> JSONResponse:
+    """Keyset paging by id: each page starts after the last id of the one before, so a
+    document stored meanwhile is never seen twice and none is skipped, and the database reads
+    no more than one page (plus one row, to know whether there is another)."""
     with sessions() as session:
         number = None if journal is None else text_param(journal, "journal")
-        documents = list_documents(session, number)
+        documents = list_documents(session, number, after=after, limit=limit + 1)
         if number is not None and not documents and not _journal_exists(session, number):
             raise not_found(f"journal {number!r} does not exist")
-    shown = documents[-limit:]
+    shown = documents[:limit]
     for document in shown:
         document["links"] = document_links(document)
-    return JSONResponse({"documents": shown})
+    next_page = None
+    if len(documents) > limit:
+        query = {"after": shown[-1]["id"], "limit": limit}
+        if number is not None:
+            query = {"journal": number, **query}
+        next_page = f"/documents?{urlencode(query)}"
+    headers = {"Link": f'<{absolute(request, next_page)}>; rel="next"'} if next_page else None
+    return JSONResponse({"documents": shown, "next": next_page}, headers=headers)
 
 
 def document_links(document: dict[str, Any]) -> dict[str, str]:

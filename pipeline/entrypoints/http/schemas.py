@@ -152,7 +152,14 @@ class DocumentInfo(BaseModel):
 
 
 class DocumentList(BaseModel):
+    """A page of documents, oldest first (keyset paging by id)."""
+
     documents: list[DocumentInfo]
+    next: str | None = Field(
+        description="the next page's address (`/documents?after=<last id>&limit=<limit>`, "
+        "with `journal` when given), also in the `Link` header; null on the last page",
+        examples=["/documents?after=100&limit=100"],
+    )
 
 
 # --- the views of pipeline.queries ------------------------------------------------------------
