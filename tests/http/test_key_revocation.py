@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from docpost.pipeline.entrypoints.cli.serve import main
 from docpost.pipeline.entrypoints.http.auth import caller_for_key, create_key
 from tests.http.conftest import Posted, run_cli
+from tests.http.test_pages import sign_in
 
 
 def _make(sessions: sessionmaker[Session], actor: str) -> str:
@@ -103,6 +104,13 @@ def test_the_service_refuses_a_revoked_key(posted: Posted) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         bearer = {"Authorization": f"Bearer {key}"}
         assert client.get("/orders/SO-1001", headers=bearer).status_code == 200
+        # A person signed in to the page with the same key (a session cookie holding no key).
+        with stack.client() as signing_in:
+            sign_in(signing_in, key)
+            session_cookie = signing_in.cookies["docpost_session"]
+        with stack.client(cookies={"docpost_session": session_cookie}) as browser:
+            # Negative control: the session is signed in before the revocation.
+            assert browser.get("/").status_code == 200
 
         listed = run_cli(
             "docpost.pipeline.entrypoints.cli.serve",
@@ -130,8 +138,9 @@ def test_the_service_refuses_a_revoked_key(posted: Posted) -> None:
             headers=bearer,
             json={"request_id": "revoked-1", "kind": "confirm_order", "payload": {"order": "X"}},
         )
-        with stack.client(cookies={"docpost_key": key}) as browser:
+        with stack.client(cookies={"docpost_session": session_cookie}) as browser:
             page = browser.get("/")
+            download = browser.get("/office/documents/1")
         # Negative control: the actor's other key is still taken.
         other = client.get(
             "/orders/SO-1001", headers={"Authorization": f"Bearer {stack.keys['erp']}"}
@@ -145,5 +154,7 @@ def test_the_service_refuses_a_revoked_key(posted: Posted) -> None:
             "(`docpost actor-key ACTOR`)",
             "details": {},
         }
+    # The session of a revoked key ends at once (its key is looked up on every request).
     assert page.status_code == 401 and "Sign in with your API key." in page.text
+    assert download.status_code == 401
     assert other.status_code == 200

@@ -16,6 +16,7 @@ import pytest
 from docpost.pipeline.contract import parse_request
 from docpost.pipeline.errors import Rejection
 from tests.http.conftest import Posted, Stack, post_and_wait, wait_outcome
+from tests.http.test_pages import sign_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -74,19 +75,28 @@ class Send:
 @dataclass(frozen=True)
 class Caller:
     """Who calls, and how: an actor's key as Bearer, a key nobody holds, an actor's key sent
-    as Basic auth or kept in the browser's cookie, or nothing at all."""
+    as Basic auth or in the raw-key `docpost_key` cookie reads once took, a browser signed in
+    to the page (its session cookie), or nothing at all."""
 
     name: str
     actor: str | None = None
     authorization: str | None = None
     basic: str | None = None
     cookie: str | None = None
+    page_session: str | None = None
 
     def client(self, stack: Stack) -> httpx.Client:
         if self.basic is not None:
             return stack.client(auth=(self.basic, stack.keys[self.basic]))
         if self.cookie is not None:
             return stack.client(cookies={"docpost_key": stack.keys[self.cookie]})
+        if self.page_session is not None:
+            with stack.client() as browser:
+                sign_in(browser, stack.keys[self.page_session])
+                # Signed in (so a refusal below is the API's): the page answers the session.
+                assert browser.get("/").status_code == 200
+                cookie = browser.cookies["docpost_session"]
+            return stack.client(cookies={"docpost_session": cookie})
         return stack.client(self.actor)
 
     @property
@@ -185,9 +195,12 @@ ACCESS: list[tuple[Read | Send, Caller, Allowed | Refused]] = [
     *((Read("/orders/SO-1001"), caller, INVALID) for caller in UNKNOWN_KEYS),
     *((Send("http-401"), caller, INVALID) for caller in UNKNOWN_KEYS),
     (Read("/orders/SO-1001"), Caller("erp by Basic auth", basic="erp"), MISSING),
-    # The cookie works for reads only: a page elsewhere cannot make a browser post.
-    (Read("/orders/SO-1001"), Caller("erp's browser cookie", cookie="erp"), Allowed()),
-    (Send("http-cookie-post"), Caller("erp's browser cookie", cookie="erp"), MISSING),
+    # The JSON API takes Bearer only: no key in a cookie (the raw-key cookie reads once took
+    # is refused), nor the page's session cookie (it serves the page's own routes).
+    (Read("/orders/SO-1001"), Caller("erp's key in a docpost_key cookie", cookie="erp"), MISSING),
+    (Send("http-cookie-post"), Caller("erp's key in a docpost_key cookie", cookie="erp"), MISSING),
+    (Read("/orders/SO-1001"), Caller("erp's page session", page_session="erp"), MISSING),
+    (Read("/documents/1"), Caller("erp's page session", page_session="erp"), MISSING),
     (Send("http-anonymous"), ANONYMOUS, MISSING),
     # Each kind needs its duty (M5), checked before anything is queued.
     needs("auditor", "post_packing_slip", {"order": "SO-1001"}, "post_sales_documents"),

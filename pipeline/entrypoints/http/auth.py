@@ -2,12 +2,13 @@
 
 How callers authenticate:
 
-- API clients send `Authorization: Bearer <key>` on every call.
+- API clients send `Authorization: Bearer <key>` on every call, reads and posts alike; the
+  JSON API takes nothing else (no cookie: a browser sends cookies by itself, and a key must
+  never live in one).
 - People in a browser sign in once with the form at `/` (a POST from the page itself; never
-  a key in the address, see pipeline.entrypoints.http.pages): the key is kept in an HttpOnly,
-  SameSite=Lax cookie, and the PDF links then work with that cookie. The cookie is honoured
-  on GET (and HEAD) only, never on POST /requests: a cookie that a browser sends by itself
-  cannot post anything (no CSRF).
+  a key in the address, see pipeline.entrypoints.http.pages). They then hold a signed session
+  cookie that holds no key (pipeline.entrypoints.http.session), honoured by the page's own
+  routes only, document downloads included (`/office/documents/{id}`).
 
 What a key may do (DOMAIN.md M5, checked again by the pipeline itself):
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +41,6 @@ from docpost.schema import Actor, ApiKey
 from docpost.schema.types import utcnow
 
 KEY_PREFIX = "dpk_"
-COOKIE_NAME = "docpost_key"
 # Longest key accepted before hashing: ours are 47 characters; this only bounds the work.
 MAX_KEY_LENGTH = 200
 
@@ -154,11 +154,6 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="An API key made with `docpost actor-key ACTOR`.",
 )
-_cookie = APIKeyCookie(
-    name=COOKIE_NAME,
-    auto_error=False,
-    description="Set by the sign-in form at `/` in a browser; honoured on GET only.",
-)
 
 
 def sessions_of(request: Request) -> sessionmaker[Session]:
@@ -213,30 +208,18 @@ def bearer_caller(
     sessions: Sessions,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The caller of a call that changes something: Bearer only."""
+    """The caller of any JSON API call, a read or a post: Bearer only. (The raw-key
+    `docpost_key` cookie that reads once took is gone: nothing sets it since the page's
+    session cookie, and a key must never live in a cookie.)"""
     return _authenticate(sessions, credentials.credentials if credentials else None)
 
 
-def reading_caller(
-    request: Request,
-    sessions: Sessions,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
-) -> Caller:
-    """The caller of a read: Bearer, or the browser's cookie (GET and HEAD only)."""
-    if credentials is not None:
-        return _authenticate(sessions, credentials.credentials)
-    if request.method in ("GET", "HEAD"):
-        return _authenticate(sessions, cookie)
-    raise _MISSING
-
-
-def reader(caller: Annotated[Caller, Depends(reading_caller)]) -> Caller:
+def reader(caller: Annotated[Caller, Depends(bearer_caller)]) -> Caller:
     """A caller allowed to read sales data."""
     caller.require(READ_DUTY, "read orders, journals, documents or traces")
     return caller
 
 
 Poster = Annotated[Caller, Depends(bearer_caller)]
-AnyReader = Annotated[Caller, Depends(reading_caller)]
+AnyReader = Annotated[Caller, Depends(bearer_caller)]
 SalesReader = Annotated[Caller, Depends(reader)]
