@@ -419,3 +419,15 @@ def test_what_is_not_a_request_is_422(posted: Posted, body: Any, message: str) -
     with posted.stack.client("erp") as erp:
         response = erp.post("/requests", content=json.dumps(body))
     assert error_of(response, 422, "request.invalid")["message"] == message
+
+
+def test_the_api_description_says_where_a_key_goes() -> None:
+    """The OpenAPI description tells what is true (issue 18): the key in the Authorization
+    header only; the page's session cookie holds no key and is not this API's."""
+    from docpost.pipeline.entrypoints.http.app import DESCRIPTION
+
+    text = " ".join(DESCRIPTION.split())
+    assert "never in a cookie" in text
+    assert "signed HttpOnly session cookie that holds no key" in text
+    assert "not by this API" in text
+    assert "the key is kept in" not in text  # what it said while a cookie held the key

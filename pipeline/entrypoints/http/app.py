@@ -36,9 +36,14 @@ The docpost sales document posting pipeline over HTTP.
 
 **Authentication.** API clients send `Authorization: Bearer <key>`; a key belongs to one actor
 and is made with `docpost actor-key ACTOR`. The request's actor is always the key's: leave
-`actor` out of a request, or give that same actor. People sign in once with the form at `/`
-(never with a key in the address); the key is kept in an HttpOnly cookie that works for
-reads (GET) only. A revoked key (`docpost actor-key --revoke`) is refused (401).
+`actor` out of a request, or give that same actor. This API takes the key in that header
+only, never in a cookie. People sign in once with the form at `/` (never with a key in the
+address); the browser then holds a signed HttpOnly session cookie that holds no key, honoured
+by the back-office pages (and their document downloads) only, not by this API. A revoked key
+(`docpost actor-key --revoke`) is refused (401), and the page sessions made with it end.
+
+**Lists** come a page at a time: `GET /documents?after=<last id>&limit=` (oldest first, 100
+by default, at most 1000); `next` (and the `Link` header, rel="next") is the next page.
 
 **Duties (M5).** Posting kinds need `post_sales_documents`, `change_serial` needs
 `correct_serial_numbers`; reading orders, journals, documents and traces needs
