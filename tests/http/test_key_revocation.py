@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from docpost.pipeline.entrypoints.cli.output import readable_time
 from docpost.pipeline.entrypoints.cli.serve import main
 from docpost.pipeline.entrypoints.http.auth import caller_for_key, create_key
 from tests.http.conftest import Posted, run_cli
@@ -65,8 +66,9 @@ def test_revoke_refuses_the_key_and_says_so(
 
     assert main(["actor-key", "--revoke", "1"]) == 0  # again: nothing changes
     assert capsys.readouterr().out.strip() == (
-        f"API key 1 ({erp[:12]}...) of erp was already revoked at {revoked_at}"
+        f"API key 1 ({erp[:12]}...) of erp was already revoked at {readable_time(revoked_at)}"
     )
+    assert readable_time(revoked_at).endswith(" UTC")  # people's time, not ISO 8601
 
 
 def test_revoke_an_unknown_key_fails(

@@ -152,11 +152,16 @@ def _usage(args: argparse.Namespace, message: str) -> int:
 
 
 def _list_keys(args: argparse.Namespace) -> int:
+    from docpost.pipeline.entrypoints.cli.output import readable_time
     from docpost.pipeline.entrypoints.cli.render_text import table
-    from docpost.pipeline.entrypoints.http.auth import list_keys
+    from docpost.pipeline.entrypoints.http.auth import UnknownActor, list_keys
 
-    with sessions(migrate=True)() as session:
-        keys = list_keys(session, args.actor)
+    try:
+        with sessions(migrate=True)() as session:
+            keys = list_keys(session, args.actor)
+    except UnknownActor as exc:
+        # A lookup that finds nothing exits 1 (CONTRACT.md), as `trace UNKNOWN` does.
+        return _refused(args, "actor.unknown", str(exc))
     if args.json:
         print(json.dumps({"keys": keys}))
     elif not keys:
@@ -170,8 +175,8 @@ def _list_keys(args: argparse.Namespace) -> int:
                         str(k["id"]),
                         k["actor"],
                         k["prefix"] + "...",
-                        k["created_at"],
-                        k["revoked_at"] or "",
+                        readable_time(k["created_at"]),
+                        readable_time(k["revoked_at"]) or "",
                     ]
                     for k in keys
                 ],
@@ -181,6 +186,7 @@ def _list_keys(args: argparse.Namespace) -> int:
 
 
 def _revoke_key(args: argparse.Namespace) -> int:
+    from docpost.pipeline.entrypoints.cli.output import readable_time
     from docpost.pipeline.entrypoints.http.auth import UnknownKey, revoke_key
 
     try:
@@ -195,7 +201,7 @@ def _revoke_key(args: argparse.Namespace) -> int:
     else:
         print(
             f"API key {key['id']} ({key['prefix']}...) of {key['actor']} was already revoked "
-            f"at {key['revoked_at']}"
+            f"at {readable_time(key['revoked_at'])}"
         )
     return EXIT_OK
 

@@ -77,9 +77,12 @@ class UnknownKey(LookupError):
 
 def list_keys(session: Session, actor: str | None = None) -> list[dict[str, Any]]:
     """The keys made, oldest first, as plain dicts: id, actor, prefix, created_at and
-    revoked_at (None while valid). Never the key: it is not stored."""
+    revoked_at (None while valid). Never the key: it is not stored. UnknownActor when
+    `actor` is given and does not exist (an actor without keys lists none)."""
     query = select(ApiKey).order_by(ApiKey.id)
     if actor is not None:
+        if session.get(Actor, actor) is None:
+            raise UnknownActor(f"actor {actor!r} does not exist; no keys can be listed for it")
         query = query.where(ApiKey.actor == actor)
     return [_key_row(k) for k in session.scalars(query)]
 
