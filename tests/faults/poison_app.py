@@ -9,6 +9,7 @@ pipeline.runner.execute.run_request is wrapped here when the worker starts, befo
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from celery.signals import worker_init
@@ -30,8 +31,12 @@ def _deadly_run_request(raw: Any, sessions: Any, **options: Any) -> Any:
 
 @worker_init.connect
 def _poison_this_worker(**_: Any) -> None:
-    # In the worker only (its pool processes fork after this): the test process imports this
-    # module for POISON_PREFIX and must keep the real run_request.
+    # In the worker started as this app only (its pool processes fork after this). The test
+    # process imports this module for POISON_PREFIX and must keep the real run_request, and
+    # an embedded worker started inside it later sends worker_init too: poisoned there, a
+    # later test's request named poison-... ended the whole pytest run with exit 1.
+    if __name__ not in sys.argv:  # `celery -A tests.faults.poison_app worker`
+        return
     request_task.run_request = _deadly_run_request  # type: ignore[assignment]
 
 

@@ -70,3 +70,16 @@ def test_a_request_that_kills_its_worker_ends_failed_after_its_attempts(
     assert result.statuses == {"failed": 1, "succeeded": len(healthy)}
     assert_clean(result, journals=2 * len(healthy))
     assert worker.alive() and worker.pid == pid and worker.ping()
+
+
+def test_the_poison_stays_out_of_a_worker_started_in_the_test_process() -> None:
+    """The poison worker's hook runs on worker_init, which an embedded worker started inside
+    the test process sends too. There it must leave run_request alone: poisoned, a later test's
+    request named poison-... ended the whole pytest run with exit 1 and no summary."""
+    from celery.signals import worker_init
+
+    import docpost.tasks.execute as request_task
+
+    before = request_task.run_request
+    worker_init.send(sender=None)
+    assert request_task.run_request is before
