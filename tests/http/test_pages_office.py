@@ -160,6 +160,7 @@ def test_the_trace_says_the_warranty_S11_S15(office: Office, app_client: TestCli
     assert page.status_code == 200
     warranty = page.text.split('id="warranty"')[1].split("</div>")[0]
     assert '<span class="ok">valid</span>' in warranty and until in warranty
+    assert f'<span class="ok">valid</span> (valid until {until})' in warranty  # as a sentence
     for text in ("NO-1001 Bergen Matsenter AS", 'href="/office/journals/INV-000001"'):
         assert text in page.text
     after = app_client.get(f"/office/trace/{SERIAL}", params={"on": "2099-01-01"})
