@@ -289,3 +289,31 @@ def test_m5_the_ledger_and_schedules_need_a_key_and_the_read_duty(
     }
     assert reader.status_code == 200
     assert (cookie.status_code, cookie.json()["error"]["code"]) == (401, "auth.missing")
+
+
+@pytest.mark.parametrize(
+    ("misspelt", "unknown", "takes", "right"),
+    [
+        ("/ledger?limt=5", "limt", "account, from, to, voucher", "/ledger?from=2026-01-01"),
+        ("/documents?lmit=2", "lmit", "after, journal, limit", "/documents?limit=2"),
+        (
+            "/revenue-schedules?remaning=1",
+            "remaning",
+            "remaining",
+            "/revenue-schedules?remaining=1",
+        ),
+    ],
+)
+def test_an_unknown_query_parameter_is_refused_by_name(
+    client: TestClient, misspelt: str, unknown: str, takes: str, right: str
+) -> None:
+    """A misspelt query parameter is refused (422) instead of silently answering with the
+    default, naming it and what the call takes. Negative controls: the same call spelt right
+    answers 200; /health is not held to it."""
+    answer = client.get(misspelt)
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"] == (
+        f"invalid call: unknown query parameter(s) {unknown!r}; this call takes: {takes}"
+    )
+    assert client.get(right).status_code == 200
+    assert client.get("/health?probe=1").status_code in (200, 503)

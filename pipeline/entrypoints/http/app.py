@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +28,7 @@ from docpost.pipeline.entrypoints.http import (
     routes_read,
     routes_requests,
 )
-from docpost.pipeline.entrypoints.http.errors import install_error_handlers
+from docpost.pipeline.entrypoints.http.errors import install_error_handlers, known_query_only
 from docpost.pipeline.entrypoints.http.schemas import operation_id, request_body_schema
 
 DESCRIPTION = """\
@@ -93,15 +93,11 @@ def create_app(
     app.state.sessions = sessions or session_factory(settings.database_url)
     app.state.embedded_worker = False
     install_error_handlers(app)
-    for module in (
-        routes_requests,
-        routes_read,
-        routes_documents,
-        routes_ledger,
-        health,
-        routes_metrics,
-        pages,
-    ):
+    for module in (routes_requests, routes_read, routes_documents, routes_ledger):
+        # The JSON API refuses query parameters an operation does not take (a misspelt one
+        # would silently get the default); health, metrics and the pages ignore them.
+        app.include_router(module.router, dependencies=[Depends(known_query_only)])
+    for module in (health, routes_metrics, pages):
         app.include_router(module.router)
     routes_pages.add_to(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

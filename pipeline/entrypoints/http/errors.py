@@ -10,8 +10,10 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from docpost.pipeline.errors import Rejection
@@ -40,6 +42,36 @@ class ApiError(Rejection):
 
 def not_found(message: str) -> ApiError:
     return ApiError(404, "not_found", message)
+
+
+def known_query_only(request: Request) -> None:
+    """A JSON API call names only the query parameters its operation declares. FastAPI
+    ignores any other silently, so a misspelt `?limt=5` would quietly answer with the default
+    page: refused instead, 422 naming the unknown ones and what the call takes."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params.keys()) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "none"
+        raise ApiError(
+            422,
+            "request.invalid",
+            f"invalid call: unknown query parameter(s) {', '.join(map(repr, unknown))}; "
+            f"this call takes: {takes}",
+            problems=[
+                {"field": f"query.{name}", "message": "unknown query parameter"} for name in unknown
+            ],
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters an operation takes, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 def error_response(
