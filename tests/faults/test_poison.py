@@ -78,8 +78,11 @@ def test_the_poison_stays_out_of_a_worker_started_in_the_test_process() -> None:
     request named poison-... ended the whole pytest run with exit 1 and no summary."""
     from celery.signals import worker_init
 
+    import docpost.pipeline.runner.execute as runner
     import docpost.tasks.execute as request_task
+    import tests.integration.slow_app  # noqa: F401  (its hook too: the time-limit test's app)
 
-    before = request_task.run_request
+    before, services = request_task.run_request, dict(runner.SERVICES)
     worker_init.send(sender=None)
     assert request_task.run_request is before
+    assert dict(runner.SERVICES) == services

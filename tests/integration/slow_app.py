@@ -8,6 +8,7 @@ pipeline.runner.execute is wrapped here when the worker starts, before it forks 
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -29,7 +30,11 @@ def _slow_confirm_order(uow: Any, cmd: Any) -> Any:
 
 @worker_init.connect
 def _slow_down_this_worker(**_: Any) -> None:
-    # In the worker only: the test process imports this module for SLOW_PREFIX.
+    # In the worker started as this app only. The test process imports this module for
+    # SLOW_PREFIX, and an embedded worker started inside it later sends worker_init too:
+    # wrapped there, the service table stayed changed for every later test of the run.
+    if __name__ not in sys.argv:  # `celery -A tests.integration.slow_app worker`
+        return
     docpost.pipeline.runner.execute.SERVICES["confirm_order"] = _slow_confirm_order
 
 
