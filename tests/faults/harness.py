@@ -655,7 +655,8 @@ def assert_clean(result: Audit, journals: int | None = None) -> None:
     assert set(result.documents) == {"rendered"}, result
     if journals is not None:
         assert result.journals == journals, result
-        assert result.documents["rendered"] == journals, result
+        # A PDF per journal, and each confirmation's picking list beside its own (D2).
+        assert result.documents["rendered"] == journals + result.numbers.get("CONF", 0), result
 
 
 # --- request mixes -----------------------------------------------------------------------------
