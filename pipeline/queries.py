@@ -426,6 +426,24 @@ def period_asked(
     return first_day, last_day
 
 
+def no_ledger_entries(voucher: str | None, account: str | None, period: Period | None) -> str:
+    """Why a ledger narrowed to a voucher or account is empty, as `docpost ledger` and
+    `GET /ledger` both say it: "no ledger entries of voucher 'VOU-9' from 2026-01-01"."""
+    asked = " and ".join(
+        f"{what} {value!r}"
+        for what, value in (("voucher", voucher), ("account", account))
+        if value is not None
+    )
+    first, last = period if period is not None else (None, None)
+    if first and last:
+        within = f" from {first.isoformat()} to {last.isoformat()}"
+    elif first:
+        within = f" from {first.isoformat()}"
+    else:
+        within = f" up to {last.isoformat()}" if last else ""
+    return f"no ledger entries of {asked}{within}"
+
+
 def _period_end(name: str, text: str | None) -> dt.date | None:
     if text is None:
         return None

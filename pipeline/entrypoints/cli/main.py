@@ -413,22 +413,7 @@ def _ledger(
     found = queries.ledger(session, args.voucher, args.account, period)
     if found["entries"] or (args.voucher is None and args.account is None):
         return found
-    asked = " and ".join(
-        f"{what} {value!r}"
-        for what, value in (("voucher", args.voucher), ("account", args.account))
-        if value is not None
-    )
-    within = _period_words(found.get("period") or {})
-    raise queries.NotFound(f"no ledger entries of {asked}{within}")
-
-
-def _period_words(period: dict[str, Any]) -> str:
-    first, last = period.get("from"), period.get("to")
-    if first and last:
-        return f" from {first} to {last}"
-    if first:
-        return f" from {first}"
-    return f" up to {last}" if last else ""
+    raise queries.NotFound(queries.no_ledger_entries(args.voucher, args.account, period))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def get_ledger(
     with sessions() as session:
         ledger = queries.ledger(session, voucher, account, period)
     if not ledger["entries"] and (voucher is not None or account is not None):
-        raise not_found(f"no ledger entries of {_asked(voucher, account)}{_within(period)}")
+        raise not_found(queries.no_ledger_entries(voucher, account, period))
     return JSONResponse(ledger)
 
 
@@ -73,23 +73,6 @@ def _invalid(field: str, message: str) -> ApiError:
         f"invalid call: {field}: {message}",
         problems=[{"field": field, "message": message}],
     )
-
-
-def _asked(voucher: str | None, account: str | None) -> str:
-    return " and ".join(
-        f"{what} {value!r}"
-        for what, value in (("voucher", voucher), ("account", account))
-        if value is not None
-    )
-
-
-def _within(period: queries.Period | None) -> str:
-    first, last = period if period is not None else (None, None)
-    if first and last:
-        return f" from {first.isoformat()} to {last.isoformat()}"
-    if first:
-        return f" from {first.isoformat()}"
-    return f" up to {last.isoformat()}" if last else ""
 
 
 def schedule_link(invoice: str) -> str:
