@@ -112,6 +112,11 @@ def test_a_person_signs_in_and_downloads_a_pdf(posted: Posted, browser: Any) -> 
 
     # Posted, then redirected to the page itself: the key never was in the address.
     WebDriverWait(browser, DOWNLOAD_SECONDS).until(ec.url_to_be(f"{base}/"))
+    # The address changes before the new page's body exists: wait for the page, not the URL
+    # (looking at once failed in CI with "no such element: body").
+    WebDriverWait(browser, DOWNLOAD_SECONDS).until(
+        ec.text_to_be_present_in_element((By.TAG_NAME, "body"), "Signed in as erp")
+    )
     assert "Signed in as erp" in browser.find_element(By.TAG_NAME, "body").text
     # HttpOnly: the page's scripts cannot read the key.
     assert browser.execute_script("return document.cookie") == ""
