@@ -20,7 +20,13 @@ Sections, each printing its figures as it goes (progress on stderr):
    slips, invoices/s (each invoice: 2 VAT groups, due date, KID, output VAT per code); and the
    no-tax peer over as many orders
 5. PDF speed against plain WeasyPrint
-6. scaling: posting with tax on 1 worker process (2 processes: section 2)
+6. scaling: posting with tax on 1 worker process (2 processes: section 2); and invoices of the
+   tax scenario (post_invoice, one per order with a posted packing slip) on 1, 2, 4 and 8
+   worker processes, invoices/s, with the number series' row lock timed inside the workers
+   (bench.lock_probe): its hold per invoice (median, p95), the wait for it, the series'
+   utilisation (hold time x rate; 1.0: the series is the ceiling) and the model's ceilings
+   (one series ~ 1 / hold; the database's CPU per invoice) (bench.scaling). The machine's
+   2 cores: 4 and 8 processes oversubscribe them, which shows the plateau
    ordering: the cost of per-order ordering, the same postings as independent orders, as
    chains of 5 per order and as one order's chain, side by side (bench.ordering)
 7. memory of a render worker over N renders; SQL statements per posting: the USMF packing
@@ -88,12 +94,17 @@ class Sizes:
     pdf_runs: int
     pdf_long_runs: int
     renders: int
+    scaling_invoices: int  # per run of bench.scaling, 4 runs (1, 2, 4, 8 processes)
 
 
-QUICK = Sizes(floor_tasks=2_000, requests=120, orders=200, pdf_runs=5, pdf_long_runs=1, renders=100)
+QUICK = Sizes(
+    floor_tasks=2_000, requests=120, orders=200, pdf_runs=5, pdf_long_runs=1, renders=100,
+    scaling_invoices=60,
+)  # fmt: skip
 DEFAULT = Sizes(
-    floor_tasks=10_000, requests=1_000, orders=2_000, pdf_runs=20, pdf_long_runs=5, renders=1_000
-)
+    floor_tasks=10_000, requests=1_000, orders=2_000, pdf_runs=20, pdf_long_runs=5, renders=1_000,
+    scaling_invoices=400,
+)  # fmt: skip
 
 
 def progress(message: str) -> None:
@@ -134,7 +145,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bench import db_floor, memory, ordering, pdf, sql_count, tax_cost, throughput
+    from bench import db_floor, memory, ordering, pdf, scaling, sql_count, tax_cost, throughput
     from bench.common import Database, private_database
     from bench.scenarios import NO_TAX, SCENARIOS, TAX, TAX_VAT_GROUPS
     from bench.workers import Broker, configure_client
@@ -236,14 +247,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             if "scaling" in wanted:
 
-                def scaling() -> dict[str, Any]:
+                def scaling_section() -> dict[str, Any]:
                     progress(f"scaling: {requests} packing slips with tax on 1 process")
                     one = throughput.posting(
                         database("tax"), broker, requests, 1, label="single", scenario="tax"
                     )
-                    return {"posting_rps_1_process": one["rps"]}
+                    broker.purge(DOCUMENTS)  # their renders: not measured
+                    progress(
+                        f"scaling: {sizes.scaling_invoices} invoices with tax on each of "
+                        f"{', '.join(map(str, scaling.PROCESSES))} processes"
+                    )
+                    out = {"posting_rps_1_process": one["rps"]}
+                    return out | scaling.measure(database("tax"), broker, sizes.scaling_invoices)
 
-                section("scaling", scaling)
+                section("scaling", scaling_section)
             if "sql" in wanted:
 
                 def sql() -> dict[str, Any]:
@@ -358,6 +375,11 @@ def derive(f: dict[str, Any]) -> None:
         f["posting_ratio_to_queue_ceiling"] = round(f["posting_rps"] / f["queue_ceiling_tps"], 3)
     if "posting_rps" in f and "posting_rps_1_process" in f:
         f["scaling_2_over_1"] = round(f["posting_rps"] / f["posting_rps_1_process"], 2)
+    if "scaling_series_ceiling_per_s" in f and "db_floor_tps" in f:
+        # the raw-SQL floor (a packing slip's writes, USMF) in ceilings of one invoice series
+        f["scaling_db_floor_in_series"] = round(
+            f["db_floor_tps"] / f["scaling_series_ceiling_per_s"], 1
+        )
     if "posting_worker_cpu_ms" in f and "queue_floor_worker_cpu_ms" in f:
         cpus = f.get("machine", {}).get("cpus") or 2
         per_posting = f["posting_worker_cpu_ms"] + f["posting_db_cpu_ms"]
@@ -413,6 +435,13 @@ def _cpu(f: dict[str, Any], worker: str, database: str) -> str:
     if worker not in f:
         return "-"
     return f"{f[worker]} + {f[database]} ms"
+
+
+def _per_processes(f: dict[str, Any], key: str, unit: str = "") -> str:
+    """`key`_1 / _2 / _4 / _8 of bench.scaling, one value per number of processes run."""
+    processes = f.get("scaling_processes") or []
+    values = [str(f.get(f"{key}_{p}", "-")) for p in processes]
+    return " / ".join(values) + unit if values else "-"
 
 
 def _check(ok: bool | None) -> str:
@@ -507,6 +536,25 @@ def table(f: dict[str, Any]) -> str:
          None if "einvoice_fatal" not in f else f["einvoice_fatal"] == 0)),
         ("6", "posting on 1 process", _value(f, "posting_rps_1_process", " req/s"),
          _value(f, "scaling_2_over_1", " x (2 processes / 1)"), "", "-"),
+        ("6", f"invoices with tax on {' / '.join(map(str, get('scaling_processes') or [])) or '-'}"
+         f" processes ({get('scaling_requests') or '-'} each)",
+         _per_processes(f, "scaling_invoices_per_s", " inv/s"),
+         "best " + _value(f, "scaling_best_over_1", " x (1 process)"), "", "-"),
+        ("6", "  series lock hold per invoice, median", _per_processes(
+         f, "scaling_lock_hold_median_ms", " ms"), "p95 " + _per_processes(
+         f, "scaling_lock_hold_p95_ms", " ms"), "", "-"),
+        ("6", "  wait for the series lock, median", _per_processes(
+         f, "scaling_lock_wait_median_ms", " ms"), "p95 " + _per_processes(
+         f, "scaling_lock_wait_p95_ms", " ms"), "", "-"),
+        ("6", "  series utilisation (hold time x rate)", _per_processes(
+         f, "scaling_series_utilisation"), "1.0 = the series is the ceiling", "", "-"),
+        ("6", "  CPU per invoice: worker + PostgreSQL", _per_processes(
+         f, "scaling_worker_cpu_ms") + " + " + _per_processes(f, "scaling_db_cpu_ms", " ms"),
+         "", "", "-"),
+        ("6", "  one series' ceiling (1 / mean hold, 1 process)", _value(
+         f, "scaling_series_ceiling_per_s", " inv/s"), "database CPU bound " + _value(
+         f, "scaling_db_cpu_bound_per_s", " inv/s = ") + _value(
+         f, "scaling_series_per_database", " series"), "", "-"),
         ("7", f"render worker peak RSS ({get('render_renders') or '-'} renders)",
          _value(f, "render_rss_peak_mb", " MB"),
          _value(f, "render_rss_growth_second_half_mb", " MB growth, 2nd half"), "", "-"),

@@ -135,13 +135,17 @@ def running_worker(
     name: str = "bench",
     extra: Sequence[str] = (),
     profile: Path | None = None,
+    includes: Sequence[str] = (),
 ) -> Iterator[tuple[Worker, float]]:
     """A started worker and the wall-clock time (time.time()) it reported itself ready.
+
+    `includes`: bench modules loaded into the worker besides bench.noop (which notes it ready),
+    e.g. bench.lock_probe.
 
     `profile`: sample the worker and its pool processes with py-spy (`pip install py-spy`)
     while the block runs, writing collapsed stacks there (bench.profile summarises them)."""
     broker.reset_marks()
-    includes = ["bench.noop"]
+    includes = ["bench.noop", *(m for m in includes if m != "bench.noop")]
     env = {**env, **broker.env()}
     worker = Worker(env, queues, concurrency, name, extra, includes)
     spy: subprocess.Popen[bytes] | None = None
