@@ -20,6 +20,10 @@ Sections, each printing its figures as it goes (progress on stderr):
    slips, invoices/s (each invoice: 2 VAT groups, due date, KID, output VAT per code); and the
    no-tax peer over as many orders
 5. PDF speed against plain WeasyPrint
+p. PDF peers: docpost's render beside warm headless Chromium (CDP printToPDF) and wkhtmltopdf
+   on the same HTML, stylesheet and fonts, one-page and 200-line invoices, CPU ms per document
+   (medians, taking turns) and docpost / peer ratios; an absent peer is shown as absent
+   (bench.peers; keys prefixed peers_)
 6. scaling: posting with tax on 1 worker process (2 processes: section 2); and invoices of the
    tax scenario (post_invoice, one per order with a posted packing slip) on 1, 2, 4 and 8
    worker processes, invoices/s, with the number series' row lock timed inside the workers
@@ -73,7 +77,7 @@ from typing import Any
 
 SECTIONS = (
     "floor", "posting", "ordering", "db_floor", "bulk", "pdf", "scaling", "memory", "sql",
-    "serials", "recovery", "no_tax", "tax_cost", "einvoice",
+    "serials", "recovery", "no_tax", "tax_cost", "einvoice", "peers",
 )  # fmt: skip
 
 # The idle recovery sweep may take at most this share of its interval (beat runs it every
@@ -95,15 +99,17 @@ class Sizes:
     pdf_long_runs: int
     renders: int
     scaling_invoices: int  # per run of bench.scaling, 4 runs (1, 2, 4, 8 processes)
+    peer_runs: int  # bench.peers: one-page runs per renderer
+    peer_long_runs: int  # and 200-line runs
 
 
 QUICK = Sizes(
     floor_tasks=2_000, requests=120, orders=200, pdf_runs=5, pdf_long_runs=1, renders=100,
-    scaling_invoices=60,
+    scaling_invoices=60, peer_runs=5, peer_long_runs=2,
 )  # fmt: skip
 DEFAULT = Sizes(
     floor_tasks=10_000, requests=1_000, orders=2_000, pdf_runs=20, pdf_long_runs=5, renders=1_000,
-    scaling_invoices=400,
+    scaling_invoices=400, peer_runs=10, peer_long_runs=3,
 )  # fmt: skip
 
 
@@ -346,6 +352,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         broker.close()
     if "pdf" in wanted:
         section("pdf", lambda: pdf.measure(sizes.pdf_runs, sizes.pdf_long_runs))
+    if "peers" in wanted:
+        from bench import peers
+
+        progress(
+            f"peers: {sizes.peer_runs} one-page and {sizes.peer_long_runs} 200-line renders each "
+            "by docpost, Chromium and wkhtmltopdf, taking turns"
+        )
+        section(
+            "peers",
+            lambda: {
+                f"peers_{key}": value
+                for key, value in peers.measure(sizes.peer_runs, sizes.peer_long_runs).items()
+            },
+        )
     if "memory" in wanted:
         renders = sizes.renders
         progress(f"memory: {renders} renders in a fresh process")
@@ -444,6 +464,16 @@ def _per_processes(f: dict[str, Any], key: str, unit: str = "") -> str:
     return " / ".join(values) + unit if values else "-"
 
 
+def _peers(f: dict[str, Any], document: str, what: str) -> str:
+    """docpost / Chromium / wkhtmltopdf of bench.peers for `document` (`what`: cpu_ms,
+    ratio); a peer that was not installed shows as absent."""
+    names = ("", "chromium_", "wkhtmltopdf_") if what != "ratio" else ("chromium_", "wkhtmltopdf_")
+    keys = [f"peers_pdf_{document}_{name}{what}" for name in names]
+    if not any(key in f for key in keys):
+        return "-"
+    return " / ".join("absent" if f.get(key) is None else str(f[key]) for key in keys)
+
+
 def _check(ok: bool | None) -> str:
     return "-" if ok is None else ("yes" if ok else "NO")
 
@@ -517,6 +547,13 @@ def table(f: dict[str, Any]) -> str:
          _check(None if "pdf_speedup" not in f else f["pdf_speedup"] >= PDF_SPEEDUP_TARGET)),
         ("5", "PDF 200-line invoice", _value(f, "pdf_200_lines_ms", " ms"),
          _value(f, "pdf_200_lines_plain_ms", " ms plain"), "", "-"),
+        ("p", "PDF peers, one-page invoice: CPU docpost / Chromium / wkhtmltopdf", _peers(
+         f, "one_page", "cpu_ms") + (" ms" if "peers_pdf_one_page_cpu_ms" in f else ""),
+         "docpost / peer: " + _peers(f, "one_page", "ratio") + " x", "", "-"),
+        ("p", "PDF peers, 200-line invoice: CPU docpost / Chromium / wkhtmltopdf", _peers(
+         f, "200_lines", "cpu_ms") + (" ms" if "peers_pdf_200_lines_cpu_ms" in f else ""),
+         "docpost / peer: " + _peers(f, "200_lines", "ratio") + " x; pages " + _peers(
+         f, "200_lines", "pages"), "", "-"),
         ("e", f"e-invoice generation ({get('einvoice_documents') or '-'} documents, "
          f"{get('einvoice_credit_notes') or '-'} credit notes)", _value(f, "einvoice_generation_ms",
          " ms"), _value(f, "einvoice_generation_ratio_to_pdf", " x the PDF render; p95 ") + _value(

@@ -129,3 +129,19 @@ def test_model_and_table_show_the_scaling_figures() -> None:
     shown = table(f)
     assert "20.0 / 30.0 inv/s" in shown
     assert "0.8 / 0.8" in shown
+
+
+def test_table_shows_the_peers_section_and_an_absent_peer() -> None:
+    """`python -m bench`'s peers rows (bench.peers.measure's figures, prefixed peers_): the
+    three renderers' CPU and docpost's ratio to each; a peer not installed reads 'absent',
+    never 0 or a ratio."""
+    f: dict[str, Any] = {
+        "peers_pdf_one_page_cpu_ms": 30.0,
+        "peers_pdf_one_page_chromium_cpu_ms": 60.0,
+        "peers_pdf_one_page_wkhtmltopdf_cpu_ms": None,
+        "peers_pdf_one_page_chromium_ratio": 0.5,
+        "peers_pdf_one_page_wkhtmltopdf_ratio": None,
+    }
+    row = next(line for line in table(f).splitlines() if "one-page invoice: CPU" in line)
+    assert "30.0 / 60.0 / absent ms" in row
+    assert "0.5 / absent x" in row
