@@ -29,8 +29,10 @@ p. PDF peers: docpost's render beside warm headless Chromium (CDP printToPDF) an
    worker processes, invoices/s, with the number series' row lock timed inside the workers
    (bench.lock_probe): its hold per invoice (median, p95), the wait for it, the series'
    utilisation (hold time x rate; 1.0: the series is the ceiling) and the model's ceilings
-   (one series ~ 1 / hold; the database's CPU per invoice) (bench.scaling). The machine's
-   2 cores: 4 and 8 processes oversubscribe them, which shows the plateau
+   (one series ~ 1 / hold; the database's CPU per invoice); then as many invoices by bulk
+   invoicing on 2 processes, whose batches of 50 take their numbers at once: the lock's hold
+   per batch and per invoice (bench.scaling). The machine's 2 cores: 4 and 8 processes
+   oversubscribe them, which shows the plateau
    ordering: the cost of per-order ordering, the same postings as independent orders, as
    chains of 5 per order and as one order's chain, side by side (bench.ordering)
 7. memory of a render worker over N renders; SQL statements per posting: the USMF packing
@@ -264,7 +266,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         f"{', '.join(map(str, scaling.PROCESSES))} processes"
                     )
                     out = {"posting_rps_1_process": one["rps"]}
-                    return out | scaling.measure(database("tax"), broker, sizes.scaling_invoices)
+                    return out | scaling.measure(
+                        database("tax"), broker, sizes.scaling_invoices,
+                        bulk_orders=sizes.scaling_invoices,
+                    )  # fmt: skip
 
                 section("scaling", scaling_section)
             if "sql" in wanted:
@@ -592,6 +597,12 @@ def table(f: dict[str, Any]) -> str:
          f, "scaling_series_ceiling_per_s", " inv/s"), "database CPU bound " + _value(
          f, "scaling_db_cpu_bound_per_s", " inv/s = ") + _value(
          f, "scaling_series_per_database", " series"), "", "-"),
+        ("6", f"  the same by bulk invoicing (batches of {get('scaling_bulk_batch') or '-'}, "
+         "2 processes)", _value(f, "scaling_bulk_invoices_per_s", " inv/s"), "lock hold per batch "
+         + _value(f, "scaling_bulk_lock_hold_median_ms", " ms, per invoice ") + _value(
+         f, "scaling_bulk_lock_hold_per_invoice_ms", " ms; utilisation ") + _value(
+         f, "scaling_bulk_series_utilisation") + "; ceiling " + _value(
+         f, "scaling_bulk_series_ceiling_per_s", " inv/s"), "", "-"),
         ("7", f"render worker peak RSS ({get('render_renders') or '-'} renders)",
          _value(f, "render_rss_peak_mb", " MB"),
          _value(f, "render_rss_growth_second_half_mb", " MB growth, 2nd half"), "", "-"),

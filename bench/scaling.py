@@ -1,7 +1,7 @@
 """Scaling: invoices per second on 1, 2, 4 and 8 worker processes, and the number series'
 row lock that caps them (issue 19).
 
-    python -m bench.scaling [--requests N] [--processes 1 2 4 8] [--db-floor N]
+    python -m bench.scaling [--requests N] [--processes 1 2 4 8] [--bulk N] [--db-floor N]
 
 Each run posts N invoices of the tax scenario (bench.scenarios.TAX: two VAT groups, a due
 date, a KID, an output VAT voucher per code), one `post_invoice` request per order whose
@@ -19,6 +19,8 @@ wait for it (the UPDATE's own time). From those:
   series was locked; at 1.0 the series is the ceiling and more processes only queue on it;
 - the series ceiling ~ 1 / mean hold on one process (no one waits, no core is shared): the
   most invoices per second one series allows, whatever the workers;
+- bulk invoicing takes a batch's 50 numbers at once (--bulk N): one hold per batch, so the
+  lock's time per invoice is the batch's hold / 50;
 - several series (per legal entity, per store) do not share a row: k series ~ k x the
   ceiling, until the database's own CPU or disk is the limit (its CPU per invoice is measured
   here from the backends, and bench.db_floor's raw-SQL posting with --db-floor).
@@ -111,6 +113,54 @@ def invoices(
     }
 
 
+def bulk(
+    db: Database, broker: Broker, numbers: Sequence[str], processes: int = 2
+) -> dict[str, Any]:
+    """The same invoices by bulk invoicing (`bulk_invoice` over `numbers`): its batches of
+    BATCH (50) invoices each take their INV and VOU numbers at once (next_numbers), so one lock
+    hold serves a batch. Invoices/s from submitting the bulk request to the last invoice final,
+    and the series lock per batch and per invoice."""
+    from docpost.pipeline.services.bulk import BATCH
+    from docpost.tasks.client import Handle, fan_out_ids, submit, wait_all
+
+    clear_holds(broker.client, broker.prefix)
+    tag = uuid.uuid4().hex[:6]
+    application = f"bench-scaling-bulk-{tag}"
+    env = {"DOCPOST_DATABASE_URL": with_application_name(db.url, application), ENABLE: "1"}
+    body = request(f"bench-scaling-bulk-{tag}", "bulk_invoice", {"orders": list(numbers)})
+    with running_worker(
+        broker, env, POSTING_QUEUES, processes, "scalingbulk", includes=[PROBE]
+    ) as (worker, _):
+        cpu_at_start = worker_cpu(worker.process.pid)
+        submitted = time.time()
+        outcome = submit(body, db.sessions).wait(TIMEOUT)
+        children = [Handle(c, db.sessions) for c in fan_out_ids(outcome)]
+        _check_outcomes(list(wait_all(children, TIMEOUT)), len(numbers), "scaling bulk")
+        last = _finished_span(db, [h.request_id for h in children])
+        cpu = _cpu_per(len(numbers), worker.process.pid, cpu_at_start, db, application)
+    broker.purge(DOCUMENTS)
+    seconds = last - submitted
+    holds = [h for h in read_holds(broker.client, broker.prefix) if h.ended_at >= submitted]
+    lock = summary(holds, seconds)
+    return {
+        "scaling_bulk_processes": processes,
+        "scaling_bulk_batch": BATCH,
+        "scaling_bulk_invoices_per_s": round(len(numbers) / seconds, 1),
+        "scaling_bulk_worker_cpu_ms": cpu["worker_cpu_ms"],
+        "scaling_bulk_db_cpu_ms": cpu["db_cpu_ms"],
+        "scaling_bulk_lock_holds": lock["holds"],
+        "scaling_bulk_lock_hold_median_ms": lock.get("hold_median_ms"),
+        "scaling_bulk_lock_hold_p95_ms": lock.get("hold_p95_ms"),
+        "scaling_bulk_lock_hold_mean_ms": lock.get("hold_mean_ms"),
+        "scaling_bulk_lock_wait_median_ms": lock.get("wait_median_ms"),
+        "scaling_bulk_series_utilisation": lock.get("utilisation"),
+        # the lock's time per invoice: the batches' hold time over the invoices
+        "scaling_bulk_lock_hold_per_invoice_ms": round(
+            sum(h.hold_s for h in holds) * 1000 / len(numbers), 2
+        ),
+    }
+
+
 def figures_of(p: int, run: dict[str, Any]) -> dict[str, Any]:
     """The run on `p` processes under the keys `python -m bench` shows."""
     return {
@@ -130,11 +180,18 @@ def figures_of(p: int, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(
-    db: Database, broker: Broker, requests: int, processes: Sequence[int] = PROCESSES
+    db: Database,
+    broker: Broker,
+    requests: int,
+    processes: Sequence[int] = PROCESSES,
+    bulk_orders: int = 0,
 ) -> dict[str, Any]:
-    """Invoices on each number of processes (each run its own orders, set up first), with
-    the model's figures (model())."""
+    """Invoices on each number of processes (each run its own orders, set up first), then
+    `bulk_orders` more by bulk invoicing on 2 processes (0: none), with the model's figures
+    (model())."""
     runs = prepare(db, broker, len(processes), requests)
+    if bulk_orders:
+        (bulk_numbers,) = prepare(db, broker, 1, bulk_orders)
     out: dict[str, Any] = {"scaling_requests": requests, "scaling_processes": list(processes)}
     for p, numbers in zip(processes, runs, strict=True):
         progress(f"  scaling: {requests} invoices on {p} process{'es' if p > 1 else ''}")
@@ -145,6 +202,14 @@ def measure(
             f"utilisation {run['utilisation']}"
         )
         out |= figures_of(p, run)
+    if bulk_orders:
+        progress(f"  scaling: {bulk_orders} invoices by bulk invoicing on 2 processes")
+        out |= bulk(db, broker, bulk_numbers)
+        progress(
+            f"    {out['scaling_bulk_invoices_per_s']} inv/s, hold per batch "
+            f"{out['scaling_bulk_lock_hold_median_ms']} ms, per invoice "
+            f"{out['scaling_bulk_lock_hold_per_invoice_ms']} ms"
+        )
     out |= model(out)
     return out
 
@@ -174,6 +239,10 @@ def model(f: dict[str, Any]) -> dict[str, Any]:
         out["scaling_worker_cpu_bound_per_s"] = round(1000 * cpus / min(worker), 1)
     if db_cpu and worker:
         out["scaling_machine_cpu_bound_per_s"] = round(1000 * cpus / (min(db_cpu) + min(worker)), 1)
+    if f.get("scaling_bulk_lock_hold_per_invoice_ms"):
+        out["scaling_bulk_series_ceiling_per_s"] = round(
+            1000 / f["scaling_bulk_lock_hold_per_invoice_ms"], 1
+        )
     if "scaling_series_ceiling_per_s" in out and "scaling_db_cpu_bound_per_s" in out:
         out["scaling_series_per_database"] = round(
             out["scaling_db_cpu_bound_per_s"] / out["scaling_series_ceiling_per_s"], 1
@@ -199,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="invoices per run (200)")
     parser.add_argument("--processes", type=int, nargs="+", default=list(PROCESSES))
     parser.add_argument(
+        "--bulk", type=int, default=0, metavar="N",
+        help="also N invoices by bulk invoicing (batches of 50) on 2 processes",
+    )  # fmt: skip
+    parser.add_argument(
         "--db-floor", type=int, default=0, metavar="N",
         help="also the database floor: N raw-SQL postings on 2 processes (bench.db_floor)",
     )  # fmt: skip
@@ -215,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_client(broker.env())
     try:
         with private_database(SCENARIOS["tax"].catalog()) as db:
-            figures |= measure(db, broker, args.requests, args.processes)
+            figures |= measure(db, broker, args.requests, args.processes, args.bulk)
         if args.db_floor:
             progress(f"  database floor: {args.db_floor} raw-SQL postings on 2 processes")
             with private_database(SCENARIOS["usmf"].catalog()) as db:

@@ -19,7 +19,8 @@ from bench.lock_probe import Hold, Probe, is_series_update, percentile, series_c
 from bench.prepare import prepare_orders
 from bench.scaling import figures_of, invoice_request, model
 from bench.scenarios import tax_catalog
-from docpost.pipeline.runner.execute import execute
+from docpost.pipeline.outbox import drain_inline
+from docpost.pipeline.runner.execute import execute, run_invoice_batch
 from tests.conftest import Runner
 
 
@@ -50,6 +51,27 @@ def test_an_invoice_is_one_hold_from_its_first_series_on(
     assert hold.statements > 0  # the journal's rows are written while INV is locked
     assert hold.hold_s >= hold.commit_s >= 0 and hold.wait_s >= 0 and hold.before_s >= 0
     assert probe.rolled_back == 0
+
+
+def test_a_bulk_batch_is_one_hold_for_all_its_invoices(
+    run: Runner, db_url: str, probe: Any
+) -> None:
+    """Bulk invoicing's batch takes its invoices' INV and VOU numbers at once: three invoices,
+    one hold; the bulk request that fans them out takes no number."""
+    run.ok("upsert_catalog", tax_catalog())
+    orders = ["B-1", "B-2", "B-3"]
+    prepare_orders(db_url, orders, packing_slips=True, scenario="tax")
+    probe.holds.clear()
+    run.ok("bulk_invoice", {"orders": orders})
+    assert probe.holds == []
+
+    def batch(payload: dict[str, Any]) -> None:
+        for child in run_invoice_batch(payload["bodies"], run.sessions).outcomes:
+            assert child["status"] == "succeeded", child
+
+    drain_inline(run.sessions, {"invoice_batch": batch})
+    (hold,) = probe.holds
+    assert hold.series == ["INV", "VOU"]
 
 
 def test_no_hold_for_a_transaction_without_a_number(
@@ -118,8 +140,10 @@ def test_model_and_table_show_the_scaling_figures() -> None:
     }  # fmt: skip
     f: dict[str, Any] = {"scaling_processes": [1, 2], "scaling_requests": 10}
     f |= figures_of(1, run) | figures_of(2, run | {"invoices_per_s": 30.0})
+    f["scaling_bulk_lock_hold_per_invoice_ms"] = 2.5
     f |= model(f)
     assert f["scaling_series_ceiling_per_s"] == 20.0  # 1000 / 50 ms
+    assert f["scaling_bulk_series_ceiling_per_s"] == 400.0  # 1000 / 2.5 ms
     assert f["scaling_best_over_1"] == 1.5 and f["scaling_best_processes"] == 2
     cpus = f["scaling_db_cpu_bound_per_s"] / 100  # 1000 ms x cores / 10 ms
     assert f["scaling_series_per_database"] == round(100 * cpus / 20, 1)
