@@ -584,7 +584,8 @@ def table(f: dict[str, Any]) -> str:
          "best " + _value(f, "scaling_best_over_1", " x (1 process)"), "", "-"),
         ("6", "  series lock hold per invoice, median", _per_processes(
          f, "scaling_lock_hold_median_ms", " ms"), "p95 " + _per_processes(
-         f, "scaling_lock_hold_p95_ms", " ms"), "", "-"),
+         f, "scaling_lock_hold_p95_ms", " ms; worker CPU in it ") + _per_processes(
+         f, "scaling_lock_hold_cpu_median_ms", " ms"), "", "-"),
         ("6", "  wait for the series lock, median", _per_processes(
          f, "scaling_lock_wait_median_ms", " ms"), "p95 " + _per_processes(
          f, "scaling_lock_wait_p95_ms", " ms"), "", "-"),
@@ -594,7 +595,10 @@ def table(f: dict[str, Any]) -> str:
          f, "scaling_worker_cpu_ms") + " + " + _per_processes(f, "scaling_db_cpu_ms", " ms"),
          "", "", "-"),
         ("6", "  one series' ceiling (1 / mean hold, 1 process)", _value(
-         f, "scaling_series_ceiling_per_s", " inv/s"), "database CPU bound " + _value(
+         f, "scaling_series_ceiling_per_s", " inv/s"), "idle machine ~ " + _value(
+         f, "scaling_series_ceiling_quiet_per_s", " inv/s (1 / (CPU under lock + commit)); ")
+         + _value(f, "scaling_series_processes_bound", " processes' worth; ")
+         + "database CPU bound " + _value(
          f, "scaling_db_cpu_bound_per_s", " inv/s = ") + _value(
          f, "scaling_series_per_database", " series"), "", "-"),
         ("6", f"  the same by bulk invoicing (batches of {get('scaling_bulk_batch') or '-'}, "

@@ -12,6 +12,9 @@ every engine of the process:
 - the engine's `commit` event: the commit starts (WAL written and flushed);
 - the Session's `after_commit` event: the commit is done and the lock released: the hold ends.
 
+Beside the hold's wall time, the worker process's own CPU during it (time.process_time): on
+a shared machine the hold stretches while the holder waits for a core, its CPU much less.
+
 One `Hold` per committed transaction that took a number; none for one that took none (a
 rollback gives the lock back and is counted apart). Transactions are told apart by thread,
 as a prefork pool process runs one task at a time in one thread. Only ORM transactions end
@@ -56,6 +59,7 @@ class Hold:
     commit_s: float  # the commit itself (part of hold_s)
     before_s: float  # the transaction's begin -> the first series UPDATE sent (not locked)
     statements: int  # statements run while holding the lock (the UPDATEs excluded)
+    hold_cpu_s: float  # this process's CPU during the hold: the worker's own work under lock
     ended_at: float  # epoch seconds (time.time()) the commit was done
     pid: int = field(default_factory=os.getpid)
 
@@ -67,6 +71,7 @@ class _Open:
     series: list[str] = field(default_factory=list)
     update_started: float | None = None
     first_returned: float | None = None
+    cpu_at_first: float = 0.0
     waited: float = 0.0
     commit_started: float | None = None
     began: float | None = None
@@ -149,6 +154,7 @@ class Probe:
         opened.update_started = None
         if opened.first_returned is None:
             opened.first_returned = now
+            opened.cpu_at_first = time.process_time()
         opened.series.append(series_code(statement, parameters))
 
     def _commit(self, _conn: Any) -> None:
@@ -177,6 +183,7 @@ class Probe:
                 commit_s=now - started,
                 before_s=(opened.first_sent or now) - (opened.began or opened.first_sent or now),
                 statements=opened.statements,
+                hold_cpu_s=time.process_time() - opened.cpu_at_first,
                 ended_at=time.time(),
             )
         )
@@ -244,6 +251,7 @@ def summary(holds: Iterable[Hold], seconds: float) -> dict[str, Any]:
     wait = [h.wait_s * 1000 for h in taken]
     commit = [h.commit_s * 1000 for h in taken]
     before = [h.before_s * 1000 for h in taken]
+    hold_cpu = [h.hold_cpu_s * 1000 for h in taken]
     first = sorted({h.series[0] for h in taken if h.series})
     return {
         "holds": len(taken),
@@ -255,6 +263,8 @@ def summary(holds: Iterable[Hold], seconds: float) -> dict[str, Any]:
         "wait_p95_ms": round(percentile(wait, 0.95), 2),
         "wait_mean_ms": round(statistics.fmean(wait), 2),
         "commit_median_ms": round(statistics.median(commit), 2),
+        "hold_cpu_median_ms": round(statistics.median(hold_cpu), 2),
+        "hold_cpu_mean_ms": round(statistics.fmean(hold_cpu), 2),
         "before_median_ms": round(statistics.median(before), 2),
         "statements_median": statistics.median(h.statements for h in taken),
         "utilisation": round(sum(hold) / 1000 / seconds, 3) if seconds > 0 else None,

@@ -158,6 +158,9 @@ def bulk(
         "scaling_bulk_lock_hold_per_invoice_ms": round(
             sum(h.hold_s for h in holds) * 1000 / len(numbers), 2
         ),
+        "scaling_bulk_lock_hold_cpu_per_invoice_ms": round(
+            sum(h.hold_cpu_s for h in holds) * 1000 / len(numbers), 2
+        ),
     }
 
 
@@ -171,6 +174,8 @@ def figures_of(p: int, run: dict[str, Any]) -> dict[str, Any]:
         f"scaling_lock_wait_median_ms_{p}": run["wait_median_ms"],
         f"scaling_lock_wait_p95_ms_{p}": run["wait_p95_ms"],
         f"scaling_lock_commit_median_ms_{p}": run["commit_median_ms"],
+        f"scaling_lock_hold_cpu_median_ms_{p}": run["hold_cpu_median_ms"],
+        f"scaling_lock_hold_cpu_mean_ms_{p}": run["hold_cpu_mean_ms"],
         f"scaling_before_lock_median_ms_{p}": run["before_median_ms"],
         f"scaling_statements_under_lock_{p}": run["statements_median"],
         f"scaling_series_utilisation_{p}": run["utilisation"],
@@ -229,6 +234,15 @@ def model(f: dict[str, Any]) -> dict[str, Any]:
     if 1 in processes:
         hold = f["scaling_lock_hold_mean_ms_1"]
         out["scaling_series_ceiling_per_s"] = round(1000 / hold, 1)
+        # The share of one process's time the series is locked: one series carries at most
+        # 1 / that many processes' worth of invoicing, however many cores there are.
+        if f.get("scaling_series_utilisation_1"):
+            out["scaling_series_processes_bound"] = round(1 / f["scaling_series_utilisation_1"], 1)
+        # On an idle machine the hold is about the worker's CPU under the lock plus the commit
+        # (statements' round trips and PostgreSQL's own work left out: a lower bound on hold).
+        if f.get("scaling_lock_hold_cpu_mean_ms_1") is not None:
+            quiet = f["scaling_lock_hold_cpu_mean_ms_1"] + f["scaling_lock_commit_median_ms_1"]
+            out["scaling_series_ceiling_quiet_per_s"] = round(1000 / quiet, 1)
     db_cpu = [f[f"scaling_db_cpu_ms_{p}"] for p in processes if f.get(f"scaling_db_cpu_ms_{p}")]
     worker = [
         f[f"scaling_worker_cpu_ms_{p}"] for p in processes if f.get(f"scaling_worker_cpu_ms_{p}")

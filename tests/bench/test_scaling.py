@@ -50,6 +50,7 @@ def test_an_invoice_is_one_hold_from_its_first_series_on(
     assert hold.series == ["INV", "VOU"]
     assert hold.statements > 0  # the journal's rows are written while INV is locked
     assert hold.hold_s >= hold.commit_s >= 0 and hold.wait_s >= 0 and hold.before_s >= 0
+    assert hold.hold_cpu_s > 0
     assert probe.rolled_back == 0
 
 
@@ -116,7 +117,7 @@ def test_series_update_and_code_recognised() -> None:
 
 
 def hold(ms: float, series: str = "INV") -> Hold:
-    return Hold([series], ms / 1000, 0.0, 0.0, 0.0, 0, 1.0)
+    return Hold([series], ms / 1000, 0.0, 0.0, 0.0, 0, ms / 2000, 1.0)
 
 
 def test_summary_and_utilisation() -> None:
@@ -136,6 +137,7 @@ def test_model_and_table_show_the_scaling_figures() -> None:
         "invoices_per_s": 20.0, "hold_median_ms": 40.0, "hold_p95_ms": 60.0,
         "hold_mean_ms": 50.0, "wait_median_ms": 1.0, "wait_p95_ms": 2.0,
         "commit_median_ms": 1.5, "before_median_ms": 3.0, "statements_median": 20,
+        "hold_cpu_median_ms": 18.5, "hold_cpu_mean_ms": 18.5,
         "utilisation": 0.8, "worker_cpu_ms": 40.0, "db_cpu_ms": 10.0,
     }  # fmt: skip
     f: dict[str, Any] = {"scaling_processes": [1, 2], "scaling_requests": 10}
@@ -143,6 +145,8 @@ def test_model_and_table_show_the_scaling_figures() -> None:
     f["scaling_bulk_lock_hold_per_invoice_ms"] = 2.5
     f |= model(f)
     assert f["scaling_series_ceiling_per_s"] == 20.0  # 1000 / 50 ms
+    assert f["scaling_series_ceiling_quiet_per_s"] == 50.0  # 1000 / (18.5 + 1.5 ms)
+    assert f["scaling_series_processes_bound"] == 1.2  # 1 / 0.8
     assert f["scaling_bulk_series_ceiling_per_s"] == 400.0  # 1000 / 2.5 ms
     assert f["scaling_best_over_1"] == 1.5 and f["scaling_best_processes"] == 2
     cpus = f["scaling_db_cpu_bound_per_s"] / 100  # 1000 ms x cores / 10 ms
