@@ -600,7 +600,8 @@ def table(f: dict[str, Any]) -> str:
          + _value(f, "scaling_series_processes_bound", " processes' worth; ")
          + "database CPU bound " + _value(
          f, "scaling_db_cpu_bound_per_s", " inv/s = ") + _value(
-         f, "scaling_series_per_database", " series"), "", "-"),
+         f, "scaling_series_per_database", " series; a saturated series, idle machine: ") + _value(
+         f, "scaling_db_cores_per_saturated_series", " database cores"), "", "-"),
         ("6", f"  the same by bulk invoicing (batches of {get('scaling_bulk_batch') or '-'}, "
          "2 processes)", _value(f, "scaling_bulk_invoices_per_s", " inv/s"), "lock hold per batch "
          + _value(f, "scaling_bulk_lock_hold_median_ms", " ms, per invoice ") + _value(

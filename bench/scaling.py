@@ -219,30 +219,45 @@ def measure(
     return out
 
 
+def _series_model(f: dict[str, Any]) -> dict[str, Any]:
+    """One series' ceilings, from the run on one process (model())."""
+    out: dict[str, Any] = {}
+    if 1 not in (f.get("scaling_processes") or []):
+        return out
+    hold = f["scaling_lock_hold_mean_ms_1"]
+    out["scaling_series_ceiling_per_s"] = round(1000 / hold, 1)
+    # The share of one process's time the series is locked: one series carries at most
+    # 1 / that many processes' worth of invoicing, however many cores there are.
+    if f.get("scaling_series_utilisation_1"):
+        out["scaling_series_processes_bound"] = round(1 / f["scaling_series_utilisation_1"], 1)
+    # On an idle machine the hold is about the worker's CPU under the lock plus the commit
+    # (statements' round trips and PostgreSQL's own work left out: a lower bound on hold).
+    if f.get("scaling_lock_hold_cpu_mean_ms_1") is not None:
+        quiet = f["scaling_lock_hold_cpu_mean_ms_1"] + f["scaling_lock_commit_median_ms_1"]
+        out["scaling_series_ceiling_quiet_per_s"] = round(1000 / quiet, 1)
+        if f.get("scaling_db_cpu_ms_1"):
+            out["scaling_db_cores_per_saturated_series"] = round(
+                out["scaling_series_ceiling_quiet_per_s"] * f["scaling_db_cpu_ms_1"] / 1000, 2
+            )
+    return out
+
+
 def model(f: dict[str, Any]) -> dict[str, Any]:
     """The ceilings on paper from the measured figures (cpus: of this machine):
 
-    - one series: 1 / the mean hold on one process (nobody waits for the lock, no core shared);
+    - one series: 1 / the mean hold on one process (nobody waits for the lock); on an idle
+      machine about 1 / (the worker's CPU under the lock + the commit), an upper bound;
+    - how many processes' worth of invoicing one series carries: 1 / its utilisation on one;
     - the database: its cores / PostgreSQL CPU per invoice (on the run with the lowest, the
-      least contended), if the database did nothing else;
+      least contended), if the database did nothing else; the database cores one series
+      uses at its idle-machine ceiling;
     - the workers: the cores / worker CPU per invoice;
-    - series the database's CPU carries: its ceiling / one series' ceiling."""
+    - series the database's CPU carries: its ceiling / one series' ceiling;
+    - bulk invoicing: 1 / the lock's hold per invoice (a batch's hold / its invoices)."""
 
-    out: dict[str, Any] = {}
+    out = _series_model(f)
     cpus = os.cpu_count() or 1
     processes = f.get("scaling_processes") or []
-    if 1 in processes:
-        hold = f["scaling_lock_hold_mean_ms_1"]
-        out["scaling_series_ceiling_per_s"] = round(1000 / hold, 1)
-        # The share of one process's time the series is locked: one series carries at most
-        # 1 / that many processes' worth of invoicing, however many cores there are.
-        if f.get("scaling_series_utilisation_1"):
-            out["scaling_series_processes_bound"] = round(1 / f["scaling_series_utilisation_1"], 1)
-        # On an idle machine the hold is about the worker's CPU under the lock plus the commit
-        # (statements' round trips and PostgreSQL's own work left out: a lower bound on hold).
-        if f.get("scaling_lock_hold_cpu_mean_ms_1") is not None:
-            quiet = f["scaling_lock_hold_cpu_mean_ms_1"] + f["scaling_lock_commit_median_ms_1"]
-            out["scaling_series_ceiling_quiet_per_s"] = round(1000 / quiet, 1)
     db_cpu = [f[f"scaling_db_cpu_ms_{p}"] for p in processes if f.get(f"scaling_db_cpu_ms_{p}")]
     worker = [
         f[f"scaling_worker_cpu_ms_{p}"] for p in processes if f.get(f"scaling_worker_cpu_ms_{p}")

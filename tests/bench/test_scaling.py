@@ -147,6 +147,7 @@ def test_model_and_table_show_the_scaling_figures() -> None:
     assert f["scaling_series_ceiling_per_s"] == 20.0  # 1000 / 50 ms
     assert f["scaling_series_ceiling_quiet_per_s"] == 50.0  # 1000 / (18.5 + 1.5 ms)
     assert f["scaling_series_processes_bound"] == 1.2  # 1 / 0.8
+    assert f["scaling_db_cores_per_saturated_series"] == 0.5  # 50 /s x 10 ms
     assert f["scaling_bulk_series_ceiling_per_s"] == 400.0  # 1000 / 2.5 ms
     assert f["scaling_best_over_1"] == 1.5 and f["scaling_best_processes"] == 2
     cpus = f["scaling_db_cpu_bound_per_s"] / 100  # 1000 ms x cores / 10 ms
