@@ -186,29 +186,30 @@ def test_a_period_of_one_day(cli: Runner, capsys: pytest.CaptureFixture[str]) ->
 def test_text_trial_balance_and_vat_summary_of_the_period(
     cli: Runner, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The text output heads each part with the period, aligns its columns and right-aligns
-    the amounts, and ends with the VAT summary per tax code with its totals."""
+    """The text output heads each part with the period, aligns its columns (rich's table: two
+    spaces apart, a dashed rule under the header and over the totals) and right-aligns the
+    amounts, and ends with the VAT summary per tax code with its totals."""
     out = ledger_text(capsys, *JANUARY)
     assert out.startswith("Ledger entries 2025-01-01 to 2025-01-31\n")
     trial_balance = out[out.index("Trial balance") : out.index("VAT summary")].rstrip("\n")
     assert trial_balance.splitlines() == [
         "Trial balance 2025-01-01 to 2025-01-31",
         "account  name                  balance",
-        "-------  -------------------  --------",
+        "-------- -------------------- --------",
         "1200     Accounts receivable   6153.60",
         "2700     Output VAT, code 3   -1187.25",
         "2701     Output VAT, code 31    -28.35",
         "3000     Sales revenue        -4938.00",
-        "-------  -------------------  --------",
+        "-------- -------------------- --------",
         "total                             0.00",
     ]
     assert out[out.index("VAT summary") :].splitlines() == [
         "VAT summary 2025-01-01 to 2025-01-31 (NOK)",
         "tax code  category  rate %     base      VAT",
-        "--------  --------  ------  -------  -------",
+        "--------- --------- ------- -------- -------",
         "3         S          25.00  4749.00  1187.25",
         "31        S          15.00   189.00    28.35",
-        "--------  --------  ------  -------  -------",
+        "--------- --------- ------- -------- -------",
         "total                       4938.00  1215.60",
     ]
 

@@ -449,13 +449,14 @@ def print_part(part: PartResult, out: TextIO) -> None:
     print("Trial balance", file=out)
     balance = part.trial_balance
     rows = [[a["account"], a["name"], a["balance"]] for a in balance["accounts"]]
-    print(table(["account", "name", "balance"], [*rows, ["total", "", balance["total"]]]), file=out)
+    total = ["total", "", balance["total"]]
+    print(table(["account", "name", "balance"], [*rows, total], right={2}), file=out)
     if part.ledger.get("vat_summary"):
         currency = f" ({part.ledger['currency']})" if part.ledger.get("currency") else ""
         print(file=out)
         print(f"VAT summary per tax code{currency}", file=out)
         headers = ["tax code", "category", "rate %", "base", "VAT"]
-        print(table(headers, vat_rows(part.ledger)), file=out)
+        print(table(headers, vat_rows(part.ledger), right={2, 3, 4}), file=out)
     print(file=out)
     if part.documents_note:
         print(part.documents_note, file=out)

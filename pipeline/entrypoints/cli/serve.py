@@ -153,7 +153,6 @@ def _usage(args: argparse.Namespace, message: str) -> int:
 
 def _list_keys(args: argparse.Namespace) -> int:
     from docpost.pipeline.entrypoints.cli.output import readable_time
-    from docpost.pipeline.entrypoints.cli.render_text import table
     from docpost.pipeline.entrypoints.http.auth import UnknownActor, list_keys
 
     try:
@@ -167,6 +166,8 @@ def _list_keys(args: argparse.Namespace) -> int:
     elif not keys:
         print("no API keys" + (f" for {args.actor}" if args.actor else ""))
     else:
+        from docpost.pipeline.entrypoints.cli.render_text import table  # rich: text only
+
         print(
             table(
                 ["id", "actor", "prefix", "created", "revoked"],
