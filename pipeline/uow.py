@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session, joinedload
 
 from docpost.pipeline import clock
@@ -31,6 +31,7 @@ from docpost.pipeline.duties import (  # noqa: F401  (re-exported: services impo
     missing_duty,
 )
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.journal_rows import insert_rows
 from docpost.pipeline.rules.einvoice_recipients import gets_einvoice
 from docpost.schema import (
     Actor,
@@ -45,6 +46,14 @@ from docpost.schema.company import COMPANY_ROW
 from docpost.schema.documents import document_filename
 
 SERIES = ("CONF", "PS", "INV", "CN", "VOU", "POS")
+
+_series = NumberSeries.__table__
+_TAKE_NUMBERS = (
+    update(_series)
+    .where(_series.c.code == bindparam("series"))
+    .values(next_value=_series.c.next_value + bindparam("count"))
+    .returning(_series.c.next_value)
+)
 
 
 def stored_company_zone(session: Session) -> dt.tzinfo | None:
@@ -210,12 +219,13 @@ class UnitOfWork:
         """Take the next `count` numbers of a gapless series at once (L2)."""
         if count == 0:
             return []
-        value = self.session.execute(
-            update(NumberSeries)
-            .where(NumberSeries.code == series)
-            .values(next_value=NumberSeries.next_value + count)
-            .returning(NumberSeries.next_value)
-        ).scalar_one_or_none()
+        # Core on the table, built once: the ORM's UPDATE would look for rows to refresh in
+        # the session, and there are none (no one holds a series row).
+        value = (
+            self.session.connection()
+            .execute(_TAKE_NUMBERS, {"series": series, "count": count})
+            .scalar_one_or_none()
+        )
         if value is None:
             raise RuntimeError(f"number series {series} is missing: run `docpost init`")
         return [f"{series}-{n:06d}" for n in range(value - count, value)]
@@ -227,10 +237,29 @@ class UnitOfWork:
         self.session.add(message)
         self.outbox.append(message)
 
+    def insert_outbox(self, messages: list[OutboxMessage]) -> None:
+        """Write follow-up messages at once (one statement, journal_rows), outside the
+        session: published after commit as those of `add_outbox` are."""
+        insert_rows(self.session, messages)
+        self.outbox.extend(messages)
+
     # --- journals and their documents ----------------------------------------------------------
 
     def add_journal(self, journal: Journal) -> None:
         self.session.add(journal)
+        self._new_journals.append(journal)
+
+    def insert_journal(self, journal: Journal, series: str) -> None:
+        """Number a drafted journal (services.journal.draft_journal) and write it with its
+        lines, one statement each (journal_rows). The number is taken here, when everything
+        the posting decides is decided: the series row it locks (L2) is held only for the
+        posting's last inserts and its commit. (Not later still: the journal's row needs its
+        number, and every other row of the posting refers to the journal or its lines.)"""
+        journal.number = self.next_number(series)
+        insert_rows(self.session, [journal])
+        for line in journal.lines:
+            line.journal_id = journal.id
+        insert_rows(self.session, journal.lines)
         self._new_journals.append(journal)
 
     def add_document(self, journal: Journal, kind: str | None = None) -> str:
@@ -238,6 +267,7 @@ class UnitOfWork:
         `kind`: another PDF of the journal than its own (PICKING_LIST, D2), with revisions of
         its own."""
         kind = kind or journal.kind
+        self._flush_for_id(journal)
         revision = 1
         if not any(new is journal for new in self._new_journals):  # else it has none yet
             revision += (
@@ -252,26 +282,46 @@ class UnitOfWork:
                 )
                 or 0
             )
-        document = self.pending_document(journal, revision, kind=kind)
-        self.session.flush()
-        self.add_render(document)
+        document = self.document_row(journal, revision, kind=kind)
+        self.insert_documents([document])
         return document.filename
 
     def add_documents(self, journal: Journal, origin: str) -> list[str]:
         """An invoice's or credit note's documents, pending, with their render tasks: its PDF
         and, when it gets one (E1), its e-invoice; their filenames, as the outcome lists them.
         `origin` is its order's ("pos": a receipt, no e-invoice)."""
-        documents = self.pending_documents(journal, origin)
-        self.session.flush()
-        for document in documents:
-            self.add_render(document)
+        self._flush_for_id(journal)
+        documents = self.document_rows(journal, origin)
+        self.insert_documents(documents)
         return [document.filename for document in documents]
 
+    def _flush_for_id(self, journal: Journal) -> None:
+        """A journal the ORM writes (new_journal) has its id once flushed."""
+        if journal.id is None:
+            self.session.flush()
+
+    def insert_documents(self, documents: list[Document]) -> None:
+        """Write document rows (outside the session) and their render tasks: one statement
+        each (journal_rows)."""
+        insert_rows(self.session, documents)
+        self.insert_outbox(
+            [
+                OutboxMessage(task="render_document", payload={"document_id": document.id})
+                for document in documents
+            ]
+        )
+
     def pending_documents(self, journal: Journal, origin: str) -> list[Document]:
+        """`document_rows`, added to the session, not flushed (bulk invoicing flushes a
+        batch's at once)."""
+        documents = self.document_rows(journal, origin)
+        self.session.add_all(documents)
+        return documents
+
+    def document_rows(self, journal: Journal, origin: str) -> list[Document]:
         """The first revision's rows of a new invoice or credit note: the PDF, and the
-        e-invoice when E1 gives it one (rules.einvoice_recipients); not flushed (bulk
-        invoicing flushes a batch's at once)."""
-        documents = [self.pending_document(journal)]
+        e-invoice when E1 gives it one (rules.einvoice_recipients)."""
+        documents = [self.document_row(journal)]
         if gets_einvoice(
             journal.kind,
             origin,
@@ -279,24 +329,23 @@ class UnitOfWork:
             journal.buyer,
             with_vat=journal.vat_total is not None,
         ):
-            documents.append(self.pending_document(journal, format="ubl"))
+            documents.append(self.document_row(journal, format="ubl"))
         return documents
 
-    def pending_document(
+    def document_row(
         self, journal: Journal, revision: int = 1, format: str = "pdf", kind: str | None = None
     ) -> Document:
         """The row of a revision of the journal's PDF (or, format "ubl", its e-invoice; or,
-        `kind` PICKING_LIST, a confirmation's picking list, D2), to be rendered."""
+        `kind` PICKING_LIST, a confirmation's picking list, D2), to be rendered; not in the
+        session."""
         kind = kind or journal.kind
-        document = Document(
+        return Document(
             journal_id=journal.id,
             kind=kind,
             format=format,
             revision=revision,
             filename=document_filename(journal.number, revision, format, kind),
         )
-        self.session.add(document)
-        return document
 
     def add_render(self, document: Document) -> None:
         """The render task of a document written already (it has its id)."""

@@ -42,15 +42,32 @@ def new_journal(
     seller: dict[str, Any] | None = None,
 ) -> Journal:
     """A journal with the next gapless number of its series (L2), or with `number`, taken
-    already with others of a batch; dated `document_date` (P1: the request's), else today
-    in the company's time zone (the posting date).
+    already with others of a batch, added to the session (its writes are the ORM's); see
+    `draft_journal` for the rest."""
+    journal = draft_journal(uow, kind, order, reverses, document_date, seller)
+    journal.number = number or uow.next_number(series)
+    uow.add_journal(journal)
+    return journal
+
+
+def draft_journal(
+    uow: UnitOfWork,
+    kind: str,
+    order: SalesOrder,
+    reverses: Journal | None = None,
+    document_date: dt.date | None = None,
+    seller: dict[str, Any] | None = None,
+) -> Journal:
+    """A journal without its number, outside the session: `uow.insert_journal` numbers and
+    writes it once its lines are there (the number last, L2: the series row stays locked
+    from then until commit). Dated `document_date` (P1: the request's), else today in the
+    company's time zone (the posting date).
 
     Every journal, of every kind, freezes its parties (D6, M6, M7): the seller (the catalog's
     company; `seller`, when a batch has frozen it once for all its journals) and the buyer
     (the order's customer) as they are now, so its documents print them as posted whenever
     they are rendered."""
-    journal = Journal(
-        number=number or uow.next_number(series),
+    return Journal(
         kind=kind,
         order_id=order.id,
         customer_code=order.customer_code,
@@ -64,8 +81,6 @@ def new_journal(
         buyer=buyer_record(order.customer),
         lines=[],
     )
-    uow.add_journal(journal)
-    return journal
 
 
 def frozen_seller(uow: UnitOfWork) -> dict[str, Any]:

@@ -9,19 +9,20 @@ from typing import Any
 from sqlalchemy import select
 
 from docpost.pipeline.contract import CancelPackingSlip, PostPackingSlip
+from docpost.pipeline.journal_rows import update_by_id
 from docpost.pipeline.rules.packing_slips import (
     ReversalLine,
     ShippedLine,
     check_cancelable,
     plan_cancellation,
 )
-from docpost.pipeline.services.journal import add_line, new_journal, snapshot_line
+from docpost.pipeline.services.journal import add_line, draft_journal, new_journal, snapshot_line
 from docpost.pipeline.services.lines import require_exploded
 from docpost.pipeline.services.posting import (
     Target,
-    activate_registrations,
     check_full_bundles,
     check_open_to_deliver,
+    insert_registrations,
     lock_order_of,
     open_targets,
     posted_journal,
@@ -70,17 +71,19 @@ def ship(
             _prepare_registrations(uow, target)
     check_full_bundles(order, targets, "packing slip")
 
-    journal = new_journal(uow, "packing_slip", "PS", order, document_date=document_date)
+    # Everything decided in memory first; then the writes, one statement per table
+    # (pipeline.journal_rows), the journal's number taken just before its row (L2).
+    journal = draft_journal(uow, "packing_slip", order, document_date=document_date)
     for target in targets:
         add_line(journal, snapshot_line(target.line, target.quantity, amount=None))
-        target.line.delivered_qty += target.quantity
-    uow.session.flush()  # the journal lines' ids, for their registrations
-    activate_registrations(uow, targets, journal.lines, _on_packing_slip_line, guarded=targets)
+    update_by_id(
+        uow.session,
+        [target.line for target in targets],
+        {"delivered_qty": [target.line.delivered_qty + target.quantity for target in targets]},
+    )
+    uow.insert_journal(journal, "PS")
+    insert_registrations(uow, targets, journal.lines, "packing_slip_line_id", guarded=targets)
     return journal
-
-
-def _on_packing_slip_line(registration: SerialRegistration, journal_line_id: int) -> None:
-    registration.packing_slip_line_id = journal_line_id
 
 
 def _prepare_registrations(uow: UnitOfWork, target: Target) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from docpost.pipeline.contract import PostingLineIn
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.journal_rows import insert_rows, update_by_id
 from docpost.pipeline.rules.bundles import BundleOnOrder, check_whole_bundles
 from docpost.pipeline.rules.packing_slips import check_within_open
 from docpost.pipeline.rules.payment import due_date, kid
@@ -46,6 +47,7 @@ from docpost.schema import (
     Customer,
     Journal,
     JournalLine,
+    JournalLineSerial,
     JournalVat,
     SalesLine,
     SalesOrder,
@@ -168,6 +170,44 @@ def activate_registrations(
             uow.session.add_all(target.registrations)
     for target, journal_line in zip(targets, journal_lines, strict=True):
         link_to_journal_line(uow, journal_line, target.registrations)
+
+
+def insert_registrations(
+    uow: UnitOfWork,
+    targets: Sequence[Target],
+    journal_lines: Sequence[JournalLine],
+    line_column: str,
+    guarded: Sequence[Target],
+) -> None:
+    """`activate_registrations` for journal lines written by `uow.insert_journal`, with one
+    statement per table (pipeline.journal_rows): the new registrations inserted active on
+    their journal line (`line_column`), those the order line kept (a canceled packing slip's)
+    updated so, then the journal line's links to them. The unique index on active serials
+    still has the last word (S5, guarded_activation)."""
+    serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in guarded]
+    new: list[SerialRegistration] = []
+    kept: list[SerialRegistration] = []
+    kept_on: list[int] = []
+    for target, journal_line in zip(targets, journal_lines, strict=True):
+        for registration in target.registrations:
+            if registration.id is None:
+                setattr(registration, line_column, journal_line.id)
+                registration.active = True
+                new.append(registration)
+            else:
+                kept.append(registration)
+                kept_on.append(journal_line.id)
+    with guarded_activation(uow, serials):
+        insert_rows(uow.session, new)
+        update_by_id(uow.session, kept, {"active": [True] * len(kept), line_column: kept_on})
+    insert_rows(
+        uow.session,
+        [
+            JournalLineSerial(journal_line_id=journal_line.id, registration_id=registration.id)
+            for target, journal_line in zip(targets, journal_lines, strict=True)
+            for registration in target.registrations
+        ],
+    )
 
 
 # --- tax and payment on invoices and credit notes (T1, T3, T7, P1, P2) -------------------------

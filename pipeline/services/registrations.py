@@ -176,8 +176,8 @@ def guarded_activation(
         WantedSerials(line_label(line), line.item_code, list(serials))
         for line, serials in lines_serials
     ]
-    yield
     try:
+        yield  # the block may write them itself (journal_rows): its clash is caught too
         uow.session.flush()
     except IntegrityError as exc:
         if ACTIVE_SERIAL_INDEX not in str(exc.orig):
