@@ -23,8 +23,10 @@ public path, so a WeasyPrint release that changes those internals costs speed, n
 * the user-agent stylesheet is cut down to the elements our templates emit
   (static/user-agent.css), so the cascade does not test unused rules on every element.
 
-Together they save about 10 % of a one-page invoice's CPU and 15-20 % of a 200-line one's
-(issue 19). tests/reports/test_reports_fast_path.py requires the same PDF bytes either way.
+Together they save about 15 % of a one-page invoice's CPU and 25 % of a 200-line one's (issue
+19: the HTML5 parser alone is ~12 % of the public path's 200-line render, a third of it a
+regex cache in tinyhtml5 that never hits). tests/reports/test_reports_fast_path.py requires
+the same PDF bytes either way.
 
 ``render_archive_pdf`` writes the same pages as PDF/A-3b with the e-invoice XML attached, for
 archiving (DOMAIN.md E4); ``render_pdf`` is unchanged by it.
