@@ -111,7 +111,8 @@ def workers(queue_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
         return started[-count:]
 
     yield start
-    for worker in started:
+    for worker in started:  # no warm shutdown (as tests/integration's start_worker)
+        worker.kill()
         worker.stop()
 
 
