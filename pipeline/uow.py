@@ -254,8 +254,10 @@ class UnitOfWork:
         lines, one statement each (journal_rows). The number is taken here, when everything
         the posting decides is decided: the series row it locks (L2) is held only for the
         posting's last inserts and its commit. (Not later still: the journal's row needs its
-        number, and every other row of the posting refers to the journal or its lines.)"""
-        journal.number = self.next_number(series)
+        number, and every other row of the posting refers to the journal or its lines.) A
+        journal numbered already (an invoice's KID is made of its number, P2) keeps it."""
+        if journal.number is None:
+            journal.number = self.next_number(series)
         insert_rows(self.session, [journal])
         for line in journal.lines:
             line.journal_id = journal.id

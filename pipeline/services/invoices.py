@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import PostInvoice
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.journal_rows import insert_rows, update_by_id
 from docpost.pipeline.rules.invoice_coverage import SlipUnits, Taken, allocate, check_coverage
 from docpost.pipeline.rules.money import quantity_text, share_of_amount
 from docpost.pipeline.rules.packing_slips import standing_ids
@@ -23,19 +24,19 @@ from docpost.pipeline.rules.tax import LineTax, ReceiptPlan, VatPlan
 from docpost.pipeline.services.journal import (
     Entry,
     add_line,
-    new_journal,
-    post_voucher,
+    draft_journal,
+    insert_voucher,
     snapshot_line,
 )
 from docpost.pipeline.services.lines import line_label, require_exploded
 from docpost.pipeline.services.posting import (
     Target,
     TaxSetup,
-    activate_registrations,
     check_full_bundles,
     check_open_to_deliver,
     freeze_receipt,
     freeze_tax,
+    insert_registrations,
     line_taxes,
     open_targets,
     order_exchange_rate,
@@ -469,38 +470,63 @@ def invoice_lines(plans: Sequence[InvoicePlan]) -> list[JournalLine]:
 def record_packing_slip_portions(
     session: Session, plans: Sequence[InvoicePlan], journal_lines: Sequence[JournalLine]
 ) -> None:
+    """`packing_slip_portions`, added to the session."""
+    session.add_all(packing_slip_portions(plans, journal_lines))
+
+
+def packing_slip_portions(
+    plans: Sequence[InvoicePlan], journal_lines: Sequence[JournalLine]
+) -> list[PackingSlipInvoicing]:
     """How much each invoice line took from which packing slip line (S7, S8), for lines with
     ids already."""
-    for plan, journal_line in zip(plans, journal_lines, strict=True):
-        for portion in plan.portions:
-            if portion.taken > 0:
-                session.add(
-                    PackingSlipInvoicing(
-                        invoice_line_id=journal_line.id,
-                        packing_slip_line_id=portion.line.id,
-                        quantity=portion.taken,
-                    )
-                )
+    return [
+        PackingSlipInvoicing(
+            invoice_line_id=journal_line.id,
+            packing_slip_line_id=portion.line.id,
+            quantity=portion.taken,
+        )
+        for plan, journal_line in zip(plans, journal_lines, strict=True)
+        for portion in plan.portions
+        if portion.taken > 0
+    ]
 
 
 def _write_invoice(
     uow: UnitOfWork, order: SalesOrder, plans: Sequence[InvoicePlan], tax: InvoiceTax
 ) -> Journal:
-    journal = new_journal(uow, "invoice", "INV", order, document_date=tax.date)
+    """Decided in memory, then written one statement per table (pipeline.journal_rows): the
+    order lines' quantities, the journal (its INV number taken just before: its KID is made
+    of it, P2), its lines and VAT breakdown, the packing slip portions, the registrations and
+    the voucher (its VOU number taken just before its rows)."""
+    journal = draft_journal(uow, "invoice", order, document_date=tax.date)
     for journal_line in invoice_lines(plans):
         add_line(journal, journal_line)
     journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
+    lines = [plan.target.line for plan in plans]
+    update_by_id(
+        uow.session,
+        lines,
+        {
+            "invoiced_qty": [line.invoiced_qty for line in lines],
+            "invoiced_amount": [line.invoiced_amount for line in lines],
+            "delivered_qty": [line.delivered_qty for line in lines],
+        },
+    )
+    journal.number = uow.next_number("INV")
     vat = write_invoice_tax(journal, order, tax)
-    uow.session.flush()
-    record_packing_slip_portions(uow.session, plans, journal.lines)
-    activate_registrations(
+    uow.insert_journal(journal, "INV")
+    for part in journal.vat:
+        part.journal_id = journal.id
+    insert_rows(uow.session, journal.vat)
+    insert_rows(uow.session, packing_slip_portions(plans, journal.lines))
+    insert_registrations(
         uow,
         [p.target for p in plans],
         journal.lines,
-        _on_invoice_line,
+        "invoice_line_id",
         guarded=[p.target for p in plans if p.direct],
     )
-    post_voucher(uow, journal, voucher_entries(uow, journal, vat))
+    insert_voucher(uow, journal, voucher_entries(uow, journal, vat))
     return journal
 
 
@@ -511,7 +537,3 @@ def voucher_entries(
     if isinstance(vat, ReceiptPlan):
         return pos_entries(journal, vat)
     return invoice_entries(uow, journal, vat)
-
-
-def _on_invoice_line(registration: SerialRegistration, journal_line_id: int) -> None:
-    registration.invoice_line_id = journal_line_id

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from docpost.pipeline.journal_rows import insert_rows
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import (
     Company,
@@ -157,27 +158,49 @@ def post_voucher(
     voucher: str | None = None,
 ) -> str:
     """One balanced voucher (L1), with the next gapless voucher number (or `voucher`, one
-    taken already with others of a batch). A journal's voucher is dated on its document date
-    (P1), so the ledger, the VAT summary and the printed invoice agree on the period even when
-    a request back-dates the document."""
+    taken already with others of a batch), added to the session (its writes are the ORM's:
+    bulk invoicing flushes a batch's vouchers at once)."""
+    voucher, rows = voucher_rows(uow, journal, entries, posting_date, voucher)
+    uow.session.add_all(rows)
+    return voucher
+
+
+def insert_voucher(uow: UnitOfWork, journal: Journal, entries: Sequence[Entry]) -> str:
+    """`post_voucher` for a journal written by `uow.insert_journal`: its entries in one
+    statement (pipeline.journal_rows), the voucher number taken just before them (L2)."""
+    voucher, rows = voucher_rows(uow, journal, entries)
+    insert_rows(uow.session, rows)
+    return voucher
+
+
+def voucher_rows(
+    uow: UnitOfWork,
+    journal: Journal | None,
+    entries: Sequence[Entry],
+    posting_date: dt.date | None = None,
+    voucher: str | None = None,
+) -> tuple[str, list[LedgerEntry]]:
+    """A balanced voucher's number and ledger rows (L1), not in the session. A journal's
+    voucher is dated on its document date (P1), so the ledger, the VAT summary and the
+    printed invoice agree on the period even when a request back-dates the document."""
     check_balanced(entries)
     voucher = voucher or uow.next_number("VOU")
     # T7: only a journal with an exchange rate is in another currency than the company's.
     foreign = journal is not None and journal.exchange_rate is not None
-    for account, amount, text, *document_amount in entries:
-        uow.session.add(
-            LedgerEntry(
-                voucher=voucher,
-                journal_id=journal.id if journal else None,
-                account=account,
-                amount=amount,
-                text=text[:200],
-                posting_date=_voucher_date(journal) if journal else posting_date,
-                currency=journal.currency if foreign and journal else None,
-                document_amount=document_amount[0] if foreign and document_amount else None,
-            )
+    rows = [
+        LedgerEntry(
+            voucher=voucher,
+            journal_id=journal.id if journal else None,
+            account=account,
+            amount=amount,
+            text=text[:200],
+            posting_date=_voucher_date(journal) if journal else posting_date,
+            currency=journal.currency if foreign and journal else None,
+            document_amount=document_amount[0] if foreign and document_amount else None,
         )
-    return voucher
+        for account, amount, text, *document_amount in entries
+    ]
+    return voucher, rows
 
 
 def _voucher_date(journal: Journal) -> dt.date:

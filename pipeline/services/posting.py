@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -37,7 +37,6 @@ from docpost.pipeline.services.lines import line_label, reject_repeats, resolve_
 from docpost.pipeline.services.registrations import (
     SerialEntry,
     guarded_activation,
-    link_to_journal_line,
     read_serial_input,
     reject_serials_on_plain_item,
 )
@@ -150,28 +149,6 @@ def lock_order_of(uow: UnitOfWork, journal: Journal) -> SalesOrder:
     return uow.lock_order(order_no or "")
 
 
-def activate_registrations(
-    uow: UnitOfWork,
-    targets: Sequence[Target],
-    journal_lines: Sequence[JournalLine],
-    attach: Callable[[SerialRegistration, int], None],
-    guarded: Sequence[Target],
-) -> None:
-    """The registrations of each target become active on its journal line (lines with ids
-    already); `guarded`: the targets whose serials are new to the order, checked once more
-    against concurrent sales (S5) while they become active."""
-    serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in guarded]
-    with guarded_activation(uow, serials):
-        for target, journal_line in zip(targets, journal_lines, strict=True):
-            for registration in target.registrations:
-                attach(registration, journal_line.id)
-                registration.active = True
-            # New registrations join the session only now, so they are written once, active.
-            uow.session.add_all(target.registrations)
-    for target, journal_line in zip(targets, journal_lines, strict=True):
-        link_to_journal_line(uow, journal_line, target.registrations)
-
-
 def insert_registrations(
     uow: UnitOfWork,
     targets: Sequence[Target],
@@ -179,11 +156,13 @@ def insert_registrations(
     line_column: str,
     guarded: Sequence[Target],
 ) -> None:
-    """`activate_registrations` for journal lines written by `uow.insert_journal`, with one
-    statement per table (pipeline.journal_rows): the new registrations inserted active on
-    their journal line (`line_column`), those the order line kept (a canceled packing slip's)
-    updated so, then the journal line's links to them. The unique index on active serials
-    still has the last word (S5, guarded_activation)."""
+    """The registrations of each target become active on its journal line (`line_column`;
+    lines written by `uow.insert_journal`), one statement per table (pipeline.journal_rows):
+    new ones inserted so, those already stored (a canceled packing slip's, a packing slip's
+    on its invoice) updated, then the journal lines' links to them (the S11 inquiry).
+    `guarded`: the targets whose serials are new to the order, checked once more against
+    concurrent sales (S5) while they become active: the unique index on active serials has
+    the last word (guarded_activation)."""
     serials = [(t.line, [r.serial for r in t.registrations if r.serial]) for t in guarded]
     new: list[SerialRegistration] = []
     kept: list[SerialRegistration] = []
