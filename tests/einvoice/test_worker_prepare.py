@@ -5,11 +5,13 @@ worker's pool process is checked in test_einvoice_worker.py.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from celery.signals import worker_process_init
 
 import docpost.reports.einvoice.validation as validation
 import docpost.tasks.app as app_module
@@ -86,3 +88,30 @@ def test_e2_a_failure_to_compile_leaves_the_rules_to_the_first_einvoice(
     assert caplog.messages == [
         "e-invoice rules not compiled at start (Saxon could not start): the first e-invoice will"
     ]
+
+
+def test_a_render_pool_process_imports_the_renderer_as_it_starts(
+    worker_env: pytest.MonkeyPatch,
+) -> None:
+    """A render task's time limit could cut WeasyPrint's import off halfway, and a half-imported
+    fontTools fails every later render of the process: render workers import it in
+    worker_process_init, before any task; posting workers (-Q posting,bulk) import nothing."""
+    receivers = [ref() for _, ref in worker_process_init.receivers]
+    assert app_module._prepare_renders in receivers
+
+    imported: list[str] = []
+    real_import = builtins.__import__
+
+    def spying_import(name: str, *args: object, **kwargs: object) -> object:
+        if name == "docpost.reports":
+            imported.append(name)
+        return real_import(name, *args, **kwargs)
+
+    worker_env.setattr(builtins, "__import__", spying_import)
+    conf = SimpleNamespace(worker_proc_alive_timeout=4.0, worker_max_tasks_per_child=None)
+    app_module._recycle_render_processes(conf=conf, options={"queues": "posting,bulk"})
+    assert app_module.prepare_renderer() is False and imported == []
+
+    app_module._recycle_render_processes(conf=conf, options={"queues": ["documents"]})
+    assert app_module.prepare_renderer() is True and imported == ["docpost.reports"]
+    assert conf.worker_proc_alive_timeout == app_module.EINVOICE_PROC_ALIVE_TIMEOUT
