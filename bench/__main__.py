@@ -87,6 +87,11 @@ SECTIONS = (
 RECOVERY_IDLE_SHARE_LIMIT = 0.01
 
 POSTING_RATIO_TARGET = 0.30
+# Issue 19: posting at least this share of the queue ceiling (raw SQL in a task) ...
+POSTING_CEILING_TARGET = 0.6
+# ... and docpost's CPU per PDF at most this share of warm Chromium's, one page and 200 lines.
+PDF_CHROMIUM_ONE_PAGE_TARGET = 0.5
+PDF_CHROMIUM_200_LINES_TARGET = 1.0
 BULK_TARGET_SECONDS = 60.0
 BULK_TARGET_ORDERS = 10_000
 PDF_SPEEDUP_TARGET = 3.0
@@ -483,6 +488,11 @@ def _check(ok: bool | None) -> str:
     return "-" if ok is None else ("yes" if ok else "NO")
 
 
+def _below(ratio: float | None, limit: float) -> str:
+    """A peer ratio's check: "-" when the peer was absent or not measured."""
+    return _check(None if ratio is None else ratio <= limit)
+
+
 def table(f: dict[str, Any]) -> str:
     def get(key: str) -> Any:
         return f.get(key)
@@ -530,7 +540,9 @@ def table(f: dict[str, Any]) -> str:
         ("3", "queue ceiling (raw SQL in the task, 2 proc.)", _value(f, "queue_ceiling_tps",
          " tasks/s"), _value(f, "queue_ceiling_ratio_to_queue_floor", " x (1)"), "", "-"),
         ("3", "  posting / queue ceiling", _value(f, "posting_ratio_to_queue_ceiling", " x"),
-         "", "", "-"),
+         "", f">= {POSTING_CEILING_TARGET} x", _check(
+         None if get("posting_ratio_to_queue_ceiling") is None
+         else get("posting_ratio_to_queue_ceiling") >= POSTING_CEILING_TARGET)),
         ("4", f"bulk invoicing with tax ({get('bulk_orders') or '-'} orders, 2 processes)",
          _value(f, "bulk_invoices_per_s", " inv/s"), _value(f, "bulk_wall_s", " s wall"),
          f"< {BULK_TARGET_SECONDS:.0f} s for 10,000",
@@ -554,11 +566,14 @@ def table(f: dict[str, Any]) -> str:
          _value(f, "pdf_200_lines_plain_ms", " ms plain"), "", "-"),
         ("p", "PDF peers, one-page invoice: CPU docpost / Chromium / wkhtmltopdf", _peers(
          f, "one_page", "cpu_ms") + (" ms" if "peers_pdf_one_page_cpu_ms" in f else ""),
-         "docpost / peer: " + _peers(f, "one_page", "ratio") + " x", "", "-"),
+         "docpost / peer: " + _peers(f, "one_page", "ratio") + " x",
+         f"<= {PDF_CHROMIUM_ONE_PAGE_TARGET} x Chromium",
+         _below(get("peers_pdf_one_page_chromium_ratio"), PDF_CHROMIUM_ONE_PAGE_TARGET)),
         ("p", "PDF peers, 200-line invoice: CPU docpost / Chromium / wkhtmltopdf", _peers(
          f, "200_lines", "cpu_ms") + (" ms" if "peers_pdf_200_lines_cpu_ms" in f else ""),
          "docpost / peer: " + _peers(f, "200_lines", "ratio") + " x; pages " + _peers(
-         f, "200_lines", "pages"), "", "-"),
+         f, "200_lines", "pages"), f"<= {PDF_CHROMIUM_200_LINES_TARGET} x Chromium",
+         _below(get("peers_pdf_200_lines_chromium_ratio"), PDF_CHROMIUM_200_LINES_TARGET)),
         ("e", f"e-invoice generation ({get('einvoice_documents') or '-'} documents, "
          f"{get('einvoice_credit_notes') or '-'} credit notes)", _value(f, "einvoice_generation_ms",
          " ms"), _value(f, "einvoice_generation_ratio_to_pdf", " x the PDF render; p95 ") + _value(
