@@ -24,9 +24,9 @@ from docpost.tasks.routing import DOCUMENTS
 
 log = logging.getLogger(__name__)
 
-# A render pool process waits this long for its start (worker_process_init, which imports the
-# renderer and compiles the e-invoice rules) before Celery gives up on it; Celery's 4 s is
-# tight for two processes starting at once on a loaded machine.
+# A pool process waits this long for its start (worker_process_init, which compiles the
+# e-invoice rules) before Celery gives up on it; Celery's 4 s is tight for two processes
+# compiling at once on a loaded machine.
 EINVOICE_PROC_ALIVE_TIMEOUT = 60.0
 
 app = Celery(
@@ -82,34 +82,40 @@ def _recycle_render_processes(conf: Any = None, options: Any = None, **_: Any) -
     _renders_documents = consumes_documents(options)
     if conf is not None and _renders_documents and not options.get("max_tasks_per_child"):
         conf.worker_max_tasks_per_child = get_queue_settings().render_max_tasks_per_child
-    if conf is not None and _renders_documents:
+    if conf is not None and _renders_documents and get_settings().einvoice_rules:
         conf.worker_proc_alive_timeout = max(
             float(conf.worker_proc_alive_timeout or 0), EINVOICE_PROC_ALIVE_TIMEOUT
         )
 
 
-@worker_process_init.connect
-def _prepare_renders(**_: Any) -> None:
-    prepare_renderer()
-    prepare_einvoice_rules()
+@celeryd_init.connect
+def _import_renderer(options: Any = None, **_: Any) -> None:
+    prepare_renderer(consumes_documents(options))
 
 
-def prepare_renderer() -> bool:
-    """Import the PDF renderer (WeasyPrint, Pango, fontTools) in a render pool process as it
-    starts, not in its first render task: that task's time limit could cut the import off
-    halfway (~1 s on a loaded machine), and fontTools patches its classes as it is imported,
-    so every later render of the process would fail on the half-imported module ("Oops, class
-    'Coverage' has method 'intersect'", seen in the fault tests under load). True when
-    imported here; a worker not consuming `documents` imports nothing. Never in the parent
-    before the fork: the renderer's caches are per process (reports.render)."""
-    if not _renders_documents:
+def prepare_renderer(renders_documents: bool) -> bool:
+    """Import the PDF renderer (WeasyPrint, Pango, fontTools) in a render worker's main process
+    as it starts, before its pool forks, not in a first render task: that task's time limit
+    could cut the import off halfway (~1 s on a loaded machine), and fontTools patches its
+    classes as it is imported, so every later render of the process would fail on the
+    half-imported module ("Oops, class 'Coverage' has method 'intersect'", seen in the fault
+    tests under load). Imported once in the parent, every pool process (and every recycled
+    one) has it for free. Only modules: the renderer's caches are built per process, after
+    the fork (reports.render). True when imported here; a worker not consuming `documents`
+    imports nothing."""
+    if not renders_documents:
         return False
     try:
         from docpost.reports import render  # noqa: F401  (imported for its side effect)
-    except Exception as exc:  # a pool process that cannot start would be replaced for ever
+    except Exception as exc:  # a worker that cannot start over a missing library renders nothing
         log.error("PDF renderer not imported at start (%s): the first render will", exc)
         return False
     return True
+
+
+@worker_process_init.connect
+def _compile_einvoice_rules(**_: Any) -> None:
+    prepare_einvoice_rules()
 
 
 def prepare_einvoice_rules() -> int | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from celery.signals import worker_process_init
+from celery.signals import celeryd_init
 
 import docpost.reports.einvoice.validation as validation
 import docpost.tasks.app as app_module
@@ -90,14 +90,15 @@ def test_e2_a_failure_to_compile_leaves_the_rules_to_the_first_einvoice(
     ]
 
 
-def test_a_render_pool_process_imports_the_renderer_as_it_starts(
+def test_a_render_worker_imports_the_renderer_before_its_pool_forks(
     worker_env: pytest.MonkeyPatch,
 ) -> None:
     """A render task's time limit could cut WeasyPrint's import off halfway, and a half-imported
-    fontTools fails every later render of the process: render workers import it in
-    worker_process_init, before any task; posting workers (-Q posting,bulk) import nothing."""
-    receivers = [ref() for _, ref in worker_process_init.receivers]
-    assert app_module._prepare_renders in receivers
+    fontTools fails every later render of the process: a render worker's main process imports
+    it at celeryd_init, before any pool process exists; posting workers (-Q posting,bulk)
+    import nothing."""
+    receivers = [ref() for _, ref in celeryd_init.receivers]
+    assert app_module._import_renderer in receivers
 
     imported: list[str] = []
     real_import = builtins.__import__
@@ -108,10 +109,9 @@ def test_a_render_pool_process_imports_the_renderer_as_it_starts(
         return real_import(name, *args, **kwargs)
 
     worker_env.setattr(builtins, "__import__", spying_import)
-    conf = SimpleNamespace(worker_proc_alive_timeout=4.0, worker_max_tasks_per_child=None)
-    app_module._recycle_render_processes(conf=conf, options={"queues": "posting,bulk"})
-    assert app_module.prepare_renderer() is False and imported == []
-
-    app_module._recycle_render_processes(conf=conf, options={"queues": ["documents"]})
-    assert app_module.prepare_renderer() is True and imported == ["docpost.reports"]
-    assert conf.worker_proc_alive_timeout == app_module.EINVOICE_PROC_ALIVE_TIMEOUT
+    app_module._import_renderer(options={"queues": "posting,bulk"})
+    assert imported == []
+    app_module._import_renderer(options={"queues": ["documents"]})
+    assert imported == ["docpost.reports"]
+    app_module._import_renderer(options={})  # no -Q: every queue, documents too
+    assert imported == ["docpost.reports", "docpost.reports"]

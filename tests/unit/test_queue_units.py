@@ -119,12 +119,12 @@ def test_invalid_cron_setting_is_refused() -> None:
 
 
 def test_render_processes_are_recycled_on_workers_that_render() -> None:
-    conf = SimpleNamespace(worker_max_tasks_per_child=None, worker_proc_alive_timeout=4.0)
+    conf = SimpleNamespace(worker_max_tasks_per_child=None)
     _recycle_render_processes(conf=conf, options={"queues": ["posting", "bulk"]})
     assert conf.worker_max_tasks_per_child is None
     _recycle_render_processes(conf=conf, options={"queues": "documents"})
     assert conf.worker_max_tasks_per_child == QueueSettings().render_max_tasks_per_child
-    conf = SimpleNamespace(worker_max_tasks_per_child=None, worker_proc_alive_timeout=4.0)
+    conf = SimpleNamespace(worker_max_tasks_per_child=None)
     _recycle_render_processes(conf=conf, options={})  # no -Q: all queues
     assert conf.worker_max_tasks_per_child is not None
 
