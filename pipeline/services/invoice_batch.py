@@ -20,9 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from docpost.pipeline.contract import PostInvoice, Request
 from docpost.pipeline.errors import Rejection
+from docpost.pipeline.journal_rows import insert_rows, update_by_id
 from docpost.pipeline.rules.tax import ReceiptPlan, VatPlan
 from docpost.pipeline.services.invoices import (
     InvoicePlan,
@@ -31,24 +33,25 @@ from docpost.pipeline.services.invoices import (
     invoiced_quantities,
     named_packing_slips,
     open_registrations,
+    packing_slip_portions,
     plan_invoice,
     plan_invoice_tax,
-    record_packing_slip_portions,
     shipments_from,
     standing_of,
     voucher_entries,
     write_invoice_tax,
 )
-from docpost.pipeline.services.journal import add_line, frozen_seller, new_journal, post_voucher
+from docpost.pipeline.services.journal import add_line, draft_journal, frozen_seller, voucher_rows
 from docpost.pipeline.services.lines import require_exploded
 from docpost.pipeline.services.posting import tax_setup
-from docpost.pipeline.services.registrations import link_to_journal_line
 from docpost.pipeline.uow import UnitOfWork
 from docpost.schema import (
     Journal,
+    JournalLineSerial,
     OutboxMessage,
     RequestRecord,
     SalesOrder,
+    SerialRegistration,
 )
 from docpost.schema.types import utcnow
 
@@ -196,51 +199,76 @@ def _plan_all(
 
 
 def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -> None:
-    """Journals and lines first (one flush: their ids), then everything that refers to them
-    (a second), then the render messages and the outcomes (written at commit)."""
+    """The batch's rows decided in memory, then written one statement per table for all its
+    invoices (pipeline.journal_rows, as post_invoice writes one invoice's): the order lines'
+    quantities, the journals (their INV numbers taken just before: a KID is made of its
+    number, P2), their lines and VAT breakdowns, the packing slip portions, the
+    registrations' links, the vouchers (their VOU numbers taken just before their rows), the
+    documents and their render messages. The requests' outcomes are the ORM's, written at
+    commit, where the outcome log sees them."""
     session = uow.session
     seller = frozen_seller(uow)  # D6: once for the batch, as its tax setup read the company
-    for item, number in zip(planned, uow.next_numbers("INV", len(planned)), strict=True):
-        journal = new_journal(
-            item.uow,
-            "invoice",
-            "INV",
-            item.order,
-            number=number,
-            document_date=item.tax.date,
-            seller=seller,
+    for item in planned:
+        journal = draft_journal(
+            item.uow, "invoice", item.order, document_date=item.tax.date, seller=seller
         )
         for journal_line in invoice_lines(item.plans):
             add_line(journal, journal_line)
         journal.total_amount = sum((ln.amount or ZERO for ln in journal.lines), ZERO)
-        item.vat = write_invoice_tax(journal, item.order, item.tax)
         item.journal = journal
-    session.flush()
+    order_lines = [plan.target.line for item in planned for plan in item.plans]
+    update_by_id(
+        session,
+        order_lines,
+        {
+            name: [getattr(line, name) for line in order_lines]
+            for name in ("invoiced_qty", "invoiced_amount", "delivered_qty")
+        },
+    )
 
-    documents = []
-    for item, voucher in zip(planned, uow.next_numbers("VOU", len(planned)), strict=True):
-        journal = item.journal
-        assert journal is not None
-        record_packing_slip_portions(session, item.plans, journal.lines)
-        for plan, journal_line in zip(item.plans, journal.lines, strict=True):
-            # A packing slip's registrations are active already: no activation to guard.
-            for registration in plan.target.registrations:
-                registration.invoice_line_id = journal_line.id
-            link_to_journal_line(uow, journal_line, plan.target.registrations)
-        _add_voucher(uow, journal, item.vat, voucher)
-        # uow.add_documents would flush for each invoice's ids: one flush serves the batch.
-        # Its PDF and, E1, its e-invoice.
-        documents.append(uow.pending_documents(journal, item.order.origin))
-    session.flush()
+    journals = [_journal_of(item) for item in planned]
+    for item, journal, number in zip(
+        planned, journals, uow.next_numbers("INV", len(planned)), strict=True
+    ):
+        journal.number = number
+        item.vat = write_invoice_tax(journal, item.order, item.tax)
+    insert_rows(session, journals)
+    for journal in journals:
+        for part in (*journal.lines, *journal.vat):
+            part.journal_id = journal.id
+    insert_rows(session, [ln for journal in journals for ln in journal.lines])
+    insert_rows(session, [part for journal in journals for part in journal.vat])
+    insert_rows(
+        session,
+        [
+            portion
+            for item, journal in zip(planned, journals, strict=True)
+            for portion in packing_slip_portions(item.plans, journal.lines)
+        ],
+    )
+    _link_registrations(session, planned, journals)
+
+    ledger = []
+    for item, journal, voucher in zip(
+        planned, journals, uow.next_numbers("VOU", len(planned)), strict=True
+    ):
+        entries = voucher_entries(uow, journal, item.vat)
+        ledger.extend(voucher_rows(uow, journal, entries, voucher=voucher)[1])
+    insert_rows(session, ledger)
+
+    # Its PDF and, E1, its e-invoice.
+    documents = [
+        uow.document_rows(journal, item.order.origin)
+        for item, journal in zip(planned, journals, strict=True)
+    ]
+    uow.insert_documents([document for written in documents for document in written])
 
     now = utcnow()
-    for item, written in zip(planned, documents, strict=True):
-        for document in written:
-            uow.add_render(document)
+    for item, journal, written in zip(planned, journals, documents, strict=True):
         record = item.record
         record.status, record.error = "succeeded", None
         record.result = {
-            "journal": item.journal.number,  # type: ignore[union-attr]
+            "journal": journal.number,
             "documents": [document.filename for document in written],
         }
         record.attempts = max(record.attempts, 1)
@@ -248,9 +276,28 @@ def _write_all(uow: UnitOfWork, planned: list[_Planned], result: BatchOutcome) -
         result.outcomes.append(record.outcome())
 
 
-def _add_voucher(
-    uow: UnitOfWork, journal: Journal, vat: VatPlan | ReceiptPlan | None, voucher: str
+def _journal_of(item: _Planned) -> Journal:
+    assert item.journal is not None
+    return item.journal
+
+
+def _link_registrations(
+    session: Session, planned: Sequence[_Planned], journals: Sequence[Journal]
 ) -> None:
-    """The invoice's voucher (L1, with its VAT, T3) and its deferred revenue schedule (B11),
-    as post_invoice writes them, under a voucher number taken with the batch's others."""
-    post_voucher(uow, journal, voucher_entries(uow, journal, vat), voucher=voucher)
+    """A packing slip's registrations are active already (no activation to guard): each goes
+    on its invoice line, and the line's link to it is recorded (the S11 inquiry)."""
+    registrations: list[SerialRegistration] = []
+    invoice_lines_of: list[int] = []
+    links = []
+    for item, journal in zip(planned, journals, strict=True):
+        for plan, journal_line in zip(item.plans, journal.lines, strict=True):
+            for registration in plan.target.registrations:
+                registrations.append(registration)
+                invoice_lines_of.append(journal_line.id)
+                links.append(
+                    JournalLineSerial(
+                        journal_line_id=journal_line.id, registration_id=registration.id
+                    )
+                )
+    update_by_id(session, registrations, {"invoice_line_id": invoice_lines_of})
+    insert_rows(session, links)
