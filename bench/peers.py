@@ -68,6 +68,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
+from bench.chromium import CHROMIUM_FLAGS
 from docpost.reports.fetcher import FONTS_DIR, STATIC_DIR
 from docpost.reports.labels import LABELS, normalize_locale
 from docpost.reports.render import STYLESHEET, render_html, render_pdf
@@ -76,18 +77,6 @@ from docpost.reports.samples import sample_view
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WKHTMLTOPDF = Path("/usr/bin/wkhtmltopdf")
-# As tests/http/test_browser.py starts it.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-)
 # Debian's wkhtmltopdf draws everything ~1/1.3 of its CSS size whatever --zoom says (see the
 # module docstring); measured on the letterhead's 85 mm recipient box.
 WKHTMLTOPDF_ZOOM = 1.3

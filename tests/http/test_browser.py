@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.chromium import CHROMIUM_FLAGS
 from tests.conftest import IN_CI
 from tests.http.conftest import Posted
 
@@ -25,17 +26,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 DOWNLOAD_SECONDS = 20.0
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
+FLAGS = list(CHROMIUM_FLAGS)  # the flags bench/peers.py starts it with too
 
 
 def _missing(what: str) -> None:
