@@ -12,25 +12,76 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.pipeline.config import get_settings
+from docpost.pipeline.contract import canonical_json
 from docpost.pipeline.db import make_engine
 from docpost.pipeline.runner.execute import execute
 from docpost.schema import Base
 from docpost.schema.migrate import upgrade
+from docpost.schema.request_sequence import next_request_sequence
+from docpost.schema.requests import RequestRecord
+from docpost.schema.types import utcnow
 
 PG_URL = os.environ.get("DOCPOST_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("DOCPOST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EXAMPLES = Path(__file__).resolve().parent.parent / "pipeline" / "examples" / "usmf"
 NORWAY_CATALOG = EXAMPLES.parent / "norway" / "catalog.json"
+
+
+# --- pytest-xdist: which tests must share a worker ---------------------------------------------
+
+# Fixtures wider than a test but narrower than the session (the HTTP package's stack, a module's
+# posted example) are built once per xdist worker that runs any of their tests: the tests that
+# share one go to one worker (`--dist loadgroup`, pyproject.toml), so each is built once, as in
+# a serial run. xdist hands out the biggest groups first, then single tests in collection order.
+SHARED_SCOPES = ("package", "module", "class")
+
+
+def shared_fixture_group(item: pytest.Item) -> str | None:
+    """The node whose fixture this test shares with others (the widest one), or None."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    scopes = {
+        fixturedefs[-1].scope
+        for name, fixturedefs in info.name2fixturedefs.items()
+        if fixturedefs and name in info.names_closure
+    }
+    module = item.nodeid.split("::", 1)[0]
+    if "package" in scopes:
+        return str(Path(module).parent)
+    if "module" in scopes or "class" in scopes:
+        return module
+    return None
+
+
+# The folders whose tests start workers and servers and run for tens of seconds each: under
+# xdist they are handed out first, so that no process is left with one of them at the end
+# while the others are idle.
+LONG_FOLDERS = ("tests/faults/", "tests/integration/", "tests/bench/", "tests/observability/")
+
+
+def long_first(item: pytest.Item) -> int:
+    return 0 if item.nodeid.startswith(LONG_FOLDERS) else 1
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker sorts alike: the same collection
+        items.sort(key=long_first)
 
 
 def unavailable(what: str, error: Exception) -> None:
@@ -127,6 +178,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "docpost.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        _FRESH_SQLITE[str(path)] = _file_state(path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_base_url")
     engine = make_engine(url)
@@ -219,17 +271,160 @@ def usmf_requests() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def usmf(run: Runner) -> Runner:
+def usmf(run: Runner, catalogs: CatalogSnapshots) -> Runner:
     """The USMF demo catalog loaded."""
-    run.ok("upsert_catalog", usmf_catalog(), actor="erp")
+    catalogs.load(run, "usmf", usmf_catalog)
     return run
 
 
 @pytest.fixture
-def norway(run: Runner) -> Runner:
+def norway(run: Runner, catalogs: CatalogSnapshots) -> Runner:
     """The Norwegian example catalog loaded."""
-    run.ok("upsert_catalog", norway_catalog())
+    catalogs.load(run, "norway", norway_catalog)
     return run
+
+
+# --- catalog snapshots -------------------------------------------------------------------------
+
+# Posting a catalog takes ~0.15 s of this process's CPU and as much of the database's, and
+# ~900 tests start with one. Each catalog is posted once per session (per xdist worker) into a
+# database of its own; a test whose database is still as db_url left it gets a copy of that
+# database's rows instead, with the request record made what posting it here would have made:
+# the Runner's next request_id, the body under that id, this moment's timestamps, the next
+# accept number. A database that anything touched first gets the catalog posted as before.
+SNAPSHOT_REQUEST_ID = "catalog-snapshot"
+# SQLite file -> (size, mtime) when db_url copied the template into it.
+_FRESH_SQLITE: dict[str, tuple[int, int]] = {}
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _sqlite_untouched(path: Path) -> bool:
+    """No connection open (WAL mode makes -wal and -shm files while one is) and no write since
+    the template was copied in."""
+    if any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm", "-journal")):
+        return False
+    return path.exists() and _FRESH_SQLITE.get(str(path)) == _file_state(path)
+
+
+def _postgres_untouched(engine: Engine) -> bool:
+    """Every table as reset_postgres leaves it: empty but the number series, all at 1, and no
+    table's sequence taken from."""
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    counted = " + ".join(f'(SELECT count(*) FROM "{name}")' for name in tables)
+    with engine.connect() as conn:
+        sequences = conn.execute(text(OWNED_SEQUENCES)).scalars().all()
+        called = " OR ".join(f'(SELECT is_called FROM "{name}")' for name in sequences) or "false"
+        rows, used, moved = conn.execute(
+            text(
+                f"SELECT {counted}, {called}, "
+                "(SELECT count(*) FROM number_series WHERE next_value <> 1)"
+            )
+        ).one()
+    return bool(rows == 6 and not used and moved == 0)
+
+
+class CatalogSnapshots:
+    """The catalogs posted once per session, copied into the tests' databases."""
+
+    def __init__(self, stack: contextlib.ExitStack, folder: Path, template: Path) -> None:
+        self._stack, self._folder, self._template = stack, folder, template
+        self._sqlite: dict[str, Path] = {}
+        self._postgres: dict[str, tuple[str, list[str], dict[str, int]]] = {}
+
+    def load(self, run: Runner, name: str, catalog: Callable[[], dict[str, Any]]) -> None:
+        """`run.ok("upsert_catalog", catalog())`, from the snapshot when the database allows."""
+        engine = run.sessions.kw["bind"]
+        url = engine.url
+        if url.get_backend_name() == "sqlite" and url.database:
+            path = Path(url.database)
+            if _sqlite_untouched(path):
+                shutil.copyfile(self._sqlite_snapshot(name, catalog), path)
+                self._record_request(run, engine, catalog, next_sequence=False)
+                return
+        elif url.get_backend_name() == "postgresql" and _postgres_untouched(engine):
+            self._copy_postgres(engine, name, catalog)
+            self._record_request(run, engine, catalog, next_sequence=True)
+            return
+        run.ok("upsert_catalog", catalog())
+
+    def _post(self, database_url: str, catalog: Callable[[], dict[str, Any]]) -> None:
+        engine = make_engine(database_url)
+        body = {"request_id": SNAPSHOT_REQUEST_ID, "kind": "upsert_catalog", "actor": "erp",
+                "payload": catalog()}  # fmt: skip
+        outcome = execute(json.dumps(body), sessionmaker(engine, expire_on_commit=False))
+        engine.dispose()  # the last connection closed: the WAL is checkpointed and removed
+        assert outcome["status"] == "succeeded", outcome
+
+    def _sqlite_snapshot(self, name: str, catalog: Callable[[], dict[str, Any]]) -> Path:
+        if name not in self._sqlite:
+            path = self._folder / f"{name}.db"
+            shutil.copyfile(self._template, path)
+            self._post(f"sqlite:///{path}", catalog)
+            self._sqlite[name] = path
+        return self._sqlite[name]
+
+    def _copy_postgres(
+        self, engine: Engine, name: str, catalog: Callable[[], dict[str, Any]]
+    ) -> None:
+        if name not in self._postgres:
+            url = self._stack.enter_context(private_schema("docpost_snap"))
+            self._post(url, catalog)
+            schema = url.split("search_path%3D", 1)[1].split("%20", 1)[0]
+            snapshot = make_engine(url)
+            with snapshot.connect() as conn:
+                filled = [
+                    t.name
+                    for t in Base.metadata.sorted_tables
+                    if conn.execute(text(f'SELECT EXISTS (SELECT FROM "{t.name}")')).scalar()
+                ]
+                sequences = {
+                    seq: int(conn.execute(text(f'SELECT last_value FROM "{seq}"')).scalar_one())
+                    for seq in conn.execute(text(OWNED_SEQUENCES)).scalars()
+                    if conn.execute(text(f'SELECT is_called FROM "{seq}"')).scalar()
+                }
+            snapshot.dispose()
+            self._postgres[name] = (schema, filled, sequences)
+        schema, filled, sequences = self._postgres[name]
+        statements = [f'DELETE FROM "{table}"' for table in reversed(filled)]
+        statements += [f'INSERT INTO "{t}" SELECT * FROM "{schema}"."{t}"' for t in filled]
+        statements += [f"SELECT setval('\"{seq}\"', {value})" for seq, value in sequences.items()]
+        with engine.begin() as conn:
+            conn.exec_driver_sql(";\n".join(statements))
+
+    @staticmethod
+    def _record_request(
+        run: Runner, engine: Engine, catalog: Callable[[], dict[str, Any]], next_sequence: bool
+    ) -> None:
+        """The snapshot's request record as this test's: what run.ok would have recorded."""
+        request_id = f"t-{next(run._ids)}"
+        body = {"request_id": request_id, "kind": "upsert_catalog", "actor": "erp",
+                "payload": catalog()}  # fmt: skip
+        values: dict[str, Any] = {
+            "request_id": request_id,
+            "body": canonical_json(json.loads(json.dumps(body))),
+            "created_at": utcnow(),
+            "finished_at": utcnow(),
+        }
+        if next_sequence:
+            values["sequence"] = next_request_sequence()
+        with engine.begin() as conn:
+            conn.execute(
+                update(RequestRecord)
+                .where(RequestRecord.request_id == SNAPSHOT_REQUEST_ID)
+                .values(**values)
+            )
+
+
+@pytest.fixture(scope="session")
+def catalogs(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[CatalogSnapshots]:
+    with contextlib.ExitStack() as stack:
+        yield CatalogSnapshots(stack, tmp_path_factory.mktemp("catalogs"), sqlite_template)
 
 
 # --- settings ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from docpost.reports.einvoice import EInvoice, invoice_xml
 from docpost.reports.einvoice.validation import Finding, RulesNotFound, prepare, validate
 from docpost.reports.viewmodel import DocumentView
 from docpost.schema import Journal
-from tests.conftest import IN_CI, Runner
+from tests.conftest import IN_CI, CatalogSnapshots, Runner
 from tests.services.test_tax_postings import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,8 +99,8 @@ def einvoice_catalog() -> dict[str, Any]:
 
 
 @pytest.fixture
-def shop(run: Runner) -> Runner:
-    run.ok("upsert_catalog", einvoice_catalog())
+def shop(run: Runner, catalogs: CatalogSnapshots) -> Runner:
+    catalogs.load(run, "einvoice", einvoice_catalog)  # posted once a session (tests/conftest.py)
     return run
 
 
