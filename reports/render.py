@@ -11,7 +11,10 @@ before forking.
 garbage collector paused during the render and run once on its young objects afterwards: a
 render allocates many objects that live until it ends, and otherwise they trigger repeated full
 collections of the whole heap in the middle of it. Most of a long document's cost is per
-element and per text, so the templates print an order line with as few of them as they can.
+element and per text, so the templates print an order line with as few of them as they can,
+and the small details and totals tables get fixed column widths measured in Python
+(reports/columns.py: the widths auto layout would find, without WeasyPrint measuring each
+cell).
 
 On WeasyPrint 70 only (FAST_PATH), two shortcuts through its private API save the rest of the
 work the documents do not need (profile: ``python -m bench.pdf``); any other version takes the
@@ -54,6 +57,7 @@ from weasyprint import CSS, HTML, Attachment, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from docpost.reports.columns import fit_meta, fit_totals
 from docpost.reports.fetcher import BASE_URL, STATIC_DIR, BundledAssetFetcher
 from docpost.reports.formatting import Formatter
 from docpost.reports.labels import LABELS, normalize_locale
@@ -219,6 +223,8 @@ def _environment() -> SandboxedEnvironment:
         keep_trailing_newline=True,
     )
     environment.filters["single_line"] = _single_line
+    environment.globals["fit_meta"] = fit_meta
+    environment.globals["fit_totals"] = fit_totals
     return environment
 
 
