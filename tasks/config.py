@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from docpost.pipeline.config import Settings
+from docpost.tasks.redis_transport import TRANSPORT as REDIS_TRANSPORT
 from docpost.tasks.routing import BULK, DOCUMENTS, POSTING, route_task
 from docpost.tasks.schedule import beat_schedule
 
@@ -97,6 +98,11 @@ def celery_config(settings: Settings, queue: QueueSettings) -> dict[str, Any]:
         "broker_url": broker_url,
         # Per transport: Redis visibility and restore timing, the embedded queue's polling.
         "broker_transport_options": broker_transport_options(broker_url, queue),
+        # On Redis, kombu's transport with one client per channel instead of a new one for
+        # every publish, ack and event (tasks.redis_transport); None: the URL's own.
+        "broker_transport": REDIS_TRANSPORT
+        if broker_url.startswith(("redis:", "rediss:"))
+        else None,
         # Keep trying to reach the broker at start-up: in docker-compose the worker may start
         # before Redis accepts connections.
         "broker_connection_retry_on_startup": True,
