@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from docpost.schema import OutboxMessage
@@ -38,6 +38,25 @@ def mark_published(session: Session, ids: list[int]) -> None:
     session.execute(
         update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=utcnow())
     )
+
+
+_outbox = OutboxMessage.__table__
+# Built once: building the statement costs about as much as running it.
+_MARK_PUBLISHED = (
+    update(_outbox)
+    .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("at", type_=_outbox.c.published_at.type))
+)
+
+
+def mark_published_by_id(engine: Engine, ids: list[int]) -> None:
+    """`mark_published` in a transaction of its own on the engine's connection, without an ORM
+    session: after every posting (tasks.relay.relay_written) the session's set-up and
+    bookkeeping were twice the cost of the one UPDATE (issue 19)."""
+    if not ids:
+        return
+    with engine.begin() as connection:
+        connection.execute(_MARK_PUBLISHED, {"ids": ids, "at": utcnow()})
 
 
 def drain_inline(

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from docpost.pipeline.outbox import mark_published, pending_messages
+from docpost.pipeline.outbox import mark_published, mark_published_by_id, pending_messages
 from docpost.schema import OutboxMessage
 from docpost.tasks.app import app
 from docpost.tasks.db import worker_sessions
@@ -88,8 +89,12 @@ def relay_written(sessions: sessionmaker[Session], messages: Sequence[OutboxMess
     if not sent:
         return
     try:
-        with sessions() as session, session.begin():
-            mark_published(session, sent)
+        engine = sessions.kw.get("bind")
+        if isinstance(engine, Engine):
+            mark_published_by_id(engine, sent)
+        else:  # a session factory without one engine: through a session
+            with sessions() as session, session.begin():
+                mark_published(session, sent)
     except Exception:
         # Sent but not marked: the sweep sends them again, which consumers take as a repeat.
         log.warning("marking published outbox rows failed", exc_info=True)
