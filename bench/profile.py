@@ -1,9 +1,11 @@
 """Summarise py-spy's collapsed stacks (`--format raw`) of a bench worker.
 
-    python -m bench.profile FILE [--top 25] [--focus FUNCTION]
+    python -m bench.profile FILE [--top 25] [--focus FUNCTION] [--main]
 
 `python -m bench --profile DIR` records them (py-spy must be installed: `pip install py-spy`).
-Only the pool processes' samples count (the worker's main process mostly waits on Redis).
+Only the pool processes' samples count, unless --main: then only the worker's main process's
+(it receives, acks and sends the task events of every task: the queue floor's share of a
+posting's worker CPU).
 Prints where the time goes: by area (time waiting on PostgreSQL, SQLAlchemy, Celery, ...),
 then the functions with most time inclusive (by file:function, each counted once per
 sample) and most time in themselves.
@@ -32,16 +34,17 @@ AREAS: list[tuple[str, re.Pattern[str]]] = [
 ]  # fmt: skip
 
 
-def samples(path: Path) -> Iterator[tuple[list[str], int]]:
-    """(frames of a pool process's sample, outermost first, without the process frames), count."""
+def samples(path: Path, main: bool = False) -> Iterator[tuple[list[str], int]]:
+    """(frames of a pool process's sample, outermost first, without the process frames), count.
+    `main`: the worker's main process's samples instead."""
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
         frames = stack.split(";")
         processes = [f for f in frames if f.startswith("process ")]
-        if len(processes) < 2:
-            continue  # the worker's main process
+        if (len(processes) < 2) != main:
+            continue  # the worker's main process, or (main) a pool process
         yield [f for f in frames if not f.startswith("process ")], int(count)
 
 
@@ -65,12 +68,12 @@ def area_of(frames: list[str]) -> str:
     return "other Python"
 
 
-def summarise(path: Path, top: int = 25, focus: str | None = None) -> str:
+def summarise(path: Path, top: int = 25, focus: str | None = None, main: bool = False) -> str:
     total = 0
     areas: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
-    for frames, count in samples(path):
+    for frames, count in samples(path, main):
         if focus is not None:
             at = next((i for i, f in enumerate(frames) if focus in f), None)
             if at is None:
@@ -82,9 +85,10 @@ def summarise(path: Path, top: int = 25, focus: str | None = None) -> str:
             inclusive[name] += count
         if frames:
             own[_name(frames[-1])] += count
+    where = "the main process" if main else "pool processes"
     if not total:
-        return "no samples from pool processes"
-    lines = [f"{total} samples in pool processes" + (f" under {focus!r}" if focus else "")]
+        return f"no samples from {where}"
+    lines = [f"{total} samples in {where}" + (f" under {focus!r}" if focus else "")]
     lines.append("by area (innermost matching frame):")
     lines += [f"  {100 * n / total:5.1f}%  {area}" for area, n in areas.most_common()]
     lines.append("inclusive:")
@@ -99,8 +103,9 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--focus", help="only samples under this frame (a substring)")
+    parser.add_argument("--main", action="store_true", help="the worker's main process instead")
     args = parser.parse_args()
-    print(summarise(args.file, args.top, args.focus))
+    print(summarise(args.file, args.top, args.focus, args.main))
 
 
 if __name__ == "__main__":
