@@ -177,3 +177,21 @@ def fit_totals(rows: Sequence[tuple[str, object, object]]) -> Fit | None:
     if labels + amounts + 2 * _TOTALS_PADDING_PX > _TOTALS_WIDTH_PX - 1:
         return None
     return Fit(table=_px(_TOTALS_WIDTH_PX), first=_px(_up(labels)))
+
+
+# .doc-title 20pt bold, .doc-number 10pt bold, .doc-credits 8.5pt; the float's room is the
+# letterhead's width (the page's content, 176mm) less its 8mm margin-left.
+_HEADING_ROOM_PX = (210 - 18 - 16 - 8) * PX_PER_MM
+
+
+def fit_heading(title: str, number: object, credits: str | None) -> str | None:
+    """The width of the floated document heading (.doc-heading), or None to let WeasyPrint
+    shrink it to fit. A float with ``width: auto`` is as wide as its widest line when that
+    fits, which is what this measures; WeasyPrint then skips measuring its content."""
+    cells = [(title, Style(20, True)), (str(number), Style(10, True))]
+    if credits is not None:
+        cells.append((credits, Style(8.5, False)))
+    widest = _widest(cells)
+    if widest is None or widest > _HEADING_ROOM_PX - 1:
+        return None
+    return _px(_up(widest))

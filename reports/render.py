@@ -57,7 +57,7 @@ from weasyprint import CSS, HTML, Attachment, Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from docpost.reports.columns import fit_meta, fit_totals
+from docpost.reports.columns import fit_heading, fit_meta, fit_totals
 from docpost.reports.fetcher import BASE_URL, STATIC_DIR, BundledAssetFetcher
 from docpost.reports.formatting import Formatter
 from docpost.reports.labels import LABELS, normalize_locale
@@ -223,6 +223,7 @@ def _environment() -> SandboxedEnvironment:
         keep_trailing_newline=True,
     )
     environment.filters["single_line"] = _single_line
+    environment.globals["fit_heading"] = fit_heading
     environment.globals["fit_meta"] = fit_meta
     environment.globals["fit_totals"] = fit_totals
     return environment

@@ -1,4 +1,4 @@
-"""The details and totals tables' measured fixed columns print as auto layout would.
+"""The measured widths (details and totals tables, document heading) print as auto widths would.
 
 reports/columns.py measures the cells' texts in the bundled font so that the templates can give
 those two tables ``table-layout: fixed`` (WeasyPrint then skips measuring every cell). The page
@@ -28,6 +28,9 @@ def _auto_layout(html: str) -> str:
     """The HTML as it was before the measured widths: auto layout for both tables."""
     html = re.sub(
         r'<table class="(meta|totals) fixed"( style="[^"]*")?>', r'<table class="\1">', html
+    )
+    html = re.sub(
+        r'<div class="doc-heading" style="width: [0-9.]+px">', '<div class="doc-heading">', html
     )
     return re.sub(r'<th style="width: [0-9.]+px">', "<th>", html)
 
@@ -82,6 +85,7 @@ def _every_row_view() -> dict:
 def test_fixed_columns_print_as_auto_layout(kind, locale):
     html = render_html(sample_view(kind), locale)
     assert '<table class="meta fixed"' in html
+    assert '<div class="doc-heading" style="width: ' in html
     _assert_same_places(html)
 
 
