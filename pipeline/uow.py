@@ -360,13 +360,6 @@ class UnitOfWork:
             ]
         )
 
-    def pending_documents(self, journal: Journal, origin: str) -> list[Document]:
-        """`document_rows`, added to the session, not flushed (bulk invoicing flushes a
-        batch's at once)."""
-        documents = self.document_rows(journal, origin)
-        self.session.add_all(documents)
-        return documents
-
     def document_rows(self, journal: Journal, origin: str) -> list[Document]:
         """The first revision's rows of a new invoice or credit note: the PDF, and the
         e-invoice when E1 gives it one (rules.einvoice_recipients)."""
@@ -395,7 +388,3 @@ class UnitOfWork:
             revision=revision,
             filename=document_filename(journal.number, revision, format, kind),
         )
-
-    def add_render(self, document: Document) -> None:
-        """The render task of a document written already (it has its id)."""
-        self.add_outbox("render_document", {"document_id": document.id})

@@ -467,13 +467,6 @@ def invoice_lines(plans: Sequence[InvoicePlan]) -> list[JournalLine]:
     return lines
 
 
-def record_packing_slip_portions(
-    session: Session, plans: Sequence[InvoicePlan], journal_lines: Sequence[JournalLine]
-) -> None:
-    """`packing_slip_portions`, added to the session."""
-    session.add_all(packing_slip_portions(plans, journal_lines))
-
-
 def packing_slip_portions(
     plans: Sequence[InvoicePlan], journal_lines: Sequence[JournalLine]
 ) -> list[PackingSlipInvoicing]:

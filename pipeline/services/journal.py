@@ -38,15 +38,12 @@ def new_journal(
     series: str,
     order: SalesOrder,
     reverses: Journal | None = None,
-    number: str | None = None,
     document_date: dt.date | None = None,
-    seller: dict[str, Any] | None = None,
 ) -> Journal:
-    """A journal with the next gapless number of its series (L2), or with `number`, taken
-    already with others of a batch, added to the session (its writes are the ORM's); see
-    `draft_journal` for the rest."""
-    journal = draft_journal(uow, kind, order, reverses, document_date, seller)
-    journal.number = number or uow.next_number(series)
+    """A journal with the next gapless number of its series (L2), added to the session (its
+    writes are the ORM's); see `draft_journal` for the rest."""
+    journal = draft_journal(uow, kind, order, reverses, document_date)
+    journal.number = uow.next_number(series)
     uow.add_journal(journal)
     return journal
 
@@ -155,12 +152,10 @@ def post_voucher(
     journal: Journal | None,
     entries: Sequence[Entry],
     posting_date: dt.date | None = None,
-    voucher: str | None = None,
 ) -> str:
-    """One balanced voucher (L1), with the next gapless voucher number (or `voucher`, one
-    taken already with others of a batch), added to the session (its writes are the ORM's:
-    bulk invoicing flushes a batch's vouchers at once)."""
-    voucher, rows = voucher_rows(uow, journal, entries, posting_date, voucher)
+    """One balanced voucher (L1), with the next gapless voucher number, added to the session
+    (its writes are the ORM's)."""
+    voucher, rows = voucher_rows(uow, journal, entries, posting_date)
     uow.session.add_all(rows)
     return voucher
 
