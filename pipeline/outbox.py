@@ -34,12 +34,6 @@ def pending_messages(
     return list(session.scalars(query))
 
 
-def mark_published(session: Session, ids: list[int]) -> None:
-    session.execute(
-        update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(published_at=utcnow())
-    )
-
-
 _outbox = OutboxMessage.__table__
 # Built once: building the statement costs about as much as running it.
 _MARK_PUBLISHED = (
@@ -47,6 +41,10 @@ _MARK_PUBLISHED = (
     .where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
     .values(published_at=bindparam("at", type_=_outbox.c.published_at.type))
 )
+
+
+def mark_published(session: Session, ids: list[int]) -> None:
+    session.execute(_MARK_PUBLISHED, {"ids": ids, "at": utcnow()})
 
 
 def mark_published_by_id(engine: Engine, ids: list[int]) -> None:
